@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` and `make test`. Both install first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DATA ?= .demo-data
+QUESTION ?= How many North Korean troops arrived in Russia?
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+# torch is installed first, pinned to the CPU build: a plain "torch" would pull CUDA (GBs).
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	CRISISBOT_DATA_DIR=$(DEMO_DATA) $(BIN)/crisisbot ask "$(QUESTION)"
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/core.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache

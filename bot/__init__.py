@@ -1,0 +1,1 @@
+"""Questions become cited answers; adapters speak each chat platform (and the terminal)."""

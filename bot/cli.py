@@ -1,0 +1,235 @@
+"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex`.
+
+Imports stay light at module level (no torch, no faiss) so that `crisisbot --help` and bad
+input are answered at once; the service, and with it the model, is built only when a command
+needs it. User errors print one line and exit with status 1; bugs are logged with context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from knowledge.errors import CrisisbotError
+
+if TYPE_CHECKING:
+    from bot.answer import Answer
+    from bot.service import CrisisBot
+    from bot.settings import Settings
+    from index.writer import Progress
+
+log = logging.getLogger("crisisbot")
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_BUG = 0, 1, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crisisbot",
+        description="Answers questions about the war in Ukraine with cited passages from a knowledge base.",
+        epilog="Settings come from CRISISBOT_* environment variables and an optional TOML file "
+        "named by CRISISBOT_CONFIG (see README).",
+    )
+    parser.add_argument("--data-dir", type=Path, help="knowledge base folder (CRISISBOT_DATA_DIR)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = commands.add_parser("ask", help="answer one question with cited sources")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+
+    commands.add_parser("chat", help="ask questions interactively (empty line or Ctrl-D ends)")
+
+    ingest = commands.add_parser("ingest", help="add files, folders or JSONL to the knowledge base")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--added-by", default=None, help="who is adding (default: your user name)")
+
+    sources = commands.add_parser("sources", help="list the documents in the knowledge base")
+    sources.add_argument("--format", choices=["text", "json"], default="text")
+
+    remove = commands.add_parser("remove", help="remove a document with its passages and vectors")
+    remove.add_argument("document_id", metavar="DOC_ID")
+
+    commands.add_parser("reindex", help="embed every passage again and rebuild the index")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = _settings(args)
+        logging.getLogger().setLevel(logging.INFO if args.verbose else settings.log_level)
+        return COMMANDS[args.command](args, settings)
+    except CrisisbotError as exc:
+        print(f"crisisbot: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("crisisbot: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        log.exception("crisisbot %s failed unexpectedly", args.command)
+        return EXIT_BUG
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from bot.settings import load_settings
+
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    return load_settings(**overrides)
+
+
+def _bot(settings: Settings) -> CrisisBot:
+    from bot.service import CrisisBot
+
+    return CrisisBot(settings)
+
+
+def _progress(description: str) -> tuple[Progress, Callable[[], None]]:
+    """A tqdm bar on stderr fed with (done, total); the second value closes it."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=description, unit="doc", file=sys.stderr, disable=None)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+def _render(answer: Answer, fmt: str) -> str:
+    from bot.render import render_markdown, render_plain
+
+    if fmt == "markdown":
+        return render_markdown(answer)
+    if fmt == "json":
+        return json.dumps(_answer_json(answer), ensure_ascii=False, indent=2)
+    return render_plain(answer)
+
+
+def _answer_json(answer: Answer) -> dict[str, object]:
+    return {
+        "question": answer.question,
+        "found": answer.found,
+        "best_passage_score": round(answer.best_passage_score, 4),
+        "quotes": [
+            {"text": q.text, "source": q.source, "passage_id": q.passage_id,
+             "start": q.start, "end": q.end, "score": round(q.score, 4)}
+            for q in answer.quotes
+        ],
+        "sources": [
+            {"number": s.number, "document_id": s.document.id, "title": s.document.title,
+             "publisher": s.document.publisher, "kind": s.document.kind.value,
+             "published": s.document.published, "url": s.document.url, "as_of": s.as_of(),
+             "score": round(s.score, 4)}
+            for s in answer.sources
+        ],
+    }
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import clean_question
+
+    clean_question(args.question, settings.max_question_chars)  # fail before loading anything
+    print(_render(_bot(settings).ask(args.question), args.format))
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    bot = _bot(settings)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask about the war in Ukraine; every answer quotes its sources. Empty line or Ctrl-D ends.")
+    while True:
+        try:
+            line = input("> " if interactive else "")
+        except EOFError:
+            break
+        if not line.strip() or line.strip().lower() in {"quit", "exit"}:
+            if interactive:
+                break
+            continue
+        try:
+            print(_render(bot.ask(line), "text"))
+        except CrisisbotError as exc:  # one bad question does not end the session
+            print(f"error: {exc}")
+        print()
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    bot = _bot(settings)
+    added_by = args.added_by or f"cli:{getpass.getuser()}"
+    read = bot.read(args.paths, added_by)  # everything validated before a single write
+    for skipped in read.skipped:
+        print(f"skipped {skipped}: not a .md, .txt or .jsonl file", file=sys.stderr)
+    update, close = _progress("ingesting")
+    try:
+        report = bot.ingest(read.documents, update)
+    finally:
+        close()
+    print(
+        f"{len(report.added)} added, {len(report.replaced)} replaced, "
+        f"{len(report.unchanged)} unchanged, {report.passages} passages indexed"
+    )
+    for new_id, existing in report.unchanged:
+        if new_id != existing:
+            print(f"  {new_id}: same text as {existing}, not added again")
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answer import describe_date
+
+    documents = _bot(settings).sources()
+    if args.format == "json":
+        rows = [{**d.__dict__, "kind": d.kind.value} for d in documents]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for d in documents:
+        print(f"{d.id}  {d.title}")
+        print(f"    {d.publisher or 'publisher unknown'}, {d.kind.value}, "
+              f"{describe_date(d.published)}, {d.passage_count} passages"
+              + (f", {d.url}" if d.url else ""))
+    print(f"{len(documents)} documents")
+    return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    removed = _bot(settings).remove(args.document_id)
+    print(f"removed {args.document_id} ({removed} passages)")
+    return EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    update, close = _progress("embedding")
+    try:
+        _bot(settings).reindex(update)
+    finally:
+        close()
+    print("index rebuilt")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "ingest": cmd_ingest,
+    "sources": cmd_sources,
+    "remove": cmd_remove,
+    "reindex": cmd_reindex,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Picks the sentences that answer a question, verbatim, from the retrieved passages.
+
+The bot never writes prose of its own: an answer is a handful of sentences copied exactly from
+passages that scored above a calibrated threshold, each followed by the number of its source.
+When the best passage is below the threshold the answer is empty, and adapters say plainly that
+the knowledge base has no answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.answer import Answer, Quote, Source
+from index.embedder import Embedder
+from index.retriever import ScoredPassage
+from knowledge.sentences import split_sentences
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    """Thresholds are cosine similarities of all-MiniLM-L6-v2; see README for calibration."""
+
+    min_passage_score: float = 0.40
+    min_sentence_score: float = 0.30
+    max_sentences: int = 3
+    candidate_passages: int = 4
+    sentence_margin: float = 0.15  # extra sentences must be this close to the best one
+    duplicate_cosine: float = 0.90
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    hit: ScoredPassage
+    start: int  # offsets in the document
+    end: int
+    text: str
+
+
+class AnswerComposer:
+    """Question + scored passages -> `Answer` made only of quoted sentences."""
+
+    def __init__(self, embedder: Embedder, policy: AnswerPolicy = AnswerPolicy()) -> None:
+        self.embedder = embedder
+        self.policy = policy
+
+    def compose(self, question: str, query: np.ndarray, hits: list[ScoredPassage]) -> Answer:
+        best = hits[0].score if hits else 0.0
+        relevant = [h for h in hits if h.score >= self.policy.min_passage_score]
+        if not relevant:
+            return Answer(question, best_passage_score=best)
+        candidates = self._sentences(relevant[: self.policy.candidate_passages])
+        vectors = self.embedder.embed([c.text for c in candidates])
+        sentence_scores = vectors @ query
+        chosen = self._choose(candidates, vectors, sentence_scores)
+        return self._number(question, chosen, sentence_scores, candidates, best)
+
+    @staticmethod
+    def _sentences(hits: list[ScoredPassage]) -> list[_Candidate]:
+        candidates = []
+        for hit in hits:
+            passage = hit.stored.passage
+            for span in split_sentences(passage.text):
+                text = passage.text[span.start : span.end]
+                if len(text.split()) >= 3:
+                    start = passage.start + span.start
+                    candidates.append(_Candidate(hit, start, start + len(text), text))
+        return candidates
+
+    def _choose(
+        self, candidates: list[_Candidate], vectors: np.ndarray, scores: np.ndarray
+    ) -> list[int]:
+        """Best sentence first (its passage already passed the threshold), then close ones."""
+        if not candidates:
+            return []
+        # Rank by the sentence's own similarity, lifted a little by its passage's.
+        combined = 0.7 * scores + 0.3 * np.array([c.hit.score for c in candidates])
+        order = np.argsort(-combined, kind="stable")
+        chosen = [int(order[0])]
+        floor = max(self.policy.min_sentence_score, float(scores[order[0]]) - self.policy.sentence_margin)
+        for index in order[1:]:
+            if len(chosen) >= self.policy.max_sentences:
+                break
+            if scores[index] < floor:
+                continue
+            if np.max(vectors[chosen] @ vectors[index]) >= self.policy.duplicate_cosine:
+                continue
+            chosen.append(int(index))
+        return chosen
+
+    @staticmethod
+    def _number(
+        question: str,
+        chosen: list[int],
+        scores: np.ndarray,
+        candidates: list[_Candidate],
+        best: float,
+    ) -> Answer:
+        numbers: dict[str, int] = {}
+        sources: list[Source] = []
+        quotes: list[Quote] = []
+        for index in chosen:
+            candidate = candidates[index]
+            document = candidate.hit.stored.document
+            if document.id not in numbers:
+                numbers[document.id] = len(sources) + 1
+                sources.append(Source(numbers[document.id], document, candidate.hit.score))
+            quotes.append(
+                Quote(candidate.text, numbers[document.id], candidate.hit.stored.passage.id or 0,
+                      candidate.start, candidate.end, float(scores[index]))
+            )
+        return Answer(question, quotes, sources, best)

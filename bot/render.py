@@ -1,0 +1,47 @@
+"""Plain-text and Markdown renderings of an `Answer`, for the terminal and for files."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.answer import NO_ANSWER, Answer, Source
+
+
+def source_line(source: Source, today: date | None = None) -> str:
+    """'[1] Title — Publisher, analysis, as of 2024-11 (2 years ago)'."""
+    doc = source.document
+    parts = [doc.publisher or "publisher unknown", doc.kind.value, source.as_of(today)]
+    return f"[{source.number}] {doc.title} — " + ", ".join(parts)
+
+
+def render_plain(answer: Answer, today: date | None = None) -> str:
+    if not answer.found:
+        return NO_ANSWER
+    body = " ".join(f"{quote.text} [{quote.source}]" for quote in answer.quotes)
+    lines = [body, "", "Sources:"]
+    for source in answer.sources:
+        lines.append(source_line(source, today))
+        if source.document.url:
+            lines.append(f"    {source.document.url}")
+    return "\n".join(lines)
+
+
+def _escape_markdown(text: str) -> str:
+    for char in "\\`*_[]<>#|":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def render_markdown(answer: Answer, today: date | None = None) -> str:
+    if not answer.found:
+        return NO_ANSWER
+    body = " ".join(f"{_escape_markdown(q.text)} [{q.source}]" for q in answer.quotes)
+    lines = [body, "", "**Sources**", ""]
+    for source in answer.sources:
+        doc = source.document
+        title = _escape_markdown(doc.title)
+        title = f"[{title}]({doc.url})" if doc.url else f"*{title}*"
+        meta = ", ".join([_escape_markdown(doc.publisher or "publisher unknown"), doc.kind.value,
+                          source.as_of(today)])
+        lines.append(f"{source.number}. {title} — {meta}")
+    return "\n".join(lines)

@@ -1,0 +1,164 @@
+"""The core service: the plain-Python entry points every adapter calls.
+
+It owns the store, the index and the model for one data folder, opens them lazily (so a CLI
+command that only lists sources never loads the model) and validates user input before any
+work starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from bot.answer import Answer
+from bot.composer import AnswerComposer, AnswerPolicy
+from bot.errors import QuestionError, StoreError
+from bot.settings import Settings
+from index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path
+from index.retriever import Retriever
+from index.search_index import RepairReport, SearchIndex
+from index.writer import IngestReport, KnowledgeWriter, Progress
+from knowledge.documents import Document, DocumentInfo
+from knowledge.readers import ReadResult, read_markdown, read_paths
+from knowledge.store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+BUILTIN_ADDED_BY = "builtin"
+
+
+def builtin_documents() -> list[Document]:
+    """The knowledge that ships with the project (the seed article)."""
+    folder = resources.files("knowledge") / "builtin"
+    with resources.as_file(folder) as path:
+        return [read_markdown(p, BUILTIN_ADDED_BY) for p in sorted(Path(path).glob("*.md"))]
+
+
+def clean_question(text: str, limit: int) -> str:
+    """Collapse white space and refuse empty or over-long questions before any work."""
+    question = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if not question:
+        raise QuestionError("Please ask a question: the message is empty.")
+    if len(question) > limit:
+        raise QuestionError(
+            f"The question is too long ({len(question):,} characters; the limit is {limit:,})."
+        )
+    return question
+
+
+class CrisisBot:
+    """ask / ingest / remove / sources / reindex over one knowledge base."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._open_lock = threading.Lock()
+        self._opened = False
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        if self._embedder is not None:
+            return self._embedder
+        path = self.settings.model_path or bundled_model_path()
+        return SentenceTransformerEmbedder(path, self.settings.model_name)
+
+    @cached_property
+    def store(self) -> SqliteStore:
+        return SqliteStore(self.settings.database_path)
+
+    @cached_property
+    def index(self) -> SearchIndex:
+        return SearchIndex(
+            self.store, self.settings.index_path, self.embedder.name, self.embedder.dimension
+        )
+
+    @cached_property
+    def writer(self) -> KnowledgeWriter:
+        return KnowledgeWriter(self.store, self.index, self.embedder, self.settings.lock_path)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.store, self.index, self.embedder)
+
+    @cached_property
+    def composer(self) -> AnswerComposer:
+        s = self.settings
+        policy = AnswerPolicy(
+            min_passage_score=s.min_passage_score,
+            min_sentence_score=s.min_sentence_score,
+            max_sentences=s.max_answer_sentences,
+        )
+        return AnswerComposer(self.embedder, policy)
+
+    def open(self) -> RepairReport:
+        """Seed an empty knowledge base, then load the index and mend it against the store."""
+        with self._open_lock:
+            self._check_model()
+            self._seed_if_new()
+            report = self.index.open()
+            self._opened = True
+            return report
+
+    def _ensure_open(self) -> None:
+        if not self._opened:
+            self.open()
+
+    def _seed_if_new(self) -> None:
+        """Load the built-in knowledge once, into a data folder that never had any.
+
+        Idempotent: a crash before the flag is set re-runs it, and the content hash stops the
+        seed article from being added twice. A folder whose owner removed it stays as it is.
+        """
+        if self.store.get_meta("initialised") is not None:
+            return
+        if self.settings.load_builtin_knowledge and self.store.document_count() == 0:
+            log.info("empty knowledge base: loading the built-in knowledge")
+            self.writer.ingest(builtin_documents())
+        self.store.set_meta("initialised", "1")
+
+    def _check_model(self) -> None:
+        stored = self.store.embedding_model()
+        if stored is not None and stored != self.embedder.name:
+            raise StoreError(
+                f"the knowledge base was embedded with {stored!r} but the model is now "
+                f"{self.embedder.name!r}: run 'crisisbot reindex'"
+            )
+
+    # -- members ----------------------------------------------------------------------------
+
+    def ask(self, question: str) -> Answer:
+        question = clean_question(question, self.settings.max_question_chars)
+        self._ensure_open()
+        query = self.retriever.embed_query(question)
+        hits = self.retriever.search_vector(query, self.settings.retrieve_k)
+        return self.composer.compose(question, query, hits)
+
+    def sources(self) -> list[DocumentInfo]:
+        self._ensure_open()
+        return self.store.documents()
+
+    # -- admins -----------------------------------------------------------------------------
+
+    def read(self, paths: Iterable[Path], added_by: str) -> ReadResult:
+        """Read and validate every source before anything is written."""
+        return read_paths(paths, added_by)
+
+    def ingest(self, documents: list[Document], progress: Progress | None = None) -> IngestReport:
+        self._ensure_open()
+        return self.writer.ingest(documents, progress)
+
+    def remove(self, document_id: str) -> int:
+        self._ensure_open()
+        return self.writer.remove(document_id)
+
+    def reindex(self, progress: Progress | None = None) -> RepairReport:
+        self._seed_if_new()
+        return self.writer.reindex(progress)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()

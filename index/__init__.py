@@ -1,0 +1,1 @@
+"""Passages become vectors; questions become ranked passages."""

@@ -1,0 +1,1 @@
+"""Sources become dated documents, documents become passages, and both are stored."""

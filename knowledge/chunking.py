@@ -1,0 +1,94 @@
+"""Documents become passages: a few whole sentences that fit the embedding model's window.
+
+The model reads at most 256 word pieces and silently drops the rest, so a passage that is too
+long would be cited for words the index never saw. Every passage is therefore measured with
+the model's own tokenizer, and a sentence too long for the window is cut at word boundaries
+into pieces that fit, never truncated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from knowledge.documents import Document, Passage
+from knowledge.sentences import Span, split_sentences
+
+TokenCounter = Callable[[str], int]
+"""Counts the word pieces of a text, without the model's special tokens."""
+
+
+@dataclass(frozen=True)
+class ChunkingPolicy:
+    """How big a passage may be; `max_tokens` is the hard limit, the others are targets."""
+
+    max_tokens: int = 254  # 256-token window less [CLS] and [SEP]
+    target_tokens: int = 160
+    max_sentences: int = 5
+    min_tokens: int = 40  # a shorter passage continues across a paragraph break
+
+
+def _cut_long_sentence(
+    text: str, span: Span, count: TokenCounter, limit: int
+) -> list[Span]:
+    """Cut one over-long sentence into word-boundary pieces of at most `limit` tokens."""
+    words = [m.span() for m in re.finditer(r"\S+", text[span.start : span.end])]
+    pieces: list[Span] = []
+    first = 0
+    while first < len(words):
+        low, high = first + 1, len(words)
+        while low < high:  # largest `last` whose piece fits
+            mid = (low + high + 1) // 2
+            piece = text[span.start + words[first][0] : span.start + words[mid - 1][1]]
+            if count(piece) <= limit:
+                low = mid
+            else:
+                high = mid - 1
+        start = span.start + words[first][0]
+        end = span.start + words[low - 1][1]
+        if count(text[start:end]) > limit:
+            raise ValueError(f"a single word of {count(text[start:end])} tokens exceeds {limit}")
+        pieces.append(Span(start, end, span.paragraph))
+        first = low
+    return pieces
+
+
+def chunk_document(
+    document: Document, count: TokenCounter, policy: ChunkingPolicy = ChunkingPolicy()
+) -> list[Passage]:
+    """Group consecutive sentences into passages; `passage.text == document.text[start:end]`."""
+    text = document.text
+    units: list[tuple[Span, int]] = []
+    for span in split_sentences(text):
+        tokens = count(text[span.start : span.end])
+        if tokens <= policy.max_tokens:
+            units.append((span, tokens))
+        else:
+            for piece in _cut_long_sentence(text, span, count, policy.max_tokens):
+                units.append((piece, count(text[piece.start : piece.end])))
+
+    groups: list[list[tuple[Span, int]]] = []
+    current: list[tuple[Span, int]] = []
+    current_tokens = 0
+    for span, tokens in units:
+        if current:
+            new_paragraph = span.paragraph != current[-1][0].paragraph
+            full = (
+                current_tokens + tokens > policy.target_tokens
+                or len(current) >= policy.max_sentences
+                or (new_paragraph and current_tokens >= policy.min_tokens)
+            )
+            if full or current_tokens + tokens > policy.max_tokens:
+                groups.append(current)
+                current, current_tokens = [], 0
+        current.append((span, tokens))
+        current_tokens += tokens
+    if current:
+        groups.append(current)
+
+    passages = []
+    for ordinal, group in enumerate(groups):
+        start, end = group[0][0].start, group[-1][0].end
+        passages.append(Passage(None, document.id, ordinal, text[start:end], start, end))
+    return passages
