@@ -71,23 +71,44 @@ class AnswerComposer:
     def _choose(
         self, candidates: list[_Candidate], vectors: np.ndarray, scores: np.ndarray
     ) -> list[int]:
-        """Best sentence first (its passage already passed the threshold), then close ones."""
+        """Best sentence first (its passage already passed the threshold), then close ones.
+
+        Sentences of the best sentence's own passage are its context and need only the floor;
+        sentences from elsewhere must also be within a margin of the best. Chosen sentences of
+        one passage are returned in reading order, so the answer reads as the source does.
+        """
         if not candidates:
             return []
         # Rank by the sentence's own similarity, lifted a little by its passage's.
         combined = 0.7 * scores + 0.3 * np.array([c.hit.score for c in candidates])
         order = np.argsort(-combined, kind="stable")
-        chosen = [int(order[0])]
-        floor = max(self.policy.min_sentence_score, float(scores[order[0]]) - self.policy.sentence_margin)
+        best = int(order[0])
+        chosen = [best]
+        best_passage = candidates[best].hit.stored.passage.id
+        near = max(self.policy.min_sentence_score, float(scores[best]) - self.policy.sentence_margin)
         for index in order[1:]:
             if len(chosen) >= self.policy.max_sentences:
                 break
-            if scores[index] < floor:
+            same_passage = candidates[index].hit.stored.passage.id == best_passage
+            if scores[index] < (self.policy.min_sentence_score if same_passage else near):
                 continue
             if np.max(vectors[chosen] @ vectors[index]) >= self.policy.duplicate_cosine:
                 continue
             chosen.append(int(index))
-        return chosen
+        return self._reading_order(chosen, candidates)
+
+    @staticmethod
+    def _reading_order(chosen: list[int], candidates: list[_Candidate]) -> list[int]:
+        """Passages in the order they were first chosen; sentences of each in text order."""
+        passages: list[int | None] = []
+        for index in chosen:
+            passage_id = candidates[index].hit.stored.passage.id
+            if passage_id not in passages:
+                passages.append(passage_id)
+        return sorted(
+            chosen,
+            key=lambda i: (passages.index(candidates[i].hit.stored.passage.id), candidates[i].start),
+        )
 
     @staticmethod
     def _number(

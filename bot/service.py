@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.answer import Answer
 from bot.composer import AnswerComposer, AnswerPolicy
-from bot.errors import QuestionError, StoreError
+from bot.errors import QuestionError
 from bot.settings import Settings
 from index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path
 from index.retriever import Retriever
@@ -97,7 +97,6 @@ class CrisisBot:
     def open(self) -> RepairReport:
         """Seed an empty knowledge base, then load the index and mend it against the store."""
         with self._open_lock:
-            self._check_model()
             self._seed_if_new()
             report = self.index.open()
             self._opened = True
@@ -119,14 +118,6 @@ class CrisisBot:
             log.info("empty knowledge base: loading the built-in knowledge")
             self.writer.ingest(builtin_documents())
         self.store.set_meta("initialised", "1")
-
-    def _check_model(self) -> None:
-        stored = self.store.embedding_model()
-        if stored is not None and stored != self.embedder.name:
-            raise StoreError(
-                f"the knowledge base was embedded with {stored!r} but the model is now "
-                f"{self.embedder.name!r}: run 'crisisbot reindex'"
-            )
 
     # -- members ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from index.vectors import CorruptIndexError, FaissVectorStore
+from knowledge.errors import StoreError
 from knowledge.store import SqliteStore, WriteResult
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class SearchIndex:
     def open(self) -> RepairReport:
         """Load the saved index and make it agree with the store; saves it if it changed."""
         with self._lock:
+            self._check_model()
             reason = ""
             try:
                 vectors = FaissVectorStore.load(self.path)
@@ -67,6 +69,15 @@ class SearchIndex:
                 log.log(logging.INFO if quiet else logging.WARNING, "search index mended: %s", report)
                 self.save()
             return report
+
+    def _check_model(self) -> None:
+        """Vectors of another model would load but answer nonsense: refuse them."""
+        stored = self.store.embedding_model()
+        if stored is not None and stored != self.model:
+            raise StoreError(
+                f"the knowledge base was embedded with {stored!r} but the model is now "
+                f"{self.model!r}: run 'crisisbot reindex'"
+            )
 
     @property
     def vectors(self) -> FaissVectorStore:

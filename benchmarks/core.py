@@ -1,0 +1,407 @@
+#!/usr/bin/env python
+"""Core benchmark: cold start, ingest throughput and query latency of crisisbot.
+
+One run measures, on this machine:
+
+a. cold start: `crisisbot ask "QUESTION"` as a fresh process over a data folder that already
+   holds the seed knowledge base (prepared by one untimed `crisisbot ingest` run);
+b. ingest: `official-statements-2021-2022.jsonl` read with `CrisisBot.read` and written with
+   `CrisisBot.ingest` into an empty data folder (model load and seeding timed apart);
+c. query latency: `CrisisBot.ask` in-process over N distinct realtimeqa-dev questions on the
+   knowledge base of (b), after 3 untimed warm-up questions; then a second pass over the same
+   questions through the public parts (`bot.retriever`, `bot.composer`) to split the time into
+   embedding the question, searching, and composing the answer.
+
+Run from the project root:
+
+    .venv/bin/python benchmarks/core.py [--shared PATH] [--keep DIR] [--questions N] [--json]
+
+Shared data is read in place from `../shared` (or --shared); nothing is copied into the
+project. Data folders go to a temporary folder that is removed afterwards, unless --keep DIR.
+Progress goes to stderr; the table (or JSON with --json) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Never reach for a model hub, in this process or in the `crisisbot` subprocesses.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+PROJECT = Path(__file__).resolve().parents[1]
+if str(PROJECT) not in sys.path:
+    sys.path.insert(0, str(PROJECT))
+
+if TYPE_CHECKING:
+    from bot.service import CrisisBot
+
+STATEMENTS = Path("corpus/official-statements-2021-2022.jsonl")
+SEED_ARTICLE = Path("knowledge/turning-tides-2024-11.md")
+QUERIES = Path("eval/realtimeqa-dev/queries.jsonl")
+COLD_QUESTION = "How many North Korean troops arrived in Russia?"
+COLD_RUNS = 3
+WARM_UP = [  # not among the realtimeqa-dev questions; not counted
+    "What did Zelensky say about Ukraine becoming an EU candidate?",
+    "How many North Korean troops arrived in Russia?",
+    "What did Putin say about NATO expansion?",
+]
+ADDED_BY = "benchmark"
+
+
+def log(message: str) -> None:
+    print(f"[core {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {
+        "n": len(ms),
+        "p50_ms": percentile(ms, 50),
+        "p95_ms": percentile(ms, 95),
+        "mean_ms": statistics.fmean(ms) if ms else float("nan"),
+        "max_ms": max(ms) if ms else float("nan"),
+    }
+
+
+# -- a. cold start --------------------------------------------------------------------------
+
+
+def crisisbot_command() -> Path:
+    script = Path(sys.executable).parent / "crisisbot"
+    if script.is_file():
+        return script
+    found = shutil.which("crisisbot")
+    if not found:
+        raise SystemExit("core.py: the crisisbot console script was not found (run make install)")
+    return Path(found)
+
+
+def run_cli(args: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, env=os.environ.copy(), check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(
+            f"core.py: {' '.join(args)} exited with {done.returncode}:\n{done.stderr.strip()}"
+        )
+    return seconds, done
+
+
+def cold_start(data_dir: Path, seed_article: Path, question: str) -> dict[str, Any]:
+    from bot.answer import NO_ANSWER
+
+    cli = str(crisisbot_command())
+    log(f"cold start: preparing {data_dir} with one ingest run (not timed)")
+    prep_seconds, prep = run_cli(
+        [cli, "--data-dir", str(data_dir), "ingest", str(seed_article), "--added-by", ADDED_BY]
+    )
+    log(f"cold start: prepared in {prep_seconds:.2f} s: {prep.stdout.strip()}")
+    runs, answered = [], []
+    for number in range(1, COLD_RUNS + 1):
+        seconds, done = run_cli([cli, "--data-dir", str(data_dir), "ask", question])
+        runs.append(seconds)
+        answered.append(NO_ANSWER not in done.stdout)
+        log(f"cold start: run {number}/{COLD_RUNS}: {seconds:.2f} s")
+    return {
+        "command": f'crisisbot --data-dir DIR ask "{question}"',
+        "runs_s": runs,
+        "median_s": statistics.median(runs),
+        "first_s": runs[0],
+        "answered": all(answered),
+        "prepare_s": prep_seconds,
+        "prepare_output": prep.stdout.strip(),
+    }
+
+
+# -- b. ingest ------------------------------------------------------------------------------
+
+
+def ingest_progress(started: float) -> Callable[[int, int], None]:
+    last = [0.0]
+
+    def update(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] < 10 and done < total:
+            return
+        last[0] = now
+        elapsed = now - started
+        eta = elapsed / done * (total - done) if done else float("nan")
+        log(f"ingest: {done:,}/{total:,} documents, {elapsed:.0f} s elapsed, ~{eta:.0f} s left")
+
+    return update
+
+
+def ingest_corpus(data_dir: Path, corpus: Path) -> tuple[CrisisBot, dict[str, Any]]:
+    from bot.service import CrisisBot
+    from bot.settings import load_settings
+
+    if data_dir.exists() and any(data_dir.iterdir()):
+        raise SystemExit(f"core.py: {data_dir} is not empty; the ingest must start from nothing")
+    bot = CrisisBot(load_settings(data_dir=data_dir))
+
+    started = time.perf_counter()
+    documents = bot.read([corpus], ADDED_BY).documents
+    read_s = time.perf_counter() - started
+    log(f"ingest: read and validated {len(documents):,} documents in {read_s:.2f} s")
+
+    started = time.perf_counter()
+    bot.open()  # seeds the built-in article (loading the model) when that setting is on
+    bot.embedder.embed(["load the model"])  # in case it is off: keep model loading untimed
+    open_s = time.perf_counter() - started
+    seeded = bot.store.document_count()
+    log(f"ingest: model loaded and data folder opened in {open_s:.2f} s ({seeded} seed document(s))")
+
+    started = time.perf_counter()
+    report = bot.ingest(documents, ingest_progress(started))
+    ingest_s = time.perf_counter() - started
+    log(f"ingest: {len(report.added):,} documents, {report.passages:,} passages in {ingest_s:.1f} s")
+    characters = sum(len(d.text) for d in documents)
+    return bot, {
+        "corpus": str(corpus),
+        "documents": len(documents),
+        "documents_added": len(report.added),
+        "documents_unchanged": len(report.unchanged),
+        "documents_replaced": len(report.replaced),
+        "characters": characters,
+        "passages": report.passages,
+        "read_s": read_s,
+        "open_s": open_s,
+        "seed_documents": seeded,
+        "ingest_s": ingest_s,
+        "passages_per_s": report.passages / ingest_s,
+        "documents_per_s": len(documents) / ingest_s,
+    }
+
+
+# -- c. query latency -----------------------------------------------------------------------
+
+
+def unique_questions(path: Path, count: int) -> list[str]:
+    """The first `count` question texts of a BEIR queries file, each text once."""
+    seen: set[str] = set()
+    questions: list[str] = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            text = json.loads(line)["text"]
+            if text not in seen:
+                seen.add(text)
+                questions.append(text)
+                if len(questions) == count:
+                    break
+    if len(questions) < count:
+        log(f"queries: only {len(questions)} distinct questions in {path}")
+    return questions
+
+
+def query_latency(bot: CrisisBot, questions: list[str]) -> dict[str, Any]:
+    from bot.service import clean_question
+
+    log(f"queries: {len(WARM_UP)} warm-up questions (not counted)")
+    for question in WARM_UP:
+        bot.ask(question)
+
+    log(f"queries: pass 1, CrisisBot.ask x {len(questions)}")
+    ask_s: list[float] = []
+    answers = []
+    for question in questions:
+        started = time.perf_counter()
+        answers.append(bot.ask(question))
+        ask_s.append(time.perf_counter() - started)
+    answered = sum(a.found for a in answers)
+    over_threshold = sum(a.best_passage_score >= bot.settings.min_passage_score for a in answers)
+
+    log(f"queries: pass 2, the same questions split into embed / search / compose")
+    embed_s, search_s, compose_s, compose_answered_s = [], [], [], []
+    mismatches = 0
+    k = bot.settings.retrieve_k
+    for question, first in zip(questions, answers):
+        text = clean_question(question, bot.settings.max_question_chars)
+        t0 = time.perf_counter()
+        vector = bot.retriever.embed_query(text)
+        t1 = time.perf_counter()
+        hits = bot.retriever.search_vector(vector, k)
+        t2 = time.perf_counter()
+        answer = bot.composer.compose(text, vector, hits)
+        t3 = time.perf_counter()
+        embed_s.append(t1 - t0)
+        search_s.append(t2 - t1)
+        compose_s.append(t3 - t2)
+        if answer.found:
+            compose_answered_s.append(t3 - t2)
+        if answer.found != first.found or abs(answer.best_passage_score - first.best_passage_score) > 1e-4:
+            mismatches += 1
+    retrieval_s = [e + s for e, s in zip(embed_s, search_s)]
+    return {
+        "questions": len(questions),
+        "source": str(QUERIES),
+        "warm_up": len(WARM_UP),
+        "ask": summary_ms(ask_s),
+        "embed": summary_ms(embed_s),
+        "search": summary_ms(search_s),
+        "retrieval": summary_ms(retrieval_s),
+        "compose": summary_ms(compose_s),
+        "compose_answered": summary_ms(compose_answered_s),
+        "answered": answered,
+        "declined": len(questions) - answered,
+        "best_score_at_or_over_threshold": over_threshold,
+        "pass_mismatches": mismatches,
+        "kb_documents": bot.store.document_count(),
+        "kb_passages": int(len(bot.store.passage_ids())),
+    }
+
+
+# -- output ---------------------------------------------------------------------------------
+
+
+def environment() -> dict[str, Any]:
+    import faiss
+    import torch
+
+    return {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "faiss": faiss.__version__,
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    env, settings = result["environment"], result["settings"]
+    cold, ingest, query = result["cold_start"], result["ingest"], result["queries"]
+    lines = [
+        f"crisisbot core benchmark, {env['date']}: {env['cpus']} CPUs, python {env['python']}, "
+        f"torch {env['torch']} ({env['torch_threads']} threads), faiss {env['faiss']}",
+        f"settings: model {settings['model_name']}, min_passage_score {settings['min_passage_score']:.3f}, "
+        f"retrieve_k {settings['retrieve_k']}",
+        "",
+        "a. cold start, fresh process over the seed knowledge base",
+        f"   {cold['command']}",
+        f"   {'runs (s)':<34}" + "  ".join(f"{s:.2f}" for s in cold["runs_s"]),
+        f"   {'median of ' + str(len(cold['runs_s'])) + ' (s)':<34}{cold['median_s']:.2f}",
+        f"   {'first run (s)':<34}{cold['first_s']:.2f}",
+        f"   {'answered':<34}{'yes' if cold['answered'] else 'NO'}",
+        f"   (prepared by one untimed ingest run, {cold['prepare_s']:.2f} s: {cold['prepare_output']})",
+        "",
+        f"b. ingest {Path(ingest['corpus']).name} into an empty data folder (CrisisBot.ingest)",
+        f"   {'documents':<34}{ingest['documents']:,} ({ingest['characters']:,} characters)",
+        f"   {'added / unchanged / replaced':<34}{ingest['documents_added']:,} / "
+        f"{ingest['documents_unchanged']:,} / {ingest['documents_replaced']:,}",
+        f"   {'passages':<34}{ingest['passages']:,}",
+        f"   {'read + validate (s)':<34}{ingest['read_s']:.2f}",
+        f"   {'model load + open + seed (s)':<34}{ingest['open_s']:.2f}   (not in the ingest time)",
+        f"   {'ingest (s)':<34}{ingest['ingest_s']:.1f}",
+        f"   {'passages/s':<34}{ingest['passages_per_s']:.1f}",
+        f"   {'documents/s':<34}{ingest['documents_per_s']:.2f}",
+        "",
+        f"c. query latency, in-process, {query['questions']} distinct realtimeqa-dev questions "
+        f"({query['warm_up']} warm-up not counted)",
+        f"   knowledge base: {query['kb_documents']:,} documents, {query['kb_passages']:,} passages",
+        f"   {'(ms)':<34}{'p50':>8}{'p95':>8}{'mean':>8}{'max':>8}{'n':>6}",
+    ]
+    rows = [
+        ("CrisisBot.ask (pass 1)", query["ask"]),
+        ("pass 2: embed question", query["embed"]),
+        ("pass 2: search (FAISS + SQLite)", query["search"]),
+        ("pass 2: retrieval = embed+search", query["retrieval"]),
+        ("pass 2: compose, all", query["compose"]),
+        ("pass 2: compose, answered only", query["compose_answered"]),
+    ]
+    for label, s in rows:
+        lines.append(
+            f"   {label:<34}{s['p50_ms']:>8.1f}{s['p95_ms']:>8.1f}{s['mean_ms']:>8.1f}"
+            f"{s['max_ms']:>8.1f}{s['n']:>6}"
+        )
+    n = query["questions"]
+    lines += [
+        f"   {'answered':<34}{query['answered']}/{n} ({100 * query['answered'] / n:.1f}%)",
+        f"   {'declined':<34}{query['declined']}/{n} ({100 * query['declined'] / n:.1f}%)",
+    ]
+    if query["best_score_at_or_over_threshold"] != query["answered"]:
+        lines.append(
+            f"   note: {query['best_score_at_or_over_threshold']} had a best passage over the "
+            "threshold but only the count above got an answer"
+        )
+    if query["pass_mismatches"]:
+        lines.append(f"   note: {query['pass_mismatches']} questions differed between pass 1 and 2")
+    if result.get("kept"):
+        lines += ["", f"data folders kept in {result['kept']}"]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", type=Path, default=PROJECT.parent / "shared",
+                        help="the shared data folder (default: ../shared from the project root)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="create the data folders in DIR and keep them (must not hold them yet)")
+    parser.add_argument("--questions", type=int, default=200, help="distinct questions for (c)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    args = parser.parse_args(argv)
+
+    shared = args.shared.resolve()
+    for needed in (STATEMENTS, SEED_ARTICLE, QUERIES):
+        if not (shared / needed).is_file():
+            parser.error(f"{shared / needed}: no such file (is --shared right?)")
+    if args.questions < 1:
+        parser.error("--questions must be at least 1")
+
+    root = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="crisisbot-bench-"))
+    seed_dir, statements_dir = root / "seed-kb", root / "statements-kb"
+    if args.keep:
+        for folder in (seed_dir, statements_dir):
+            if folder.exists() and any(folder.iterdir()):
+                parser.error(f"{folder} already exists and is not empty")
+        root.mkdir(parents=True, exist_ok=True)
+    log(f"data folders in {root}")
+
+    bot = None
+    try:
+        result: dict[str, Any] = {"environment": environment()}
+        result["cold_start"] = cold_start(seed_dir, shared / SEED_ARTICLE, COLD_QUESTION)
+        bot, result["ingest"] = ingest_corpus(statements_dir, shared / STATEMENTS)
+        s = bot.settings
+        result["settings"] = {"model_name": s.model_name, "min_passage_score": s.min_passage_score,
+                              "retrieve_k": s.retrieve_k}
+        questions = unique_questions(shared / QUERIES, args.questions)
+        result["queries"] = query_latency(bot, questions)
+        result["kept"] = str(root) if args.keep else None
+    finally:
+        if bot is not None:
+            bot.close()
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

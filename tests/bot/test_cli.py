@@ -1,0 +1,204 @@
+"""The terminal adapter: each bad input gets one clear line and a non-zero exit, nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import PROJECT, SEED_ARTICLE
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "data"
+    monkeypatch.setenv("CRISISBOT_DATA_DIR", str(folder))
+    monkeypatch.delenv("CRISISBOT_CONFIG", raising=False)
+    return folder
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def document_count(data_dir: Path) -> int:
+    database = data_dir / "knowledge.sqlite3"
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database) as db:
+        return int(db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
+
+def error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("crisisbot: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_help_does_not_import_torch() -> None:
+    code = (
+        "import sys\nfrom bot.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss', 'transformers') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, timeout=120)
+    assert "usage: crisisbot" in result.stdout
+    assert "HEAVY []" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "the message is empty"), ("   ", "the message is empty"), ("q" * 1001, "too long (1,001 characters")],
+)
+def test_bad_questions_exit_non_zero_before_loading_anything(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], question: str, message: str
+) -> None:
+    code, out, err = run(["ask", question], capsys)
+    assert code == 1 and out == ""
+    assert message in error_line(err)
+    assert not data_dir.exists()  # refused before the knowledge base was even opened
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+GOOD_LINE = json.dumps({"id": "n1", "title": "Grain deal", "text": "Ships left Odesa with grain.", "kind": "news"})
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.md", None, "no such file or folder"),
+        ("image.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
+        ("latin.txt", "Kyiv caf\xe9".encode("latin-1"), "not UTF-8 text"),
+        ("empty.txt", "  \n\n ", "empty document"),
+        ("front.md", "---\ntitle: Only a title\n---\n\n", "empty document"),
+        ("bad.jsonl", GOOD_LINE + "\n" + GOOD_LINE.replace("n1", "n2") + "\n{not json\n", "bad.jsonl:3: malformed JSON"),
+        ("notext.jsonl", GOOD_LINE + '\n{"id": "n9", "title": "No text"}\n', "notext.jsonl:2: missing or empty field 'text'"),
+        ("kind.jsonl", GOOD_LINE.replace('"news"', '"gossip"'), "kind.jsonl:1: unknown kind 'gossip'"),
+        ("date.jsonl", GOOD_LINE[:-1] + ', "published": "2024-13-01"}', "bad published date"),
+        ("scan.pdf", b"%PDF-1.4", "unsupported file type"),
+    ],
+)
+def test_bad_sources_fail_the_whole_batch_with_nothing_ingested(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    name: str, content: str | bytes | None, message: str,
+) -> None:
+    good = write(tmp_path / "in" / "good.md", "---\ntitle: Good\n---\nA perfectly fine document about grain.\n")
+    bad = tmp_path / "in" / name
+    if content is not None:
+        write(bad, content)
+    code, out, err = run(["ingest", str(good), str(bad)], capsys)
+    assert code == 1
+    assert message in error_line(err)
+    assert document_count(data_dir) == 0
+
+
+def test_unreadable_file_is_reported(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = write(tmp_path / "secret.txt", "Title\nBody text.")
+    secret.chmod(0)
+    try:
+        if os.access(secret, os.R_OK):
+            pytest.skip("running as a user who can read anything (root)")
+        code, _, err = run(["ingest", str(secret)], capsys)
+        assert code == 1 and "cannot be read" in error_line(err)
+    finally:
+        secret.chmod(0o644)
+
+
+def test_folder_without_sources_is_an_error(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "in" / "notes.docx", b"PK")
+    code, _, err = run(["ingest", str(tmp_path / "in")], capsys)
+    assert code == 1 and "no .md, .txt or .jsonl files" in error_line(err)
+
+
+def test_remove_unknown_document(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["remove", "no-such-doc"], capsys)
+    assert code == 1 and "no document with id 'no-such-doc'" in error_line(err)
+
+
+def test_bad_setting_is_named(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRISISBOT_MIN_PASSAGE_SCORE", "high")
+    code, _, err = run(["sources"], capsys)
+    assert code == 1 and "CRISISBOT_MIN_PASSAGE_SCORE" in error_line(err)
+
+
+def test_missing_config_file_is_named(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CRISISBOT_CONFIG", str(tmp_path / "nope.toml"))
+    code, _, err = run(["sources"], capsys)
+    assert code == 1 and "nope.toml: no such file" in error_line(err)
+
+
+@pytest.mark.slow
+def test_ingest_ask_sources_remove_round_trip(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "in"
+    write(folder / "a.jsonl", GOOD_LINE + "\n" + json.dumps({
+        "id": "n2", "title": "Drone strikes", "url": "https://example.org/drones", "publisher": "Example News",
+        "kind": "news", "published": "2024-10-02",
+        "text": "Drones struck an oil depot near Belgorod overnight. Local officials reported no casualties."}) + "\n")
+    write(folder / "sub" / "note.txt", "Evacuation notice\nResidents of Pokrovsk were told to leave the city by Friday.")
+    write(folder / "ignored.csv", "a,b\n1,2\n")
+    code, out, err = run(["ingest", str(folder)], capsys)
+    assert code == 0, err
+    assert "3 added, 0 replaced, 0 unchanged" in out
+    assert "ignored.csv" in err
+
+    code, out, _ = run(["ask", "Were there casualties after the drone strike on the oil depot?"], capsys)
+    assert code == 0
+    assert "Local officials reported no casualties. [1]" in out
+    assert "[1] Drone strikes — Example News, news, as of 2024-10-02" in out
+    assert "https://example.org/drones" in out
+
+    code, out, _ = run(["ask", "--format", "json", "Which city were residents told to leave?"], capsys)
+    payload = json.loads(out)
+    assert payload["found"] and payload["sources"][0]["document_id"] == "note"
+
+    code, out, _ = run(["sources"], capsys)
+    assert code == 0 and "4 documents" in out and SEED_ARTICLE.stem in out
+
+    code, out, _ = run(["ingest", str(folder / "a.jsonl")], capsys)
+    assert "0 added, 0 replaced, 2 unchanged" in out
+
+    assert run(["remove", "n2"], capsys)[0] == 0
+    code, out, _ = run(["ask", "Were there casualties after the drone strike on the oil depot?"], capsys)
+    assert "Belgorod" not in out
+
+    code, out, _ = run(["reindex"], capsys)
+    assert code == 0 and "index rebuilt" in out
+
+
+@pytest.mark.slow
+def test_chat_answers_each_line_and_survives_a_bad_one(data_dir: Path) -> None:
+    env = {**os.environ, "CRISISBOT_DATA_DIR": str(data_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="How many North Korean troops arrived in Russia?\n" + "x" * 1200 + "\nWho won the World Cup in 2022?\n",
+        capture_output=True, text=True, env=env, cwd=PROJECT, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "10,000 North Korean troops" in result.stdout
+    assert "error: The question is too long" in result.stdout
+    assert "The knowledge base has no answer" in result.stdout
+
+
+def test_file_that_cannot_be_opened_is_reported(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop = tmp_path / "loop.md"
+    loop.symlink_to(loop)  # opening it fails with ELOOP, even for root
+    code, _, err = run(["ingest", str(loop)], capsys)
+    assert code == 1 and "cannot be read" in error_line(err)
+    assert document_count(data_dir) == 0

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real model (loaded once per session), settings in temporary folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from bot.service import CrisisBot  # noqa: E402
+from bot.settings import Settings, load_settings  # noqa: E402
+from index.embedder import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT.parent / "shared"
+SEED_ARTICLE = PROJECT / "knowledge" / "builtin" / "turning-tides-2024-11.md"
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(bundled_model_path(), "all-MiniLM-L6-v2")
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: object) -> Settings:
+        overrides.setdefault("data_dir", tmp_path / "data")
+        return load_settings(**overrides)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def seeded_bot(tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder) -> CrisisBot:
+    """A bot over the built-in knowledge only, shared by read-only tests."""
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("seeded"))
+    bot = CrisisBot(settings, real_embedder)
+    bot.open()
+    return bot
+
+
+def shared_file(relative: str) -> Path:
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path

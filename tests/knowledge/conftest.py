@@ -1,0 +1,53 @@
+"""Fixtures for the knowledge/ tests: the seed article, the real tokenizer, small file writers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from index.embedder import SentenceTransformerEmbedder, bundled_model_path
+from knowledge.chunking import TokenCounter
+from tests.conftest import shared_file
+
+SEED_RELATIVE = "knowledge/turning-tides-2024-11.md"
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    """The seed article, read in place from the shared folder (never copied into the repo)."""
+    return shared_file(SEED_RELATIVE)
+
+
+@pytest.fixture(scope="session")
+def count_tokens() -> TokenCounter:
+    """The real model's word-piece counter; loads only the fast tokenizer, not torch."""
+    return SentenceTransformerEmbedder(bundled_model_path(), "all-MiniLM-L6-v2").count_tokens
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
+    """Write text (UTF-8) or raw bytes to `tmp_path/name` and return the path."""
+
+    def write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode("utf-8"))
+        return path
+
+    return write
+
+
+def jsonl(*records: object) -> str:
+    """One JSON value a line, as a JSONL file holds them."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def record(id: str, text: str = "Some text about the war.", **extra: object) -> dict[str, object]:
+    """A valid JSONL record with a title derived from the id."""
+    return {"id": id, "title": f"Title {id}", "text": text, **extra}
