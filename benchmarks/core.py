@@ -91,6 +91,40 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
 # -- a. cold start --------------------------------------------------------------------------
 
 
+class CpuWatch:
+    """CPU seconds used by other processes while a phase ran (Linux /proc/stat), to judge noise."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.busy, self.own = self._busy(), self._own()
+
+    @staticmethod
+    def _busy() -> float:
+        try:
+            fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        except OSError:
+            return float("nan")
+        ticks = [int(f) for f in fields]
+        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+        return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own() -> float:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def stop(self) -> dict[str, float]:
+        wall = time.perf_counter() - self.started
+        other = (self._busy() - self.busy) - (self._own() - self.own)
+        return {"wall_s": wall, "other_cpu_s": max(other, 0.0), "cpus": os.cpu_count() or 1}
+
+
+def noise(watch: dict[str, float]) -> str:
+    share = watch["other_cpu_s"] / (watch["wall_s"] * watch["cpus"]) if watch["wall_s"] else 0.0
+    return (f"other processes used {watch['other_cpu_s']:.1f} CPU-s of {watch['wall_s'] * watch['cpus']:.0f} "
+            f"available ({100 * share:.0f}%)")
+
+
 def crisisbot_command() -> Path:
     script = Path(sys.executable).parent / "crisisbot"
     if script.is_file():
@@ -277,6 +311,17 @@ def query_latency(bot: CrisisBot, questions: list[str]) -> dict[str, Any]:
     }
 
 
+def finite(value: Any) -> Any:
+    """The report with NaN (an empty set's statistics) as null, so the JSON is standard."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
 # -- output ---------------------------------------------------------------------------------
 
 
@@ -291,6 +336,7 @@ def environment() -> dict[str, Any]:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "faiss": faiss.__version__,
+        "load_average_start": os.getloadavg(),
     }
 
 
@@ -300,6 +346,9 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         f"crisisbot core benchmark, {env['date']}: {env['cpus']} CPUs, python {env['python']}, "
         f"torch {env['torch']} ({env['torch_threads']} threads), faiss {env['faiss']}",
+        "load average (1/5/15 min) at start "
+        + " ".join(f"{x:.2f}" for x in env["load_average_start"])
+        + ", at end " + " ".join(f"{x:.2f}" for x in env.get("load_average_end", [])),
         f"settings: model {settings['model_name']}, min_passage_score {settings['min_passage_score']:.3f}, "
         f"retrieve_k {settings['retrieve_k']}",
         "",
@@ -310,6 +359,7 @@ def render(result: dict[str, Any]) -> str:
         f"   {'first run (s)':<34}{cold['first_s']:.2f}",
         f"   {'answered':<34}{'yes' if cold['answered'] else 'NO'}",
         f"   (prepared by one untimed ingest run, {cold['prepare_s']:.2f} s: {cold['prepare_output']})",
+        f"   ({noise(cold['cpu_watch'])})",
         "",
         f"b. ingest {Path(ingest['corpus']).name} into an empty data folder (CrisisBot.ingest)",
         f"   {'documents':<34}{ingest['documents']:,} ({ingest['characters']:,} characters)",
@@ -321,6 +371,7 @@ def render(result: dict[str, Any]) -> str:
         f"   {'ingest (s)':<34}{ingest['ingest_s']:.1f}",
         f"   {'passages/s':<34}{ingest['passages_per_s']:.1f}",
         f"   {'documents/s':<34}{ingest['documents_per_s']:.2f}",
+        f"   ({noise(ingest['cpu_watch'])})",
         "",
         f"c. query latency, in-process, {query['questions']} distinct realtimeqa-dev questions "
         f"({query['warm_up']} warm-up not counted)",
@@ -350,6 +401,7 @@ def render(result: dict[str, Any]) -> str:
             f"   note: {query['best_score_at_or_over_threshold']} had a best passage over the "
             "threshold but only the count above got an answer"
         )
+    lines.append(f"   ({noise(query['cpu_watch'])})")
     if query["pass_mismatches"]:
         lines.append(f"   note: {query['pass_mismatches']} questions differed between pass 1 and 2")
     if result.get("kept"):
@@ -386,20 +438,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     bot = None
     try:
         result: dict[str, Any] = {"environment": environment()}
+        watch = CpuWatch()
         result["cold_start"] = cold_start(seed_dir, shared / SEED_ARTICLE, COLD_QUESTION)
+        result["cold_start"]["cpu_watch"] = watch.stop()
+        watch = CpuWatch()
         bot, result["ingest"] = ingest_corpus(statements_dir, shared / STATEMENTS)
+        result["ingest"]["cpu_watch"] = watch.stop()
         s = bot.settings
         result["settings"] = {"model_name": s.model_name, "min_passage_score": s.min_passage_score,
                               "retrieve_k": s.retrieve_k}
         questions = unique_questions(shared / QUERIES, args.questions)
+        watch = CpuWatch()
         result["queries"] = query_latency(bot, questions)
+        result["queries"]["cpu_watch"] = watch.stop()
+        result["environment"]["load_average_end"] = os.getloadavg()
         result["kept"] = str(root) if args.keep else None
     finally:
         if bot is not None:
             bot.close()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    print(json.dumps(result, indent=2) if args.json else render(result))
+    print(json.dumps(finite(result), indent=2, allow_nan=False) if args.json else render(result))
     return 0
 
 

@@ -29,28 +29,46 @@ class ChunkingPolicy:
     min_tokens: int = 40  # a shorter passage continues across a paragraph break
 
 
-def _cut_long_sentence(
-    text: str, span: Span, count: TokenCounter, limit: int
-) -> list[Span]:
-    """Cut one over-long sentence into word-boundary pieces of at most `limit` tokens."""
-    words = [m.span() for m in re.finditer(r"\S+", text[span.start : span.end])]
+def _longest_fit(text: str, start: int, ends: list[int], count: TokenCounter, limit: int) -> int:
+    """Index into `ends` of the longest `text[start:end]` within `limit` (at least the first)."""
+    low, high = 0, len(ends) - 1
+    while low < high:
+        mid = (low + high + 1) // 2
+        if count(text[start : ends[mid]]) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _cut_long_word(text: str, start: int, end: int, count: TokenCounter, limit: int) -> list[tuple[int, int]]:
+    """A 'word' with no spaces over the window (a long URL, a hash) is cut between characters."""
+    pieces = []
+    while start < end:
+        stops = list(range(start + 1, end + 1))
+        stop = stops[_longest_fit(text, start, stops, count, limit)]
+        pieces.append((start, stop))
+        start = stop
+    return pieces
+
+
+def _cut_long_sentence(text: str, span: Span, count: TokenCounter, limit: int) -> list[Span]:
+    """Cut one over-long sentence into pieces of at most `limit` tokens, at word boundaries
+    where possible; every character of the sentence stays in exactly one piece."""
+    atoms: list[tuple[int, int]] = []
+    for match in re.finditer(r"\S+", text[span.start : span.end]):
+        start, end = span.start + match.start(), span.start + match.end()
+        if count(text[start:end]) <= limit:
+            atoms.append((start, end))
+        else:
+            atoms.extend(_cut_long_word(text, start, end, count, limit))
     pieces: list[Span] = []
     first = 0
-    while first < len(words):
-        low, high = first + 1, len(words)
-        while low < high:  # largest `last` whose piece fits
-            mid = (low + high + 1) // 2
-            piece = text[span.start + words[first][0] : span.start + words[mid - 1][1]]
-            if count(piece) <= limit:
-                low = mid
-            else:
-                high = mid - 1
-        start = span.start + words[first][0]
-        end = span.start + words[low - 1][1]
-        if count(text[start:end]) > limit:
-            raise ValueError(f"a single word of {count(text[start:end])} tokens exceeds {limit}")
-        pieces.append(Span(start, end, span.paragraph))
-        first = low
+    while first < len(atoms):
+        ends = [end for _, end in atoms[first:]]
+        last = first + _longest_fit(text, atoms[first][0], ends, count, limit)
+        pieces.append(Span(atoms[first][0], atoms[last][1], span.paragraph))
+        first = last + 1
     return pieces
 
 

@@ -52,7 +52,7 @@ def parse_published(value: object) -> str | None:
         raise SourceError(f"bad published date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
     year, month, day = (int(g) if g else None for g in match.groups())
     try:
-        date(year, month or 1, day or 1)  # type: ignore[arg-type]
+        date(year, 1 if month is None else month, 1 if day is None else day)  # type: ignore[arg-type]
     except ValueError:
         raise SourceError(f"bad published date {value!r}: no such date") from None
     return text

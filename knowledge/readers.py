@@ -7,6 +7,7 @@ and write nothing when one line of it is bad.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ import yaml
 
 from knowledge.documents import Document, Kind, parse_published
 from knowledge.errors import SourceError
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".jsonl": "jsonl"}
 
@@ -95,7 +98,7 @@ def read_markdown(path: Path, added_by: str) -> Document:
     meta: dict[str, object] = {}
     body = content
     if content.startswith("---\n"):
-        end = content.find("\n---", 4)
+        end = content.find("\n---", 3)
         if end < 0:
             raise SourceError(f"{path}: front matter starts with '---' but never ends")
         try:
@@ -127,12 +130,21 @@ def read_plain_text(path: Path, added_by: str) -> Document:
     return _document({"title": title}, body, path.stem, added_by, str(path))
 
 
+def title_from_text(text: str, limit: int = 80) -> str:
+    """A stand-in title for a record that has none: the text's first words, marked as cut."""
+    words = " ".join(text.split())
+    if len(words) <= limit:
+        return words
+    return words[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def read_jsonl(path: Path, added_by: str) -> list[Document]:
     """One JSON object a line (id, title, text, url, publisher, kind, published, language)."""
     content = _read_text_file(path)
     documents: list[Document] = []
     first_line_of: dict[str, int] = {}
-    for number, line in enumerate(content.splitlines(), start=1):
+    # Only "\n" ends a record: JSON strings may hold U+2028 and friends that splitlines() splits on.
+    for number, line in enumerate(content.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -142,11 +154,14 @@ def read_jsonl(path: Path, added_by: str) -> list[Document]:
             raise SourceError(f"{where}: malformed JSON ({exc.msg}, column {exc.colno})") from None
         if not isinstance(record, dict):
             raise SourceError(f"{where}: expected a JSON object, got {type(record).__name__}")
-        for required in ("id", "title", "text"):
+        for required in ("id", "text"):
             if not _optional_str(record.get(required)):
                 raise SourceError(f"{where}: missing or empty field {required!r}")
         if not isinstance(record["text"], str):
             raise SourceError(f"{where}: field 'text' must be a string")
+        if not _optional_str(record.get("title")):
+            record = {**record, "title": title_from_text(record["text"])}
+            log.warning("%s: no title; using the start of the text: %s", where, record["title"])
         document = _document(record, record["text"], "", added_by, where)
         if document.id in first_line_of:
             raise SourceError(

@@ -73,9 +73,22 @@ class WriteResult:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[tuple[str, str]] = field(default_factory=list)  # (new id, existing id)
     removed_passage_ids: list[int] = field(default_factory=list)
-    added_passage_ids: list[int] = field(default_factory=list)
-    added_vectors: list[np.ndarray] = field(default_factory=list)
+    new_vectors: dict[int, np.ndarray] = field(default_factory=dict)  # passage id -> vector
     generation: int = 0
+
+    @property
+    def added_passage_ids(self) -> list[int]:
+        return list(self.new_vectors)
+
+    @property
+    def added_vectors(self) -> list[np.ndarray]:
+        return list(self.new_vectors.values())
+
+    def forget_passages(self, passage_ids: list[int]) -> None:
+        """Passages deleted by this write: ones it added itself simply vanish from the result."""
+        for passage_id in passage_ids:
+            if self.new_vectors.pop(passage_id, None) is None:
+                self.removed_passage_ids.append(passage_id)
 
 
 def _info(row: sqlite3.Row | tuple, passage_count: int = 0) -> DocumentInfo:
@@ -184,9 +197,14 @@ class SqliteStore:
         olds = db.execute(
             "SELECT id FROM documents WHERE id = ? OR (url IS NOT NULL AND url = ?)", (doc.id, doc.url)
         ).fetchall()
+        replaced_stored = False
         for (old_id,) in olds:
-            result.removed_passage_ids.extend(self._delete(db, old_id))
-            result.replaced.append(old_id)
+            result.forget_passages(self._delete(db, old_id))
+            if old_id in result.added:  # written earlier in this same batch
+                result.added.remove(old_id)
+            else:
+                result.replaced.append(old_id)
+                replaced_stored = True
         db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (doc.id, doc.title, doc.url, doc.publisher, doc.kind.value, doc.published,
@@ -199,9 +217,8 @@ class SqliteStore:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (doc.id, passage.ordinal, passage.start, passage.end, passage.text, vector.tobytes()),
             )
-            result.added_passage_ids.append(int(cursor.lastrowid or 0))
-            result.added_vectors.append(vector)
-        if not olds:
+            result.new_vectors[int(cursor.lastrowid or 0)] = vector
+        if not replaced_stored:
             result.added.append(doc.id)
 
     @staticmethod

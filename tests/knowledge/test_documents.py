@@ -86,9 +86,6 @@ def test_parse_published_rejects_bad_dates_clearly(value: str, reason: str) -> N
     assert reason in message
 
 
-# BUG: knowledge/documents.py parse_published checks `date(year, month or 1, day or 1)`, so a
-# zero month or day (int("00") == 0 is falsy) is replaced by 1 and "2024-00" / "2024-11-00" are
-# accepted and stored as they are. Fix: `1 if month is None else month` (same for day).
 @pytest.mark.parametrize("value", ["2024-00", "2024-11-00", "2024-00-10"])
 def test_parse_published_rejects_zero_month_or_day(value: str) -> None:
     with pytest.raises(SourceError, match="no such date"):
