@@ -302,7 +302,7 @@ class SqliteStore:
             rows = self._select_in(
                 f'SELECT p.id, p.document_id, p.ordinal, p.text, p.start, p."end", {_INFO_COLUMNS}'
                 " FROM passages p JOIN documents d ON d.id = p.document_id WHERE p.id IN ({})",
-                ids,
+                [int(i) for i in ids],
             )
         return {
             int(r[0]): StoredPassage(Passage(int(r[0]), r[1], r[2], r[3], r[4], r[5]), _info(r[6:]))
