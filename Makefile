@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test typecheck bench clean
 
 install: $(STAMP)
 
@@ -25,6 +25,9 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+typecheck: install
+	$(BIN)/python -m mypy bot knowledge index
 
 bench: install
 	$(BIN)/python benchmarks/core.py

@@ -75,7 +75,9 @@ class FaissVectorStore:
         if len(ids) == 0:
             return 0
         with self._lock:
-            return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+            # faiss's Python wrapper accepts an id array here as well as an IDSelector.
+            ids = np.ascontiguousarray(ids, dtype=np.int64)
+            return int(self._index.remove_ids(ids))  # type: ignore[arg-type]
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Best `k` (passage id, cosine) pairs; FAISS pads with -1 when there are fewer."""
@@ -122,7 +124,8 @@ class FaissVectorStore:
             (size,) = struct.unpack_from("<I", data, offset)
             header = IndexHeader(**json.loads(data[offset + 4 : offset + 4 + size]))
             index = faiss.deserialize_index(np.frombuffer(data[offset + 4 + size :], dtype=np.uint8))
-            index = faiss.IndexIDMap2.cast(index) if not isinstance(index, faiss.IndexIDMap2) else index
+            if not isinstance(index, faiss.IndexIDMap2):
+                raise CorruptIndexError(f"{path}: holds a {type(index).__name__}, not an id-mapped index")
         except (CorruptIndexError, FileNotFoundError):
             raise
         except Exception as exc:  # faiss raises RuntimeError, json ValueError, struct error...
