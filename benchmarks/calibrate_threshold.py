@@ -187,6 +187,18 @@ class Result:
         return self.relevant is not None and self.retrieved[:1] == [self.relevant]
 
 
+def revision() -> str:
+    """The project's commit, marked when the working tree differs from it."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(PROJECT), *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def log(message: str) -> None:
     print(f"[calibrate {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -397,13 +409,16 @@ def render(report: dict[str, Any]) -> str:
     s = report["settings"]
     lines = [
         f"threshold calibration: model {s['model_name']}, retrieve_k {s['retrieve_k']}, "
-        f"current min_passage_score {s['min_passage_score']:.3f}",
+        f"current min_passage_score {s['min_passage_score']:.3f}; crisisbot {report['revision']}",
         f"seed KB: {report['kbs']['seed']['documents']} document, {report['kbs']['seed']['passages']} passages"
         f"; rtqa KB: {report['kbs']['rtqa']['documents']:,} documents, "
         f"{report['kbs']['rtqa']['passages']:,} passages",
         f"B: {report['b_retrieval']['n']} queries; relevant document retrieved in the top "
         f"{s['retrieve_k']}: {report['b_retrieval']['hit']} ({100 * report['b_retrieval']['hit_rate']:.1f}%), "
         f"at rank 1: {report['b_retrieval']['hit_at_1']} ({100 * report['b_retrieval']['hit_at_1_rate']:.1f}%)",
+        "",
+        "Note: the rtqa KB is general news (2022-2026), so some off-topic questions (celebrities,",
+        "sports, space) meet genuinely related passages there; C on the rtqa KB is a worst case.",
         "",
         "Best passage score (cosine) per set",
         f"{'set':<42}{'n':>5}{'min':>7}{'p5':>7}{'p10':>7}{'median':>8}{'p90':>7}{'p95':>7}{'max':>7}",
@@ -499,6 +514,7 @@ def run(shared: Path, root: Path, queries_limit: int) -> dict[str, Any]:
     current = settings.min_passage_score
     hits = len(sets["B_hit"])
     return {
+        "revision": revision(),
         "settings": {"model_name": settings.model_name, "retrieve_k": settings.retrieve_k,
                      "min_passage_score": current},
         "kbs": kbs,

@@ -161,7 +161,14 @@ def cold_start(data_dir: Path, seed_article: Path, question: str) -> dict[str, A
         runs.append(seconds)
         answered.append(NO_ANSWER not in done.stdout)
         log(f"cold start: run {number}/{COLD_RUNS}: {seconds:.2f} s")
+    imports = []
+    for number in range(1, COLD_RUNS + 1):
+        seconds, _ = run_cli([sys.executable, "-c", "import sentence_transformers"])
+        imports.append(seconds)
+        log(f"cold start: 'import sentence_transformers' alone, run {number}/{COLD_RUNS}: {seconds:.2f} s")
     return {
+        "import_sentence_transformers_s": imports,
+        "import_sentence_transformers_median_s": statistics.median(imports),
         "command": f'crisisbot --data-dir DIR ask "{question}"',
         "runs_s": runs,
         "median_s": statistics.median(runs),
@@ -235,18 +242,19 @@ def ingest_corpus(data_dir: Path, corpus: Path) -> tuple[CrisisBot, dict[str, An
 # -- c. query latency -----------------------------------------------------------------------
 
 
-def unique_questions(path: Path, count: int) -> list[str]:
-    """The first `count` question texts of a BEIR queries file, each text once."""
+def unique_questions(path: Path, count: int) -> list[tuple[str, str | None]]:
+    """(text, metadata.topic) of the first `count` questions of a BEIR queries file, each text once."""
     seen: set[str] = set()
-    questions: list[str] = []
+    questions: list[tuple[str, str | None]] = []
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             if not line.strip():
                 continue
-            text = json.loads(line)["text"]
+            record = json.loads(line)
+            text = record["text"]
             if text not in seen:
                 seen.add(text)
-                questions.append(text)
+                questions.append((text, (record.get("metadata") or {}).get("topic")))
                 if len(questions) == count:
                     break
     if len(questions) < count:
@@ -254,9 +262,10 @@ def unique_questions(path: Path, count: int) -> list[str]:
     return questions
 
 
-def query_latency(bot: CrisisBot, questions: list[str]) -> dict[str, Any]:
+def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[str, Any]:
     from bot.service import clean_question
 
+    questions = [text for text, _ in tagged]
     log(f"queries: {len(WARM_UP)} warm-up questions (not counted)")
     for question in WARM_UP:
         bot.ask(question)
@@ -292,7 +301,13 @@ def query_latency(bot: CrisisBot, questions: list[str]) -> dict[str, Any]:
         if answer.found != first.found or abs(answer.best_passage_score - first.best_passage_score) > 1e-4:
             mismatches += 1
     retrieval_s = [e + s for e, s in zip(embed_s, search_s)]
+    by_topic: dict[str, dict[str, int]] = {}
+    for (_, topic), answer in zip(tagged, answers):
+        counts = by_topic.setdefault(topic or "untagged", {"questions": 0, "answered": 0})
+        counts["questions"] += 1
+        counts["answered"] += answer.found
     return {
+        "answered_by_topic": by_topic,
         "questions": len(questions),
         "source": str(QUERIES),
         "warm_up": len(WARM_UP),
@@ -325,11 +340,22 @@ def finite(value: Any) -> Any:
 # -- output ---------------------------------------------------------------------------------
 
 
+def revision() -> str:
+    """The project's commit, marked when the working tree differs from it."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(PROJECT), *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def environment() -> dict[str, Any]:
     import faiss
     import torch
 
     return {
+        "revision": revision(),
         "date": datetime.now().isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
@@ -345,7 +371,8 @@ def render(result: dict[str, Any]) -> str:
     cold, ingest, query = result["cold_start"], result["ingest"], result["queries"]
     lines = [
         f"crisisbot core benchmark, {env['date']}: {env['cpus']} CPUs, python {env['python']}, "
-        f"torch {env['torch']} ({env['torch_threads']} threads), faiss {env['faiss']}",
+        f"torch {env['torch']} ({env['torch_threads']} threads), faiss {env['faiss']}; "
+        f"crisisbot {env['revision']}",
         "load average (1/5/15 min) at start "
         + " ".join(f"{x:.2f}" for x in env["load_average_start"])
         + ", at end " + " ".join(f"{x:.2f}" for x in env.get("load_average_end", [])),
@@ -358,6 +385,9 @@ def render(result: dict[str, Any]) -> str:
         f"   {'median of ' + str(len(cold['runs_s'])) + ' (s)':<34}{cold['median_s']:.2f}",
         f"   {'first run (s)':<34}{cold['first_s']:.2f}",
         f"   {'answered':<34}{'yes' if cold['answered'] else 'NO'}",
+        '   for reference, python -c "import sentence_transformers" alone (s): '
+        + "  ".join(f"{x:.2f}" for x in cold["import_sentence_transformers_s"])
+        + f"  (median {cold['import_sentence_transformers_median_s']:.2f})",
         f"   (prepared by one untimed ingest run, {cold['prepare_s']:.2f} s: {cold['prepare_output']})",
         f"   ({noise(cold['cpu_watch'])})",
         "",
@@ -396,6 +426,9 @@ def render(result: dict[str, Any]) -> str:
         f"   {'answered':<34}{query['answered']}/{n} ({100 * query['answered'] / n:.1f}%)",
         f"   {'declined':<34}{query['declined']}/{n} ({100 * query['declined'] / n:.1f}%)",
     ]
+    lines.append("   answered by realtimeqa topic: " + ", ".join(
+        f"{topic} {c['answered']}/{c['questions']}" for topic, c in sorted(query["answered_by_topic"].items())
+    ))
     if query["best_score_at_or_over_threshold"] != query["answered"]:
         lines.append(
             f"   note: {query['best_score_at_or_over_threshold']} had a best passage over the "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answer import Answer, Quote, Source
+from bot.relevance import QuestionRelevance, RelevancePolicy
 from index.embedder import Embedder
 from index.retriever import ScoredPassage
 from knowledge.sentences import split_sentences
@@ -20,12 +21,12 @@ from knowledge.sentences import split_sentences
 
 @dataclass(frozen=True)
 class AnswerPolicy:
-    """Thresholds are cosine similarities of all-MiniLM-L6-v2; see README for calibration."""
+    """Scores are cosine similarities of all-MiniLM-L6-v2; see README for their calibration."""
 
-    min_passage_score: float = 0.40
+    relevance: RelevancePolicy = RelevancePolicy()
     min_sentence_score: float = 0.30
     max_sentences: int = 3
-    candidate_passages: int = 4
+    candidate_passages: int = 3
     sentence_margin: float = 0.15  # extra sentences must be this close to the best one
     duplicate_cosine: float = 0.90
 
@@ -47,7 +48,10 @@ class AnswerComposer:
 
     def compose(self, question: str, query: np.ndarray, hits: list[ScoredPassage]) -> Answer:
         best = hits[0].score if hits else 0.0
-        relevant = [h for h in hits if h.score >= self.policy.min_passage_score]
+        gate = QuestionRelevance(question, self.policy.relevance)
+        relevant = [
+            h for h in hits if gate.accepts(h.score, h.stored.passage.text, h.stored.document.title)
+        ]
         if not relevant:
             return Answer(question, best_passage_score=best)
         candidates = self._sentences(relevant[: self.policy.candidate_passages])

@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.answer import Answer
 from bot.composer import AnswerComposer, AnswerPolicy
 from bot.errors import QuestionError
+from bot.relevance import RelevancePolicy
 from bot.settings import Settings
 from index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path
 from index.retriever import Retriever
@@ -88,7 +89,11 @@ class CrisisBot:
     def composer(self) -> AnswerComposer:
         s = self.settings
         policy = AnswerPolicy(
-            min_passage_score=s.min_passage_score,
+            relevance=RelevancePolicy(
+                min_score=s.min_passage_score,
+                min_shared_terms=s.min_shared_terms,
+                phrase_floor=s.phrase_match_floor,
+            ),
             min_sentence_score=s.min_sentence_score,
             max_sentences=s.max_answer_sentences,
         )

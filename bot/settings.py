@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
     model_name: str = "all-MiniLM-L6-v2"
     # Calibrated on the seed article and the eval sets (see README, "Declining to answer").
-    min_passage_score: float = Field(default=0.40, ge=-1.0, le=1.0)
+    min_passage_score: float = Field(default=0.45, ge=-1.0, le=1.0)
+    min_shared_terms: int = Field(default=1, ge=0, le=10)
+    phrase_match_floor: float = Field(default=0.25, ge=-1.0, le=1.0)
     min_sentence_score: float = Field(default=0.30, ge=-1.0, le=1.0)
     max_answer_sentences: int = Field(default=3, ge=1, le=10)
     retrieve_k: int = Field(default=8, ge=1, le=100)
