@@ -102,8 +102,8 @@ class CrisisBot:
     def open(self) -> RepairReport:
         """Seed an empty knowledge base, then load the index and mend it against the store."""
         with self._open_lock:
-            self._seed_if_new()
-            report = self.index.open()
+            self._seed_if_new()  # may already have opened the index
+            report = self.index.refresh_if_stale()
             self._opened = True
             return report
 

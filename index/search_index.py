@@ -105,15 +105,18 @@ class SearchIndex:
                 vectors.generation = generation
                 return RepairReport(rebuilt, reason, len(extra), len(missing))
 
-    def refresh_if_stale(self) -> None:
-        """Pick up writes made by another process (one cheap query when nothing changed)."""
+    def refresh_if_stale(self) -> RepairReport:
+        """Open if needed, then pick up writes made by another process (one cheap query when
+        nothing changed)."""
         with self._lock:
             if self._vectors is None:
-                self.open()
-            elif self._vectors.generation != self.store.generation():
-                report = self._reconcile()
-                if report.changed:
-                    log.info("search index caught up with the store: %s", report)
+                return self.open()
+            if self._vectors.generation == self.store.generation():
+                return RepairReport()
+            report = self._reconcile()
+            if report.changed:
+                log.info("search index caught up with the store: %s", report)
+            return report
 
     def apply(self, result: WriteResult, save: bool = True) -> None:
         """Mirror a write this process made (the store already holds it)."""

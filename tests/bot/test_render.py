@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.answer import NO_ANSWER, Answer, Quote, Source, describe_date
+from bot.render import render_markdown, render_plain
+from knowledge.documents import DocumentInfo, Kind
+
+TODAY = date(2026, 11, 26)
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        (None, "date unknown"),
+        ("2024-11", "as of 2024-11 (2 years ago)"),
+        ("2024", "as of 2024 (2 years ago)"),
+        ("2026-11-20", "as of 2026-11-20 (6 days ago)"),
+        ("2026-11-25", "as of 2026-11-25 (1 day ago)"),
+        ("2026-11-26", "as of 2026-11-26 (today)"),
+        ("2026-11", "as of 2026-11 (this month)"),
+        ("2026-09-01", "as of 2026-09-01 (2 months ago)"),
+        ("2025-10-15", "as of 2025-10-15 (13 months ago)"),
+        ("2027-01", "as of 2027-01 (in the future)"),
+    ],
+)
+def test_describe_date_keeps_precision_and_says_how_old(published: str | None, expected: str) -> None:
+    assert describe_date(published, TODAY) == expected
+
+
+def info(**overrides: object) -> DocumentInfo:
+    fields: dict[str, object] = dict(
+        id="d1", title="Strikes on *Kharkiv* [live]", url="https://example.org/k", publisher="Example",
+        kind=Kind.NEWS, published="2026-11-20", language="en", added_by="t", added_at="",
+    )
+    fields.update(overrides)
+    return DocumentInfo(**fields)  # type: ignore[arg-type]
+
+
+def answer() -> Answer:
+    sources = [Source(1, info(), 0.7), Source(2, info(id="d2", url=None, publisher=None, kind=Kind.ANALYSIS), 0.6)]
+    quotes = [Quote("Missiles hit *two* districts.", 1, 10, 0, 29, 0.6), Quote("Power was cut.", 2, 11, 5, 19, 0.5)]
+    return Answer("What happened in Kharkiv?", quotes, sources, 0.7)
+
+
+def test_plain_rendering() -> None:
+    assert render_plain(answer(), TODAY) == (
+        "Missiles hit *two* districts. [1] Power was cut. [2]\n\nSources:\n"
+        "[1] Strikes on *Kharkiv* [live] — Example, news, as of 2026-11-20 (6 days ago)\n"
+        "    https://example.org/k\n"
+        "[2] Strikes on *Kharkiv* [live] — publisher unknown, analysis, as of 2026-11-20 (6 days ago)"
+    )
+
+
+def test_markdown_escapes_article_text_and_links_titles() -> None:
+    text = render_markdown(answer(), TODAY)
+    assert "Missiles hit \\*two\\* districts. [1]" in text
+    assert "1. [Strikes on \\*Kharkiv\\* \\[live\\]](https://example.org/k) — Example, news" in text
+    assert "2. *Strikes on \\*Kharkiv\\* \\[live\\]* — publisher unknown, analysis" in text
+
+
+def test_no_answer_renders_the_plain_decline() -> None:
+    empty = Answer("Who won the cup?", best_passage_score=0.1)
+    assert not empty.found
+    assert render_plain(empty) == render_markdown(empty) == NO_ANSWER
