@@ -38,19 +38,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# Never reach for a model hub, in this process or in the `crisisbot` subprocesses.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
-PROJECT = Path(__file__).resolve().parents[1]
-if str(PROJECT) not in sys.path:
-    sys.path.insert(0, str(PROJECT))
+# First: never reach for a model hub (in this process or the `crisisbot` subprocesses, which
+# inherit the environment), and put the project on sys.path.
+from common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log, percentile,
+                    read_jsonl, revision)
 
 if TYPE_CHECKING:
     from bot.service import CrisisBot
 
-STATEMENTS = Path("corpus/official-statements-2021-2022.jsonl")
-SEED_ARTICLE = Path("knowledge/turning-tides-2024-11.md")
 QUERIES = Path("eval/realtimeqa-dev/queries.jsonl")
 COLD_QUESTION = "How many North Korean troops arrived in Russia?"
 COLD_RUNS = 3
@@ -62,19 +57,7 @@ WARM_UP = [  # not among the realtimeqa-dev questions; not counted
 ADDED_BY = "benchmark"
 
 
-def log(message: str) -> None:
-    print(f"[core {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+log = make_log("core")
 
 
 def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
@@ -246,17 +229,13 @@ def unique_questions(path: Path, count: int) -> list[tuple[str, str | None]]:
     """(text, metadata.topic) of the first `count` questions of a BEIR queries file, each text once."""
     seen: set[str] = set()
     questions: list[tuple[str, str | None]] = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            text = record["text"]
-            if text not in seen:
-                seen.add(text)
-                questions.append((text, (record.get("metadata") or {}).get("topic")))
-                if len(questions) == count:
-                    break
+    for record in read_jsonl(path):
+        text = record["text"]
+        if text not in seen:
+            seen.add(text)
+            questions.append((text, (record.get("metadata") or {}).get("topic")))
+            if len(questions) == count:
+                break
     if len(questions) < count:
         log(f"queries: only {len(questions)} distinct questions in {path}")
     return questions
@@ -326,28 +305,7 @@ def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[
     }
 
 
-def finite(value: Any) -> Any:
-    """The report with NaN (an empty set's statistics) as null, so the JSON is standard."""
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [finite(v) for v in value]
-    return value
-
-
 # -- output ---------------------------------------------------------------------------------
-
-
-def revision() -> str:
-    """The project's commit, marked when the working tree differs from it."""
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(PROJECT), *args], capture_output=True, text=True, check=False)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def environment() -> dict[str, Any]:
@@ -377,7 +335,8 @@ def render(result: dict[str, Any]) -> str:
         + " ".join(f"{x:.2f}" for x in env["load_average_start"])
         + ", at end " + " ".join(f"{x:.2f}" for x in env.get("load_average_end", [])),
         f"settings: model {settings['model_name']}, min_passage_score {settings['min_passage_score']:.3f}, "
-        f"retrieve_k {settings['retrieve_k']}",
+        f"min_shared_terms {settings['min_shared_terms']}, phrase_match_floor "
+        f"{settings['phrase_match_floor']:.3f}, retrieve_k {settings['retrieve_k']}",
         "",
         "a. cold start, fresh process over the seed knowledge base",
         f"   {cold['command']}",
@@ -431,8 +390,9 @@ def render(result: dict[str, Any]) -> str:
     ))
     if query["best_score_at_or_over_threshold"] != query["answered"]:
         lines.append(
-            f"   note: {query['best_score_at_or_over_threshold']} had a best passage over the "
-            "threshold but only the count above got an answer"
+            f"   note: {query['best_score_at_or_over_threshold']}/{n} had a best passage score at or over "
+            "min_passage_score; the relevance gate, not that score alone, decides (see "
+            "calibrate_threshold.py)"
         )
     lines.append(f"   ({noise(query['cpu_watch'])})")
     if query["pass_mismatches"]:
@@ -444,8 +404,7 @@ def render(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", type=Path, default=PROJECT.parent / "shared",
-                        help="the shared data folder (default: ../shared from the project root)")
+    add_shared_option(parser)
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="create the data folders in DIR and keep them (must not hold them yet)")
     parser.add_argument("--questions", type=int, default=200, help="distinct questions for (c)")
@@ -479,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["ingest"]["cpu_watch"] = watch.stop()
         s = bot.settings
         result["settings"] = {"model_name": s.model_name, "min_passage_score": s.min_passage_score,
+                              "min_shared_terms": s.min_shared_terms,
+                              "phrase_match_floor": s.phrase_match_floor,
                               "retrieve_k": s.retrieve_k}
         questions = unique_questions(shared / QUERIES, args.questions)
         watch = CpuWatch()

@@ -49,7 +49,7 @@ class Answer:
     question: str
     quotes: list[Quote] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
-    best_passage_score: float = 0.0
+    best_passage_score: float = 0.0  # cosine of the best retrieved passage, accepted or not
 
     @property
     def found(self) -> bool:

@@ -1,9 +1,9 @@
 """Picks the sentences that answer a question, verbatim, from the retrieved passages.
 
 The bot never writes prose of its own: an answer is a handful of sentences copied exactly from
-passages that scored above a calibrated threshold, each followed by the number of its source.
-When the best passage is below the threshold the answer is empty, and adapters say plainly that
-the knowledge base has no answer.
+passages that the relevance gate accepted (a calibrated cosine threshold plus lexical checks,
+see `bot.relevance`), each followed by the number of its source. When no passage is accepted
+the answer is empty, and adapters say plainly that the knowledge base has no answer.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class AnswerComposer:
     def _choose(
         self, candidates: list[_Candidate], vectors: np.ndarray, scores: np.ndarray
     ) -> list[int]:
-        """Best sentence first (its passage already passed the threshold), then close ones.
+        """Best sentence first (its passage already passed the relevance gate), then close ones.
 
         Sentences of the best sentence's own passage are its context and need only the floor;
         sentences from elsewhere must also be within a margin of the best. Chosen sentences of

@@ -33,15 +33,22 @@ def _words(text: str) -> list[str]:
 
 
 def _stem(word: str) -> str:
-    """A crude suffix strip: enough to match 'troops'/'troop' and 'sanctioned'/'sanction'."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > 4 and word.endswith(suffix):
-            return word[: -len(suffix)]
+    """Plural to singular, roughly: 'troops'/'troop', 'missiles'/'missile', 'cities'/'city'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("es") and word[-3] in "sxz" or word.endswith(("ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
     return word
 
 
+def _is_content(word: str) -> bool:
+    return len(word) > 1 and word not in _STOPWORDS
+
+
 def content_terms(text: str) -> set[str]:
-    return {_stem(w) for w in _words(text) if w not in _STOPWORDS and len(w) > 1}
+    return {_stem(w) for w in _words(text) if _is_content(w)}
 
 
 def _phrases(text: str) -> set[str]:
@@ -50,7 +57,7 @@ def _phrases(text: str) -> set[str]:
     return {
         " ".join(words[i : i + 3])
         for i in range(len(words) - 2)
-        if sum(w not in _STOPWORDS for w in words[i : i + 3]) >= 2
+        if sum(_is_content(w) for w in words[i : i + 3]) >= 2
     }
 
 
@@ -70,10 +77,12 @@ class QuestionRelevance:
         self.phrases = _phrases(question)
 
     def accepts(self, score: float, passage_text: str, title: str) -> bool:
+        """A question with no content words at all ('what is it?') is judged by score alone."""
+        text = f"{title} {passage_text}"
         if score >= self.policy.min_score:
             needed = min(self.policy.min_shared_terms, len(self.terms))
-            return len(self.terms & content_terms(f"{title} {passage_text}")) >= needed
+            return len(self.terms & content_terms(text)) >= needed
         if score >= self.policy.phrase_floor and self.phrases:
-            text = " ".join(_words(passage_text))
-            return any(phrase in text for phrase in self.phrases)
+            padded = " " + " ".join(_words(text)) + " "
+            return any(f" {phrase} " in padded for phrase in self.phrases)
         return False

@@ -40,3 +40,33 @@ def test_a_question_of_stopwords_only_is_judged_by_score_alone() -> None:
     gate = QuestionRelevance("What is it?", RelevancePolicy(min_score=0.45))
     assert gate.accepts(0.5, "Anything at all.", "")
     assert not gate.accepts(0.4, "Anything at all.", "")
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [("troops", "troop"), ("missiles", "missile"), ("strikes", "strike"), ("cities", "city"),
+     ("taxes", "tax"), ("marches", "march"), ("prices", "price")],
+)
+def test_plurals_meet_their_singulars(plural: str, singular: str) -> None:
+    assert content_terms(plural) == content_terms(singular)
+
+
+def test_words_that_only_look_plural_are_kept() -> None:
+    assert content_terms("Belarus press analysis speed") == {"belarus", "press", "analysis", "speed"}
+
+
+@pytest.mark.parametrize(
+    ("question", "passage"),
+    [
+        ("What is the art of war?", "the start of war was sudden"),  # 'art' inside 'start'
+        ("How do I bake rye bread?", "they bake rye breadlines"),  # 'bread' inside 'breadlines'
+        ("What's a good workout?", "this is a good result"),  # the 's' of what's is no word
+    ],
+)
+def test_phrases_match_whole_words_only(question: str, passage: str) -> None:
+    assert not QuestionRelevance(question).accepts(0.3, passage, "")
+
+
+def test_phrase_may_stand_in_the_title() -> None:
+    gate = QuestionRelevance("What is peace through strength?")
+    assert gate.accepts(0.3, "The doctrine is old.", "Peace through strength, explained")
