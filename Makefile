@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench clean
+.PHONY: install demo test typecheck bench calibrate clean
 
 install: $(STAMP)
 
@@ -31,6 +31,9 @@ typecheck: install
 
 bench: install
 	$(BIN)/python benchmarks/core.py
+
+calibrate: install
+	$(BIN)/python benchmarks/calibrate_threshold.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache
