@@ -30,6 +30,7 @@ Progress = Callable[[int, int], None]
 """Called with (done, total) as work advances."""
 
 _BATCH_PASSAGES = 256
+_BATCH_CHARS = _BATCH_PASSAGES * 600  # passages are about 600 characters
 
 
 @dataclass
@@ -79,30 +80,34 @@ class KnowledgeWriter:
         self.policy = policy
 
     def ingest(self, documents: Sequence[Document], progress: Progress | None = None) -> IngestReport:
-        """Chunk, embed and store documents in batches of about 256 passages."""
+        """Chunk, embed and store documents in batches of about 256 passages, one transaction
+        each; the index file is saved once at the end (a crash before that is mended at the
+        next start from the stored vectors)."""
         report = IngestReport()
         with write_lock(self.lock_path):
             self.index.refresh_if_stale()
             known = self.store.known_hashes([d.sha256 for d in documents])
             pending: list[Document] = []
-            done = 0
+            pending_chars = done = 0
             for document in documents:
                 if document.sha256 in known:
                     report.unchanged.append((document.id, known[document.sha256]))
                     done += 1
                     continue
                 pending.append(document)
-                if sum(len(d.text) for d in pending) >= _BATCH_PASSAGES * 600:
+                pending_chars += len(document.text)
+                if pending_chars >= _BATCH_CHARS:
                     report.absorb(self._write(self._prepare(pending)))
                     done += len(pending)
-                    pending = []
+                    pending, pending_chars = [], 0
                     if progress:
                         progress(done, len(documents))
             if pending:
                 report.absorb(self._write(self._prepare(pending)))
             if progress:
                 progress(len(documents), len(documents))
-            self.index.save()
+            if report.added or report.replaced:
+                self.index.save()
         return report
 
     def _prepare(self, documents: list[Document]) -> list[NewDocument]:
