@@ -10,15 +10,13 @@ import pytest
 
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path
 from knowledge.chunking import TokenCounter
-from tests.conftest import shared_file
-
-SEED_RELATIVE = "knowledge/turning-tides-2024-11.md"
+from tests.conftest import SEED_ARTICLE
 
 
 @pytest.fixture(scope="session")
 def seed_path() -> Path:
-    """The seed article, read in place from the shared folder (never copied into the repo)."""
-    return shared_file(SEED_RELATIVE)
+    """The seed article as the project ships it (its built-in knowledge)."""
+    return SEED_ARTICLE
 
 
 @pytest.fixture(scope="session")

@@ -259,3 +259,9 @@ def test_real_news_corpus() -> None:
         assert document.published is not None and len(document.published) == 10
         assert "2022-02-24" <= document.published <= "2022-08-06"
         assert document.title and document.text == document.text.strip()
+
+
+def test_shipped_seed_article_is_the_shared_one() -> None:
+    from tests.conftest import SEED_ARTICLE
+
+    assert SEED_ARTICLE.read_bytes() == shared_file("knowledge/turning-tides-2024-11.md").read_bytes()
