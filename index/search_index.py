@@ -100,7 +100,7 @@ class SearchIndex:
             vectors.remove(extra)
             for first in range(0, len(missing), 4096):
                 chunk = missing[first : first + 4096]
-                vectors.add(chunk, self.store.vectors(chunk.tolist(), self.dimension))
+                vectors.add(*self.store.existing_vectors(chunk.tolist(), self.dimension))
             if self.store.generation() == generation:  # nobody wrote meanwhile
                 vectors.generation = generation
                 return RepairReport(rebuilt, reason, len(extra), len(missing))

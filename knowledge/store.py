@@ -279,15 +279,26 @@ class SqliteStore:
         yield from ((int(r[0]), str(r[1])) for r in rows)
 
     def vectors(self, ids: Sequence[int], dimension: int) -> np.ndarray:
-        """Stored vectors of the given passages, in the order of `ids`."""
+        """Stored vectors of the given passages, in the order of `ids`; all must exist."""
+        found, vectors = self.existing_vectors(ids, dimension)
+        if len(found) != len(ids):
+            missing = sorted(set(int(i) for i in ids) - set(found.tolist()))[:5]
+            raise StoreError(f"no passages with ids {missing}")
+        order = {int(i): row for row, i in enumerate(found)}
+        return vectors[[order[int(i)] for i in ids]]
+
+    def existing_vectors(self, ids: Sequence[int], dimension: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of those of the given passages that still exist: another process may
+        have removed some since their ids were read."""
         with self._lock:
-            rows = dict(
-                self._select_in("SELECT id, embedding FROM passages WHERE id IN ({})", [int(i) for i in ids])
+            rows = self._select_in(
+                "SELECT id, embedding FROM passages WHERE id IN ({})", [int(i) for i in ids]
             )
-        out = np.empty((len(ids), dimension), dtype=np.float32)
-        for row, passage_id in enumerate(ids):
-            out[row] = np.frombuffer(rows[int(passage_id)], dtype=np.float32)
-        return out
+        found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        out = np.empty((len(rows), dimension), dtype=np.float32)
+        for row, (_, blob) in enumerate(rows):
+            out[row] = np.frombuffer(blob, dtype=np.float32)
+        return found, out
 
     def _select_in(self, sql: str, keys: Sequence[int] | Sequence[str]) -> list[tuple]:
         rows: list[tuple] = []
