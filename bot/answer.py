@@ -50,6 +50,7 @@ class Answer:
     quotes: list[Quote] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     best_passage_score: float = 0.0  # cosine of the best retrieved passage, accepted or not
+    id: int | None = None  # set when the answer is logged for an actor; votes refer to it
 
     @property
     def found(self) -> bool:

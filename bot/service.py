@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from bot.actors import Action, Actor, RoleDirectory, require
 from bot.answer import Answer
+from bot.feedback import FeedbackLog, Vote
+from bot.rate_limit import RateLimiter
 from bot.composer import AnswerComposer, AnswerPolicy
 from bot.errors import QuestionError
 from bot.relevance import RelevancePolicy
@@ -86,6 +90,22 @@ class CrisisBot:
         return Retriever(self.store, self.index, self.embedder)
 
     @cached_property
+    def feedback(self) -> FeedbackLog:
+        return FeedbackLog(self.settings.database_path)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        return RateLimiter(self.settings.questions_per_minute, 60.0)
+
+    @cached_property
+    def roles(self) -> RoleDirectory:
+        s = self.settings
+        return RoleDirectory(
+            admins={"telegram": frozenset(str(i) for i in s.telegram_admin_ids)},
+            moderators={"telegram": frozenset(str(i) for i in s.telegram_moderator_ids)},
+        )
+
+    @cached_property
     def composer(self) -> AnswerComposer:
         s = self.settings
         policy = AnswerPolicy(
@@ -126,14 +146,33 @@ class CrisisBot:
 
     # -- members ----------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
+    def actor(self, platform: str, user_id: object, name: str = "", platform_moderator: bool = False) -> Actor:
+        """The neutral person an adapter passes in, with the roles the core grants them."""
+        roles = self.roles.roles_of(platform, str(user_id), platform_moderator)
+        return Actor(platform, str(user_id), name, roles)
+
+    def ask(self, question: str, actor: Actor | None = None) -> Answer:
+        """Answer with quotes. With an actor (chat users), the per-user limit applies and the
+        question and answer are logged so that votes can refer to them."""
         question = clean_question(question, self.settings.max_question_chars)
+        if actor is not None:
+            require(actor, Action.ASK)
+            self.limiter.check(actor.key)
         self._ensure_open()
         query = self.retriever.embed_query(question)
         hits = self.retriever.search_vector(query, self.settings.retrieve_k)
-        return self.composer.compose(question, query, hits)
+        answer = self.composer.compose(question, query, hits)
+        if actor is not None:
+            answer = replace(answer, id=self.feedback.record_answer(actor, answer))
+        return answer
 
-    def sources(self) -> list[DocumentInfo]:
+    def vote(self, actor: Actor, answer_id: int, value: int) -> Vote:
+        require(actor, Action.VOTE)
+        return self.feedback.vote(actor, answer_id, value)
+
+    def sources(self, actor: Actor | None = None) -> list[DocumentInfo]:
+        if actor is not None:
+            require(actor, Action.LIST_SOURCES)
         self._ensure_open()
         return self.store.documents()
 
@@ -158,3 +197,5 @@ class CrisisBot:
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
+        if "feedback" in self.__dict__:
+            self.feedback.close()

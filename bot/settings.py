@@ -7,10 +7,14 @@ the environment themselves.
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
+    NoDecode,
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -20,6 +24,7 @@ from pydantic_settings import (
 from knowledge.errors import ConfigError
 
 CONFIG_FILE_VARIABLE = "CRISISBOT_CONFIG"
+SECRET_NAMES = {"telegram_bot_token", "telegram_webhook_secret", "discord_bot_token"}
 
 
 def default_data_dir() -> Path:
@@ -45,6 +50,37 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=1000, ge=10)
     load_builtin_knowledge: bool = True
     log_level: str = "WARNING"
+    questions_per_minute: int = Field(default=5, ge=1, le=1000)
+    maintainer: str = "the community's moderators"
+
+    # Telegram. The token only ever comes from the environment (TELEGRAM_BOT_TOKEN).
+    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    telegram_moderator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    telegram_api_url: str = "https://api.telegram.org/bot"  # a stand-in server in tests
+    telegram_webhook_url: str | None = None  # set: webhook mode; unset: long polling
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_webhook_path: str = "telegram"
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
+
+    @field_validator("telegram_admin_ids", "telegram_moderator_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        """Accept "1, 2" from the environment as well as a TOML list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_token_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and - in a webhook secret token.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -85,16 +121,31 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build the settings or raise `ConfigError` with one line per bad value."""
     config_file = os.environ.get(CONFIG_FILE_VARIABLE)
-    if config_file and not Path(config_file).is_file():
-        raise ConfigError(f"{CONFIG_FILE_VARIABLE}={config_file}: no such file")
+    if config_file:
+        _check_config_file(Path(config_file))
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]) or "settings"
-            variable = f"CRISISBOT_{name.upper()}"
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            variable = name if name.isupper() else f"CRISISBOT_{name.upper()}"
             problems.append(f"{variable}: {error['msg']}")
         raise ConfigError("invalid settings: " + "; ".join(problems)) from None
     except ValueError as exc:  # a malformed TOML file
         raise ConfigError(f"invalid settings file {config_file}: {exc}") from None
+
+
+def _check_config_file(path: Path) -> None:
+    """Secrets never live in a file that may be committed: refuse them there."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{CONFIG_FILE_VARIABLE}={path}: no such file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"invalid settings file {path}: {exc}") from None
+    secrets = sorted(k for k in data if k.lower() in SECRET_NAMES or k.isupper())
+    if secrets:
+        raise ConfigError(
+            f"{path}: {', '.join(secrets)} must come from the environment, not a settings file"
+        )
