@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("document_id", metavar="DOC_ID")
 
     commands.add_parser("reindex", help="embed every passage again and rebuild the index")
+
+    serve = commands.add_parser("serve", help="run the bot on a chat platform")
+    serve.add_argument("platform", choices=["telegram"], help="the platform to serve")
     return parser
 
 
@@ -222,6 +225,13 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.telegram.app import run
+
+    run(_bot(settings), settings)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ask": cmd_ask,
     "chat": cmd_chat,
@@ -229,6 +239,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "sources": cmd_sources,
     "remove": cmd_remove,
     "reindex": cmd_reindex,
+    "serve": cmd_serve,
 }
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""Builds and runs the python-telegram-bot `Application` around the core service."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.service import CrisisBot
+from bot.settings import Settings
+from bot.telegram.handlers import COMMANDS, TelegramHandlers
+from knowledge.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    service: CrisisBot,
+    settings: Settings,
+    executor: ThreadPoolExecutor | None = None,
+    message_limit: int | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """An Application with every handler, flood control and the command list registered."""
+    if settings.telegram_bot_token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
+    api = settings.telegram_api_url.rstrip("/")
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(api)
+        .base_file_url(api.replace("/bot", "/file/bot") if api.endswith("/bot") else api + "/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(_register_commands)
+        .build()
+    )
+    handlers = TelegramHandlers(
+        service, executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="crisisbot-core"),
+        lambda: application.bot.username,
+        **({"message_limit": message_limit} if message_limit else {}),
+    )
+    application.add_handler(CommandHandler("start", handlers.start))
+    application.add_handler(CommandHandler("help", handlers.help))
+    application.add_handler(CommandHandler("ask", handlers.ask_command))
+    application.add_handler(CommandHandler("sources", handlers.sources))
+    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
+    application.add_error_handler(handlers.error)
+    return application
+
+
+async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
+    await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+
+
+def webhook_options(settings: Settings) -> dict[str, object]:
+    """Arguments of `run_webhook` / `Updater.start_webhook`: Telegram posts updates to the URL
+    with the secret token in a header, and updates without it are refused (403)."""
+    secret = settings.telegram_webhook_secret
+    if secret is None:
+        raise ConfigError("webhook mode needs TELEGRAM_WEBHOOK_SECRET so that forged updates are refused")
+    return {
+        "listen": settings.telegram_webhook_listen,
+        "port": settings.telegram_webhook_port,
+        "url_path": settings.telegram_webhook_path,
+        "webhook_url": settings.telegram_webhook_url,
+        "secret_token": secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
+def run(service: CrisisBot, settings: Settings) -> None:
+    """Long polling by default; webhook mode when a webhook URL is configured."""
+    options = webhook_options(settings) if settings.telegram_webhook_url else None
+    service.open()  # load the model and index before the first question, not during it
+    application = build_application(service, settings)
+    if options is not None:
+        application.run_webhook(**options)  # type: ignore[arg-type]
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

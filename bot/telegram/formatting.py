@@ -1,0 +1,245 @@
+"""Telegram HTML for answers and for the /sources listing, split to fit Telegram's limits.
+
+Pure functions (no network, no python-telegram-bot import) so every rule is tested offline.
+Telegram rejects a whole message whose HTML does not parse ("can't parse entities") or that is
+longer than 4096 characters after parsing; either would lose an entire answer. So all text that
+comes from articles or users is escaped, and a long answer becomes several messages that are
+each valid HTML on their own.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from bot.answer import NO_ANSWER, Answer, describe_date
+from knowledge.documents import DocumentInfo
+
+MESSAGE_LIMIT = 4096
+TITLE_MAX = 300  # a /sources entry; longer titles are cut with "…" so a page always fits
+PUBLISHER_MAX = 100
+
+# Where a long message may be cut, best first. A fragment whose rank is None is glued to the
+# one before it (a quote and its "[1]" marker must arrive together).
+PARAGRAPH, LINE, SENTENCE, SPACE, CHAR = range(5)
+
+_TAG = re.compile(r"<[^>]*>")  # safe: text never holds a raw "<" and hrefs have ">" escaped
+_WORDS = re.compile(r"(\s+)")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_OPENERS = "\"'“‘«(["  # a sentence starts with a capital, maybe after these: "no. 5" does not
+
+
+def escape(text: str) -> str:
+    """Escape text for Telegram HTML: only <, > and & matter; quotes stay readable in text."""
+    return html.escape(text, quote=False)
+
+
+def _width(text: str) -> int:
+    """Length in UTF-16 code units, the unit Telegram measures text in (an emoji counts twice).
+
+    Never less than the number of characters, so a message that passes here passes Telegram
+    whichever of the two it counts.
+    """
+    return len(text.encode("utf-16-le")) // 2
+
+
+def visible_text(html_text: str) -> str:
+    """What the reader sees: tags dropped and entities decoded, as Telegram parses it."""
+    return html.unescape(_TAG.sub("", html_text))
+
+
+def visible_length(html_text: str) -> int:
+    """The length Telegram's 4096 limit applies to: after entity parsing, not the raw HTML."""
+    return _width(visible_text(html_text))
+
+
+@dataclass(frozen=True)
+class _Wrap:
+    """One <b> or <a href> element. `key` tells apart two equal neighbouring elements."""
+
+    tag: str
+    href: str | None
+    key: int
+
+    def open(self) -> str:
+        if self.href is None:
+            return f"<{self.tag}>"
+        return f'<{self.tag} href="{html.escape(self.href, quote=True)}">'
+
+
+@dataclass(frozen=True)
+class _Fragment:
+    """Unbreakable visible text (a word, a marker) inside at most one element.
+
+    `sep` is the whitespace before it, dropped when a message is cut there; `rank` says how
+    good a cut before it is. Tags and entities are only produced when a message is emitted, so
+    no cut can ever fall inside a tag or inside an entity such as &amp;.
+    """
+
+    text: str
+    wrap: _Wrap | None
+    sep: str
+    rank: int | None
+
+
+class _Builder:
+    """Collects the fragments of one rendering and numbers its elements."""
+
+    def __init__(self) -> None:
+        self.fragments: list[_Fragment] = []
+        self._keys = 0
+
+    def wrap(self, tag: str, href: str | None = None) -> _Wrap:
+        self._keys += 1
+        return _Wrap(tag, href, self._keys)
+
+    def add(self, text: str, sep: str, rank: int | None, wrap: _Wrap | None = None) -> None:
+        self.fragments.append(_Fragment(text, wrap, sep, rank))
+
+    def text(self, text: str, sep: str, rank: int | None, wrap: _Wrap | None = None) -> None:
+        """Add text word by word; a space between sentences is a better cut than other spaces."""
+        pieces = _WORDS.split(text.strip())
+        words, spaces = pieces[::2], pieces[1::2]
+        for n, word in enumerate(words):
+            if not word:
+                continue  # only when the text is empty
+            if n:
+                space = spaces[n - 1]
+                ends = _SENTENCE_END.search(words[n - 1]) and word.lstrip(_OPENERS)[:1].isupper()
+                rank = (PARAGRAPH if "\n\n" in space else LINE if "\n" in space
+                        else SENTENCE if ends else SPACE)
+                sep = space
+            self.add(word, sep, rank, wrap)
+
+
+def _one_line(text: str) -> str:
+    """Titles and publishers on one line: a newline in a title would break the layout."""
+    return " ".join(text.split())
+
+
+def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
+    build = _Builder()
+    if not answer.found:
+        build.text(NO_ANSWER, "", None)
+        return build.fragments
+    for n, quote in enumerate(answer.quotes):
+        build.text(quote.text, " " if n else "", SENTENCE if n else None)
+        url = answer.source(quote.source).document.url
+        build.add(f"[{quote.source}]", " ", None, build.wrap("a", url) if url else None)
+    build.add("Sources", "\n\n", PARAGRAPH, build.wrap("b"))
+    for n, source in enumerate(answer.sources):
+        doc = source.document  # the heading stays with its first line: no cut between them
+        build.add(f"[{source.number}]", "\n", LINE if n else None, build.wrap("b"))
+        build.text(_one_line(doc.title), " ", SPACE, build.wrap("a", doc.url) if doc.url else None)
+        meta = [_one_line(doc.publisher or "") or "publisher unknown", doc.kind.value,
+                source.as_of(today)]
+        build.text("— " + ", ".join(meta), " ", SPACE)
+    return build.fragments
+
+
+def _explode(fragment: _Fragment) -> list[_Fragment]:
+    """A word too long for one message, as single characters: the last-resort cut points."""
+    first = _Fragment(fragment.text[0], fragment.wrap, fragment.sep, fragment.rank)
+    return [first] + [_Fragment(c, fragment.wrap, "", CHAR) for c in fragment.text[1:]]
+
+
+def _pack(fragments: list[_Fragment], limit: int) -> list[list[_Fragment]]:
+    """Greedy split: fill a message, then cut at the best-ranked point in it, the latest on ties.
+
+    Best rank first means a paragraph boundary beats a fuller message: when the Sources block
+    does not fit after the last quotes it starts a new message instead of being torn in two.
+    """
+    fragments = list(fragments)
+    parts: list[list[_Fragment]] = []
+    start = 0
+    while start < len(fragments):
+        size = _width(fragments[start].text)
+        if size > limit and len(fragments[start].text) > 1:  # one emoji over a limit of 1 stays
+            fragments[start:start + 1] = _explode(fragments[start])
+            continue
+        end, best, best_rank = start + 1, None, CHAR + 1
+        while end < len(fragments):
+            fragment = fragments[end]
+            if fragment.rank is not None and fragment.rank <= best_rank:
+                best, best_rank = end, fragment.rank  # [start, end) fits: a cut here is allowed
+            size += _width(fragment.sep) + _width(fragment.text)
+            if size > limit:
+                break
+            end += 1
+        cut = end if end == len(fragments) or best is None else best
+        parts.append(fragments[start:cut])
+        start = cut
+    return parts
+
+
+def _emit(part: list[_Fragment]) -> str:
+    """HTML for one message: each element opened and closed within it."""
+    out: list[str] = []
+    current: _Wrap | None = None
+    for n, fragment in enumerate(part):
+        sep = escape(fragment.sep) if n else ""
+        if fragment.wrap != current:
+            if current is not None:
+                out.append(f"</{current.tag}>")
+            out.append(sep)
+            if fragment.wrap is not None:
+                out.append(fragment.wrap.open())
+            current = fragment.wrap
+        else:
+            out.append(sep)
+        out.append(escape(fragment.text))
+    if current is not None:
+        out.append(f"</{current.tag}>")
+    return "".join(out)
+
+
+def answer_messages(answer: Answer, today: date | None = None, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """The answer as one or more Telegram HTML messages, each within `limit` visible characters.
+
+    Quotes stay verbatim (escaped, never rewritten) and each keeps its [n] marker; cuts go
+    between paragraphs, then lines, then sentences, then words, and only then inside a word.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be positive, not {limit}")
+    return [_emit(part) for part in _pack(_answer_fragments(answer, today), limit)]
+
+
+def _shorten(text: str, width: int) -> str:
+    """Cut text to `width` UTF-16 units, marking the cut with '…'."""
+    if _width(text) <= width:
+        return text
+    text = text[:max(width - 1, 0)]
+    while text and _width(text) > width - 1:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def sources_page(documents: list[DocumentInfo], page: int, per_page: int = 8,
+                 today: date | None = None) -> tuple[str, int]:
+    """One page of the knowledge-base listing for /sources, and the number of pages.
+
+    `page` is 0-based and clamped, so a stale "next" button still shows a real page. Titles
+    and publishers are shortened so that a whole page fits in one message.
+    """
+    if per_page < 1:
+        raise ValueError(f"per_page must be positive, not {per_page}")
+    if not documents:
+        return "The knowledge base is empty.", 1
+    count = len(documents)
+    pages = -(-count // per_page)
+    page = min(max(page, 0), pages - 1)
+    noun = "document" if count == 1 else "documents"
+    lines = [f"Knowledge base: {count} {noun} (page {page + 1} of {pages})"]
+    budget = (MESSAGE_LIMIT - _width(lines[0])) // per_page - 1  # one newline per entry
+    for doc in documents[page * per_page:(page + 1) * per_page]:
+        publisher = _shorten(_one_line(doc.publisher or "") or "publisher unknown", PUBLISHER_MAX)
+        meta = " — " + ", ".join([publisher, doc.kind.value, describe_date(doc.published, today)])
+        title = _shorten(_one_line(doc.title), max(1, min(TITLE_MAX, budget - _width(meta) - 2)))
+        if doc.url:
+            title_html = f'<a href="{html.escape(doc.url, quote=True)}">{escape(title)}</a>'
+        else:
+            title_html = escape(title)
+        lines.append(f"• {title_html}{escape(meta)}")
+    return "\n".join(lines), pages

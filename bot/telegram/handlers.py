@@ -1,0 +1,273 @@
+"""Telegram updates -> core calls -> Telegram HTML, and nothing else.
+
+Each handler translates: who is asking (an `Actor`), what they asked, and how the core's
+`Answer` looks in Telegram. Work on the model and the index runs in the service's executor so
+one slow question never stalls the others; user errors become polite replies, anything else is
+logged with the update and answered with a short apology.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from functools import partial
+from typing import TypeVar
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.actors import Actor
+from bot.service import CrisisBot
+from bot.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
+from knowledge.errors import CrisisbotError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+VOTE_PREFIX = "v"
+SOURCES_PREFIX = "s"
+APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
+NOT_TEXT = "I can only read questions sent as text. Please type your question."
+COMMANDS = [
+    ("ask", "Ask a question about the war in Ukraine"),
+    ("sources", "List the sources the answers come from"),
+    ("help", "How to ask, and what the bot knows"),
+]
+
+
+class TelegramHandlers:
+    """The bot's behaviour in Telegram; one instance per running application."""
+
+    def __init__(
+        self,
+        service: CrisisBot,
+        executor: Executor,
+        bot_username: Callable[[], str],
+        message_limit: int = MESSAGE_LIMIT,
+    ) -> None:
+        self.service = service
+        self.executor = executor
+        self._username = bot_username
+        self.message_limit = message_limit
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(function, *args))
+
+    def _actor(self, update: Update) -> Actor:
+        user = update.effective_user
+        assert user is not None
+        return self.service.actor("telegram", user.id, user.full_name)
+
+    # -- deciding whether a message is for us ------------------------------------------------
+
+    def question_in(self, message: Message) -> str | None:
+        """The question a message asks the bot, or None when it is not addressed to the bot.
+
+        Private chats: every text. Groups: only a message that mentions the bot or replies to
+        one of its messages; the mention itself is removed from the question.
+        """
+        text = message.text or ""
+        if message.chat.type == ChatType.PRIVATE:
+            return text
+        mention = f"@{self._username()}".lower()
+        mentions = message.parse_entities([MessageEntity.MENTION])
+        if any(value.lower() == mention for value in mentions.values()):
+            for value in mentions.values():
+                if value.lower() == mention:
+                    text = text.replace(value, " ")
+            return text
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == message.get_bot().id:
+            return text
+        return None
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.help(update, context)
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        documents = await self._run(self.service.sources)
+        text = (
+            "I answer questions about the war in Ukraine with sentences quoted from a knowledge "
+            f"base of {len(documents)} sources, each cited with its publisher, kind and date. "
+            "When the sources do not answer a question, I say so instead of guessing.\n\n"
+            "<b>How to ask</b>\nIn a private chat, just write your question. In a group, "
+            f"mention me (@{html.escape(self._username())}), reply to one of my messages, or use "
+            "/ask followed by your question.\n\n"
+            "/sources lists what I know. Use 👍 / 👎 under an answer to tell the maintainers "
+            "whether it helped.\n\n"
+            f"Maintained by {html.escape(self.service.settings.maintainer)}."
+        )
+        await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+
+    async def ask_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        question = " ".join(context.args or [])
+        if not question.strip() and message.reply_to_message is not None:
+            question = message.reply_to_message.text or ""
+        if not question.strip():
+            await message.reply_text("Write your question after /ask, for example: /ask how many troops did North Korea send?")
+            return
+        await self._answer(update, context, question)
+
+    async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        documents = await self._run(self.service.sources, self._actor(update))
+        text, pages = sources_page(documents, 0)
+        await message.reply_text(
+            text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+            reply_markup=_pager(0, pages),
+        )
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        command = message.text.split()[0]
+        addressed = message.chat.type == ChatType.PRIVATE or command.lower().endswith(f"@{self._username().lower()}")
+        if addressed:
+            await message.reply_text(f"I don't know the command {command}. Try /help.")
+
+    # -- questions ----------------------------------------------------------------------------
+
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        question = self.question_in(message)
+        if question is not None:
+            await self._answer(update, context, question)
+
+    async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos without caption, voice...: a hint in private, silence in groups."""
+        message = update.effective_message
+        if message is not None and message.chat.type == ChatType.PRIVATE:
+            await message.reply_text(NOT_TEXT)
+
+    async def _answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+        message = update.effective_message
+        assert message is not None
+        try:
+            async with _typing(message):
+                answer = await self._run(self.service.ask, question, self._actor(update))
+        except CrisisbotError as exc:
+            await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
+            return
+        parts = answer_messages(answer, limit=self.message_limit)
+        keyboard = _vote_keyboard(answer.id) if answer.found and answer.id is not None else None
+        for number, part in enumerate(parts):
+            last = number == len(parts) - 1
+            await message.reply_text(
+                part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+                reply_markup=keyboard if last else None, do_quote=number == 0,
+            )
+
+    # -- buttons ------------------------------------------------------------------------------
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        kind, _, rest = query.data.partition(":")
+        if kind == VOTE_PREFIX:
+            await self._vote(update, rest)
+        elif kind == SOURCES_PREFIX:
+            await self._page(update, rest)
+        else:
+            await query.answer("This button is no longer active.")
+
+    async def _vote(self, update: Update, payload: str) -> None:
+        query = update.callback_query
+        assert query is not None
+        answer_id, _, value = payload.partition(":")
+        try:
+            await self._run(self.service.vote, self._actor(update), int(answer_id), int(value))
+        except (CrisisbotError, ValueError) as exc:
+            await query.answer(str(exc)[:200] if isinstance(exc, CrisisbotError) else "This button is no longer active.")
+            return
+        await query.answer("Thanks, your feedback was recorded." if int(value) > 0
+                           else "Thanks, the maintainers will look at this answer.")
+
+    async def _page(self, update: Update, payload: str) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer()
+        documents = await self._run(self.service.sources, self._actor(update))
+        requested = int(payload) if payload.isdigit() else 0
+        text, pages = sources_page(documents, requested)
+        page = min(requested, pages - 1)
+        with contextlib.suppress(BadRequest):  # "message is not modified" on a double tap
+            await query.edit_message_text(
+                text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+                reply_markup=_pager(page, pages),
+            )
+
+    # -- errors -------------------------------------------------------------------------------
+
+    async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log with context; tell the person something went wrong; never stop the bot."""
+        log.error("error while handling update %s", update, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_message is not None:
+            with contextlib.suppress(Exception):
+                await update.effective_message.reply_text(APOLOGY)
+
+
+@contextlib.asynccontextmanager
+async def _typing(message: Message) -> AsyncIterator[None]:
+    """Show "typing…" until the answer is ready (Telegram clears it after 5 s, so repeat)."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await message.chat.send_action(ChatAction.TYPING)
+            await asyncio.sleep(4)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _vote_keyboard(answer_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("👍", callback_data=f"{VOTE_PREFIX}:{answer_id}:1"),
+        InlineKeyboardButton("👎", callback_data=f"{VOTE_PREFIX}:{answer_id}:-1"),
+    ]])
+
+
+def _pager(page: int, pages: int) -> InlineKeyboardMarkup | None:
+    if pages <= 1:
+        return None
+    buttons = []
+    if page > 0:
+        buttons.append(InlineKeyboardButton("‹ Previous", callback_data=f"{SOURCES_PREFIX}:{page - 1}"))
+    buttons.append(InlineKeyboardButton(f"{page + 1} / {pages}", callback_data=f"{SOURCES_PREFIX}:{page}"))
+    if page < pages - 1:
+        buttons.append(InlineKeyboardButton("Next ›", callback_data=f"{SOURCES_PREFIX}:{page + 1}"))
+    return InlineKeyboardMarkup([buttons])

@@ -1,0 +1,505 @@
+"""A stand-in Telegram Bot API server on 127.0.0.1 for end-to-end adapter tests.
+
+Telegram cannot be reached from the test machines, so the real python-telegram-bot client talks
+over a real socket to this server instead. It speaks the documented wire format (form-encoded
+POSTs to /bot<TOKEN>/<method>, {"ok": ..., "result"/"description": ...} replies), keeps what a
+bot sent so tests can assert on it, and rejects what Telegram would reject (malformed HTML, long
+texts, oversized callback data) so that such bugs fail here rather than in production. Unknown
+methods answer 404 and are recorded, so a missing piece fails loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from aiohttp import web
+
+JSON = dict[str, Any]
+TEXT_LIMIT = 4096  # characters, counted after entity parsing
+CALLBACK_DATA_LIMIT = 64  # bytes
+ANSWER_TEXT_LIMIT = 200  # characters of answerCallbackQuery text
+# Telegram HTML tags and the entity type each produces.
+HTML_TAGS = {"b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
+             "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
+             "del": "strikethrough", "span": "spoiler", "tg-spoiler": "spoiler", "a": "text_link",
+             "code": "code", "pre": "pre", "blockquote": "blockquote",
+             "tg-emoji": "custom_emoji", "tg-time": "date_time"}
+HTML_ENTITY = re.compile(r"&(?:#([0-9]+)|#[xX]([0-9a-fA-F]+)|(lt|gt|amp|quot));")
+NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+# Free-text parameters: never JSON-decode these, or a user text "42" would turn into an int.
+STRING_PARAMS = frozenset({"text", "caption", "parse_mode", "callback_query_id", "url",
+                           "secret_token", "description", "short_description", "question"})
+COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
+MENTION = re.compile(r"(?<![\w/@])@[A-Za-z0-9_]{5,32}\b")
+NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message")
+
+
+class Recorded(NamedTuple):
+    """One request as the bot sent it, with form fields decoded (see `decode_param`)."""
+
+    method: str
+    params: dict[str, Any]
+
+
+class ApiError(Exception):
+    """An ok=false answer; raised inside a method so the handler can reply like Telegram."""
+
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status, self.description, self.retry_after = status, description, retry_after
+
+
+def bad_request(reason: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {reason}")
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts entity offsets and lengths in UTF-16 code units, not code points."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def decode_param(name: str, value: str) -> Any:
+    """PTB JSON-encodes every non-string value (chat_id "42", reply_markup '{...}'); undo that."""
+    if name in STRING_PARAMS:
+        return value
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    return decoded if isinstance(decoded, (dict, list, bool, int, float)) else value
+
+
+def parse_html(source: str) -> tuple[str, list[JSON]]:
+    """Parse Telegram HTML strictly into (plain text, entities), raising 400 like Telegram.
+
+    Stricter than Telegram on one point: a bare "&" is rejected, because an unescaped "&"
+    means the sender forgot html.escape and the next "<" in user text would break the message.
+    """
+    out: list[str] = []
+    pos16 = 0
+    stack: list[tuple[str, int, str]] = []  # (tag, UTF-16 start, attributes)
+    entities: list[JSON] = []
+    i = 0
+
+    def fail(reason: str, at: int | None = None) -> ApiError:
+        where = "" if at is None else f" at byte offset {len(source[:at].encode())}"
+        return bad_request(f"can't parse entities: {reason}{where}")
+
+    while i < len(source):
+        char = source[i]
+        if char == "<":
+            end = source.find(">", i)
+            if end < 0:
+                raise fail("Unclosed start tag", i)
+            inner = source[i + 1:end]
+            if inner.startswith("/"):
+                name = inner[1:].strip().lower()
+                if not stack:
+                    raise fail("Unexpected end tag", i)
+                tag, start, attrs = stack.pop()
+                if tag != name:
+                    raise fail(f'Unmatched end tag at byte offset {len(source[:i].encode())}, '
+                               f'expected "</{tag}>", found "</{name}>"')
+                if pos16 > start:
+                    entity: JSON = {"type": HTML_TAGS[tag], "offset": start, "length": pos16 - start}
+                    href = re.search(r"""href\s*=\s*["']([^"']*)["']""", attrs)
+                    if tag == "a" and href:
+                        entity["url"] = href.group(1)
+                    entities.append(entity)
+            else:
+                match = re.match(r"([A-Za-z][A-Za-z0-9-]*)(.*)\Z", inner, re.S)
+                name = match.group(1).lower() if match else inner.strip()
+                if match is None or name not in HTML_TAGS:
+                    raise fail(f'Unsupported start tag "{name}"', i)
+                if name == "span" and "tg-spoiler" not in match.group(2):
+                    raise fail('Tag "span" must have class "tg-spoiler"', i)
+                stack.append((name, pos16, match.group(2)))
+            i = end + 1
+            continue
+        if char == "&":
+            entity_match = HTML_ENTITY.match(source, i)
+            if entity_match is None:
+                raise fail('Unescaped "&" (use &amp;)', i)
+            dec, hexa, named = entity_match.groups()
+            try:
+                char = NAMED_ENTITIES[named] if named else chr(int(dec or hexa, 16 if hexa else 10))
+            except (ValueError, OverflowError):
+                raise fail("Invalid character entity", i) from None
+            i = entity_match.end()
+        else:
+            i += 1
+        out.append(char)
+        pos16 += utf16_len(char)
+    if stack:
+        raise fail(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+    return "".join(out), sorted(entities, key=lambda e: (e["offset"], -e["length"]))
+
+
+def auto_entities(text: str) -> list[JSON]:
+    """The entities Telegram itself adds to an incoming text: a leading command, @mentions."""
+    found = []
+    command = COMMAND.match(text)
+    if command:
+        found.append({"type": "bot_command", "offset": 0, "length": utf16_len(command.group())})
+    for mention in MENTION.finditer(text):
+        found.append({"type": "mention", "offset": utf16_len(text[:mention.start()]),
+                      "length": utf16_len(mention.group())})
+    return found
+
+
+class FakeTelegram:
+    """The stand-in server: start(), point PTB at base_url, push updates, assert on requests."""
+
+    token = "123456:TEST-TOKEN"
+    bot_user: JSON = {"id": 1000, "is_bot": True, "first_name": "CrisisBot",
+                      "username": "crisis_test_bot"}
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.unknown: list[Recorded] = []
+        self.sent_messages: list[JSON] = []
+        self.chat_admins: dict[int, list[int]] = {}
+        self.commands: list[JSON] = []
+        self.files: dict[str, bytes] = {}  # file_path -> content, served under base_file_url
+        self._pending: list[JSON] = []
+        self._messages: dict[tuple[int, int], JSON] = {}
+        self._failures: dict[str, list[ApiError]] = {}
+        self._update_ids = itertools.count(10_001)  # never 0 or 1: catches offset mistakes
+        self._message_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._updates_arrived = asyncio.Event()
+        self._request_arrived = asyncio.Event()
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        methods: dict[str, Callable[[JSON], Any]] = {
+            "getMe": lambda p: {**self.bot_user, "can_join_groups": True,
+                                "can_read_all_group_messages": False,
+                                "supports_inline_queries": False},
+            "getUpdates": self._get_updates, "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_reply_markup,
+            "deleteMessage": self._delete_message, "answerCallbackQuery": self._answer_query,
+            "setMyCommands": self._set_commands, "getMyCommands": lambda p: self.commands,
+            "deleteMyCommands": self._delete_commands,
+            "getChatAdministrators": self._get_admins, "getChatMember": self._get_member,
+            "getChat": self._get_chat,
+            "getWebhookInfo": lambda p: {"url": "", "has_custom_certificate": False,
+                                         "pending_update_count": len(self._pending)},
+            **dict.fromkeys(["deleteWebhook", "setWebhook", "sendChatAction", "close", "logOut"],
+                            lambda p: True),
+        }
+        # Bot API method names are case-insensitive; record them under their documented name.
+        self._methods = {name.lower(): (name, handler) for name, handler in methods.items()}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
+        # A short shutdown timeout: abandoned long polls must not hold up stop().
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._updates_arrived.set()  # release every held getUpdates at once
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # -- test-side API ---------------------------------------------------------------------
+    def calls(self, method: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method]
+
+    async def wait_for(self, method: str, predicate: Callable[[Recorded], bool] | None = None,
+                       timeout: float = 15, after: int = 0) -> Recorded:
+        """The first request (index >= after) of `method` matching `predicate`, waiting for it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for rec in self.requests[after:]:
+                if rec.method == method and (predicate is None or predicate(rec)):
+                    return rec
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                seen = [r.method for r in self.requests[after:]]
+                raise TimeoutError(f"no matching {method} within {timeout}s; saw {seen}")
+            arrived = self._request_arrived
+            try:
+                await asyncio.wait_for(arrived.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    def push_update(self, update: JSON) -> int:
+        if "update_id" in update:
+            self._update_ids = itertools.count(max(next(self._update_ids), update["update_id"] + 1))
+        else:
+            update["update_id"] = next(self._update_ids)
+        self._pending.append(update)
+        self._updates_arrived.set()
+        self._updates_arrived = asyncio.Event()
+        return int(update["update_id"])
+
+    def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1,
+                  description: str = "Too Many Requests: retry after 1") -> None:
+        self._failures.setdefault(method, []).append(ApiError(status, description, retry_after))
+
+    # -- update builders -------------------------------------------------------------------
+    def _message(self, chat: JSON, user: JSON, **fields: Any) -> JSON:
+        return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
+                "from": user, **{k: v for k, v in fields.items() if v is not None}}
+
+    @staticmethod
+    def _user(user_id: int, first_name: str | None = None) -> JSON:
+        return {"id": user_id, "is_bot": False, "first_name": first_name or f"User{user_id}",
+                "language_code": "uk"}
+
+    @staticmethod
+    def _chat(chat_id: int, first_name: str | None = None) -> JSON:
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": first_name or f"User{chat_id}"}
+        return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
+
+    def private_message(self, text: str, user_id: int = 501, first_name: str = "Olena",
+                        entities: list | None = None) -> JSON:
+        ents = auto_entities(text) if entities is None else entities
+        return {"message": self._message(self._chat(user_id, first_name),
+                                         self._user(user_id, first_name),
+                                         text=text, entities=ents or None)}
+
+    def group_message(self, text: str, chat_id: int = -100777, user_id: int = 502,
+                      reply_to_message: JSON | None = None,
+                      entities: list | None = None) -> JSON:
+        ents = auto_entities(text) if entities is None else entities
+        return {"message": self._message(self._chat(chat_id), self._user(user_id), text=text,
+                                         entities=ents or None,
+                                         reply_to_message=reply_to_message)}
+
+    def callback_query(self, data: str, message: JSON, user_id: int = 501) -> JSON:
+        return {"callback_query": {"id": str(next(self._query_ids)), "from": self._user(user_id),
+                                   "chat_instance": f"instance{message['chat']['id']}",
+                                   "data": data, "message": message}}
+
+    def sticker_message(self, user_id: int = 501, chat_id: int | None = None) -> JSON:
+        sticker = {"file_id": "CAACAgIAAxkBAAIBsticker", "file_unique_id": "AgADsticker",
+                   "type": "regular", "width": 512, "height": 512, "is_animated": False,
+                   "is_video": False, "emoji": "\N{THUMBS UP SIGN}"}
+        chat = self._chat(user_id if chat_id is None else chat_id)
+        return {"message": self._message(chat, self._user(user_id), sticker=sticker)}
+
+    def photo_message(self, caption: str | None = None, user_id: int = 501) -> JSON:
+        photo = [{"file_id": f"AgACAgIAAxkBAAIBphoto{size}", "file_unique_id": f"AQADphoto{size}",
+                  "width": size, "height": size, "file_size": size * 40} for size in (90, 800)]
+        return {"message": self._message(self._chat(user_id), self._user(user_id), photo=photo,
+                                         caption=caption)}
+
+    # -- HTTP ------------------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._reply(ApiError(401, "Unauthorized"))
+        given = request.match_info["method"]
+        method, implementation = self._methods.get(given.lower(), (given, None))
+        record = Recorded(method, await self._read_params(request))
+        self.requests.append(record)
+        self._request_arrived.set()
+        self._request_arrived = asyncio.Event()
+        if implementation is None:
+            self.unknown.append(record)
+            return self._reply(ApiError(404, "Not Found"))
+        if self._failures.get(method):
+            return self._reply(self._failures[method].pop(0))
+        try:
+            result = implementation(record.params)
+            if inspect.isawaitable(result):
+                result = await result
+        except ApiError as error:
+            return self._reply(error)
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    async def _read_params(request: web.Request) -> JSON:
+        """Query string, then form/multipart or JSON body; uploads become {filename, data}."""
+        params: JSON = {k: decode_param(k, v) for k, v in request.query.items()}
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        elif request.can_read_body:
+            for key, value in (await request.post()).items():
+                if isinstance(value, web.FileField):
+                    params[key] = {"filename": value.filename, "data": value.file.read()}
+                else:
+                    params[key] = decode_param(key, str(value))
+        return params
+
+    @staticmethod
+    def _reply(error: ApiError) -> web.Response:
+        body: JSON = {"ok": False, "error_code": error.status, "description": error.description}
+        if error.retry_after is not None:
+            body["parameters"] = {"retry_after": error.retry_after}
+        return web.json_response(body, status=error.status)
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["path"])
+        if request.match_info["token"] != self.token or content is None:
+            return self._reply(ApiError(404, "Not Found"))
+        return web.Response(body=content)
+
+    # -- methods ---------------------------------------------------------------------------
+    async def _get_updates(self, params: JSON) -> list[JSON]:
+        """Long polling: confirm updates below `offset`, hold until one arrives or `timeout`."""
+        offset, limit = int(params.get("offset") or 0), min(max(int(params.get("limit", 100)), 1), 100)
+        if offset > 0:
+            self._pending = [u for u in self._pending if u["update_id"] >= offset]
+        elif offset < 0:
+            self._pending = self._pending[offset:]
+        deadline = asyncio.get_running_loop().time() + float(params.get("timeout") or 0)
+        while not self._pending and not self._closing:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._updates_arrived.wait(), remaining)
+            except TimeoutError:
+                break
+        return list(self._pending[:limit])
+
+    def _chat_id(self, params: JSON) -> int:
+        chat_id = params.get("chat_id")
+        if chat_id in (None, ""):
+            raise bad_request("chat_id is empty")
+        if not isinstance(chat_id, int):
+            raise bad_request("chat not found")
+        return chat_id
+
+    def _render(self, params: JSON) -> tuple[str, list[JSON]]:
+        """Text and entities as Telegram would store them, validated like Telegram."""
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise bad_request("message text is empty")
+        parse_mode = str(params.get("parse_mode", "")).lower()
+        plain, entities = parse_html(text) if parse_mode == "html" else (text, [])
+        if not plain.strip():
+            raise bad_request("message text is empty")
+        if len(plain) > TEXT_LIMIT:
+            raise bad_request("message is too long")
+        return plain, entities
+
+    @staticmethod
+    def _markup(params: JSON) -> JSON | None:
+        markup = params.get("reply_markup")
+        if markup is None:
+            return None
+        if not isinstance(markup, dict):
+            raise bad_request("can't parse reply keyboard markup JSON object")
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                if len(str(button.get("callback_data", "")).encode()) > CALLBACK_DATA_LIMIT:
+                    raise bad_request("BUTTON_DATA_INVALID")
+        return markup
+
+    def _stored(self, params: JSON, missing: str) -> JSON:
+        message = self._messages.get((self._chat_id(params), int(params.get("message_id") or 0)))
+        if message is None:
+            raise bad_request(missing)
+        return message
+
+    def _send_message(self, params: JSON) -> JSON:
+        chat_id = self._chat_id(params)
+        text, entities = self._render(params)
+        markup = self._markup(params)
+        message = self._message(self._chat(chat_id), dict(self.bot_user), text=text,
+                                entities=entities or None, reply_markup=markup)
+        self._messages[(chat_id, message["message_id"])] = message
+        self.sent_messages.append(json.loads(json.dumps(message)))
+        return message
+
+    def _edit_message_text(self, params: JSON) -> JSON:
+        message = self._stored(params, "message to edit not found")
+        text, entities = self._render(params)
+        markup = self._markup(params)  # omitting reply_markup removes the keyboard, as on Telegram
+        if (text, entities, markup) == (message["text"], message.get("entities", []),
+                                        message.get("reply_markup")):
+            raise bad_request(NOT_MODIFIED.removeprefix("Bad Request: "))
+        message.update(text=text, edit_date=int(time.time()))
+        for key, value in (("entities", entities), ("reply_markup", markup)):
+            message.pop(key, None)
+            if value:
+                message[key] = value
+        self.sent_messages.append(json.loads(json.dumps(message)))
+        return message
+
+    def _edit_reply_markup(self, params: JSON) -> JSON:
+        message = self._stored(params, "message to edit not found")
+        markup = self._markup(params)
+        if markup == message.get("reply_markup"):
+            raise bad_request(NOT_MODIFIED.removeprefix("Bad Request: "))
+        message.pop("reply_markup", None)
+        if markup:
+            message["reply_markup"] = markup
+        return message
+
+    def _delete_message(self, params: JSON) -> bool:
+        message = self._stored(params, "message to delete not found")
+        del self._messages[(message["chat"]["id"], message["message_id"])]
+        return True
+
+    @staticmethod
+    def _answer_query(params: JSON) -> bool:
+        if len(str(params.get("text", ""))) > ANSWER_TEXT_LIMIT:
+            raise bad_request("MESSAGE_TOO_LONG")
+        return True
+
+    def _set_commands(self, params: JSON) -> bool:
+        self.commands = list(params.get("commands", []))
+        return True
+
+    def _delete_commands(self, params: JSON) -> bool:
+        self.commands = []
+        return True
+
+    def _member(self, chat_id: int, user_id: int) -> JSON:
+        user = dict(self.bot_user) if user_id == self.bot_user["id"] else self._user(user_id)
+        admins = self.chat_admins.get(chat_id, [])
+        if admins and admins[0] == user_id:
+            return {"status": "creator", "user": user, "is_anonymous": False}
+        if user_id in admins:
+            rights = ("can_be_edited is_anonymous can_manage_chat can_delete_messages "
+                      "can_manage_video_chats can_restrict_members can_promote_members "
+                      "can_change_info can_invite_users can_post_stories can_edit_stories "
+                      "can_delete_stories can_pin_messages").split()
+            return {"status": "administrator", "user": user,
+                    **{right: right not in ("can_be_edited", "is_anonymous") for right in rights}}
+        return {"status": "member", "user": user}
+
+    def _get_admins(self, params: JSON) -> list[JSON]:
+        chat_id = self._chat_id(params)
+        if chat_id > 0:
+            raise bad_request("there are no administrators in the private chat")
+        return [self._member(chat_id, user_id) for user_id in self.chat_admins.get(chat_id, [])]
+
+    def _get_member(self, params: JSON) -> JSON:
+        return self._member(self._chat_id(params), int(params["user_id"]))
+
+    def _get_chat(self, params: JSON) -> JSON:
+        gifts = dict.fromkeys(["unlimited_gifts", "limited_gifts", "unique_gifts",
+                               "premium_subscription", "gifts_from_channels"], False)
+        return {**self._chat(self._chat_id(params)), "accent_color_id": 0,
+                "max_reaction_count": 11, "accepted_gift_types": gifts}
