@@ -1,16 +1,16 @@
 """A stand-in Telegram Bot API server on 127.0.0.1 for end-to-end adapter tests.
 
-Telegram cannot be reached from the test machines, so the real python-telegram-bot client talks
-over a real socket to this server instead. It speaks the documented wire format (form-encoded
-POSTs to /bot<TOKEN>/<method>, {"ok": ..., "result"/"description": ...} replies), keeps what a
-bot sent so tests can assert on it, and rejects what Telegram would reject (malformed HTML, long
-texts, oversized callback data) so that such bugs fail here rather than in production. Unknown
-methods answer 404 and are recorded, so a missing piece fails loudly.
+Telegram is unreachable from the test machines, so the real python-telegram-bot client talks to
+this server over a real socket. It speaks the documented wire format, records what the bot sent,
+and rejects what Telegram rejects (bad HTML, long texts, oversized callback data) so that such
+bugs fail here rather than in production. Unknown methods answer 404 and are recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import html
 import inspect
 import itertools
 import json
@@ -38,7 +38,7 @@ STRING_PARAMS = frozenset({"text", "caption", "parse_mode", "callback_query_id",
                            "secret_token", "description", "short_description", "question"})
 COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 MENTION = re.compile(r"(?<![\w/@])@[A-Za-z0-9_]{5,32}\b")
-NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply "
+NOT_MODIFIED = ("message is not modified: specified new message content and reply "
                 "markup are exactly the same as a current content and reply markup of the message")
 
 
@@ -112,7 +112,7 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
                     entity: JSON = {"type": HTML_TAGS[tag], "offset": start, "length": pos16 - start}
                     href = re.search(r"""href\s*=\s*["']([^"']*)["']""", attrs)
                     if tag == "a" and href:
-                        entity["url"] = href.group(1)
+                        entity["url"] = html.unescape(href.group(1))
                     entities.append(entity)
             else:
                 match = re.match(r"([A-Za-z][A-Za-z0-9-]*)(.*)\Z", inner, re.S)
@@ -168,7 +168,7 @@ class FakeTelegram:
         self.sent_messages: list[JSON] = []
         self.chat_admins: dict[int, list[int]] = {}
         self.commands: list[JSON] = []
-        self.files: dict[str, bytes] = {}  # file_path -> content, served under base_file_url
+        self.webhook_url: str | None = None
         self._pending: list[JSON] = []
         self._messages: dict[tuple[int, int], JSON] = {}
         self._failures: dict[str, list[ApiError]] = {}
@@ -189,13 +189,12 @@ class FakeTelegram:
             "editMessageReplyMarkup": self._edit_reply_markup,
             "deleteMessage": self._delete_message, "answerCallbackQuery": self._answer_query,
             "setMyCommands": self._set_commands, "getMyCommands": lambda p: self.commands,
-            "deleteMyCommands": self._delete_commands,
+            "deleteMyCommands": lambda p: self._set_commands({}),
             "getChatAdministrators": self._get_admins, "getChatMember": self._get_member,
             "getChat": self._get_chat,
-            "getWebhookInfo": lambda p: {"url": "", "has_custom_certificate": False,
-                                         "pending_update_count": len(self._pending)},
-            **dict.fromkeys(["deleteWebhook", "setWebhook", "sendChatAction", "close", "logOut"],
-                            lambda p: True),
+            "setWebhook": lambda p: self._set_webhook(p, p.get("url") or None),
+            "deleteWebhook": lambda p: self._set_webhook(p, None),
+            **dict.fromkeys(["sendChatAction", "close", "logOut"], lambda p: True),
         }
         # Bot API method names are case-insensitive; record them under their documented name.
         self._methods = {name.lower(): (name, handler) for name, handler in methods.items()}
@@ -204,7 +203,6 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
         # A short shutdown timeout: abandoned long polls must not hold up stop().
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
         await self._runner.setup()
@@ -229,6 +227,7 @@ class FakeTelegram:
 
     # -- test-side API ---------------------------------------------------------------------
     def calls(self, method: str) -> list[Recorded]:
+        """Every request of one method, in arrival order (failed and refused ones included)."""
         return [r for r in self.requests if r.method == method]
 
     async def wait_for(self, method: str, predicate: Callable[[Recorded], bool] | None = None,
@@ -250,6 +249,7 @@ class FakeTelegram:
                 pass
 
     def push_update(self, update: JSON) -> int:
+        """Queue an update (numbering it if needed) and wake held getUpdates; returns its id."""
         if "update_id" in update:
             self._update_ids = itertools.count(max(next(self._update_ids), update["update_id"] + 1))
         else:
@@ -261,9 +261,10 @@ class FakeTelegram:
 
     def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1,
                   description: str = "Too Many Requests: retry after 1") -> None:
+        """Make the next call of `method` fail (still recorded); calls queue up one failure each."""
         self._failures.setdefault(method, []).append(ApiError(status, description, retry_after))
 
-    # -- update builders -------------------------------------------------------------------
+    # -- update builders: shaped like Telegram's, update_id left to push_update -------------
     def _message(self, chat: JSON, user: JSON, **fields: Any) -> JSON:
         return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
                 "from": user, **{k: v for k, v in fields.items() if v is not None}}
@@ -320,7 +321,7 @@ class FakeTelegram:
         method, implementation = self._methods.get(given.lower(), (given, None))
         record = Recorded(method, await self._read_params(request))
         self.requests.append(record)
-        self._request_arrived.set()
+        self._request_arrived.set()  # wake wait_for(); later waiters get a fresh event
         self._request_arrived = asyncio.Event()
         if implementation is None:
             self.unknown.append(record)
@@ -356,15 +357,12 @@ class FakeTelegram:
             body["parameters"] = {"retry_after": error.retry_after}
         return web.json_response(body, status=error.status)
 
-    async def _serve_file(self, request: web.Request) -> web.Response:
-        content = self.files.get(request.match_info["path"])
-        if request.match_info["token"] != self.token or content is None:
-            return self._reply(ApiError(404, "Not Found"))
-        return web.Response(body=content)
-
     # -- methods ---------------------------------------------------------------------------
     async def _get_updates(self, params: JSON) -> list[JSON]:
         """Long polling: confirm updates below `offset`, hold until one arrives or `timeout`."""
+        if self.webhook_url:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
         offset, limit = int(params.get("offset") or 0), min(max(int(params.get("limit", 100)), 1), 100)
         if offset > 0:
             self._pending = [u for u in self._pending if u["update_id"] >= offset]
@@ -380,6 +378,13 @@ class FakeTelegram:
             except TimeoutError:
                 break
         return list(self._pending[:limit])
+
+    def _set_webhook(self, params: JSON, url: str | None) -> bool:
+        """One delivery mode at a time, as on Telegram; either call may drop the queue."""
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        self.webhook_url = url
+        return True
 
     def _chat_id(self, params: JSON) -> int:
         chat_id = params.get("chat_id")
@@ -428,7 +433,7 @@ class FakeTelegram:
         message = self._message(self._chat(chat_id), dict(self.bot_user), text=text,
                                 entities=entities or None, reply_markup=markup)
         self._messages[(chat_id, message["message_id"])] = message
-        self.sent_messages.append(json.loads(json.dumps(message)))
+        self.sent_messages.append(copy.deepcopy(message))
         return message
 
     def _edit_message_text(self, params: JSON) -> JSON:
@@ -437,20 +442,20 @@ class FakeTelegram:
         markup = self._markup(params)  # omitting reply_markup removes the keyboard, as on Telegram
         if (text, entities, markup) == (message["text"], message.get("entities", []),
                                         message.get("reply_markup")):
-            raise bad_request(NOT_MODIFIED.removeprefix("Bad Request: "))
+            raise bad_request(NOT_MODIFIED)
         message.update(text=text, edit_date=int(time.time()))
         for key, value in (("entities", entities), ("reply_markup", markup)):
             message.pop(key, None)
             if value:
                 message[key] = value
-        self.sent_messages.append(json.loads(json.dumps(message)))
+        self.sent_messages.append(copy.deepcopy(message))
         return message
 
     def _edit_reply_markup(self, params: JSON) -> JSON:
         message = self._stored(params, "message to edit not found")
         markup = self._markup(params)
         if markup == message.get("reply_markup"):
-            raise bad_request(NOT_MODIFIED.removeprefix("Bad Request: "))
+            raise bad_request(NOT_MODIFIED)
         message.pop("reply_markup", None)
         if markup:
             message["reply_markup"] = markup
@@ -471,22 +476,17 @@ class FakeTelegram:
         self.commands = list(params.get("commands", []))
         return True
 
-    def _delete_commands(self, params: JSON) -> bool:
-        self.commands = []
-        return True
-
     def _member(self, chat_id: int, user_id: int) -> JSON:
         user = dict(self.bot_user) if user_id == self.bot_user["id"] else self._user(user_id)
         admins = self.chat_admins.get(chat_id, [])
         if admins and admins[0] == user_id:
             return {"status": "creator", "user": user, "is_anonymous": False}
-        if user_id in admins:
-            rights = ("can_be_edited is_anonymous can_manage_chat can_delete_messages "
-                      "can_manage_video_chats can_restrict_members can_promote_members "
-                      "can_change_info can_invite_users can_post_stories can_edit_stories "
-                      "can_delete_stories can_pin_messages").split()
-            return {"status": "administrator", "user": user,
-                    **{right: right not in ("can_be_edited", "is_anonymous") for right in rights}}
+        if user_id in admins:  # PTB requires every one of these rights to be present
+            rights = dict.fromkeys(("manage_chat delete_messages manage_video_chats pin_messages "
+                                    "restrict_members promote_members change_info invite_users "
+                                    "post_stories edit_stories delete_stories").split(), True)
+            return {"status": "administrator", "user": user, "can_be_edited": False,
+                    "is_anonymous": False, **{f"can_{k}": v for k, v in rights.items()}}
         return {"status": "member", "user": user}
 
     def _get_admins(self, params: JSON) -> list[JSON]:
