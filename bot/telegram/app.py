@@ -31,12 +31,10 @@ def build_application(
     message_limit: int | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """An Application with every handler, flood control and the command list registered."""
-    if settings.telegram_bot_token is None:
-        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
     api = settings.telegram_api_url.rstrip("/")
     application = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
+        .token(_token(settings))
         .base_url(api)
         .base_file_url(api.replace("/bot", "/file/bot") if api.endswith("/bot") else api + "/file/bot")
         .rate_limiter(AIORateLimiter(max_retries=3))
@@ -61,6 +59,12 @@ def build_application(
     return application
 
 
+def _token(settings: Settings) -> str:
+    if settings.telegram_bot_token is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
+    return settings.telegram_bot_token.get_secret_value()
+
+
 async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
 
@@ -83,6 +87,7 @@ def webhook_options(settings: Settings) -> dict[str, object]:
 
 def run(service: CrisisBot, settings: Settings) -> None:
     """Long polling by default; webhook mode when a webhook URL is configured."""
+    _token(settings)
     options = webhook_options(settings) if settings.telegram_webhook_url else None
     service.open()  # load the model and index before the first question, not during it
     application = build_application(service, settings)

@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import html
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from functools import partial
 from typing import TypeVar
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+ADMIN_CACHE_SECONDS = 300
 VOTE_PREFIX = "v"
 SOURCES_PREFIX = "s"
 APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
@@ -63,6 +66,7 @@ class TelegramHandlers:
         self.executor = executor
         self._username = bot_username
         self.message_limit = message_limit
+        self._admins: dict[int, tuple[float, frozenset[int]]] = {}
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
@@ -72,6 +76,28 @@ class TelegramHandlers:
         user = update.effective_user
         assert user is not None
         return self.service.actor("telegram", user.id, user.full_name)
+
+    async def actor_with_chat_roles(self, update: Update) -> Actor:
+        """The actor, moderator too when they administer the group the update comes from.
+
+        For moderator commands; administrators are asked of Telegram at most every 5 minutes
+        per chat, since a busy group would otherwise spend its rate limit on the question.
+        """
+        user, chat = update.effective_user, update.effective_chat
+        assert user is not None
+        is_admin = False
+        if chat is not None and chat.type != ChatType.PRIVATE:
+            is_admin = user.id in await self._chat_admins(chat.id, update.get_bot())
+        return self.service.actor("telegram", user.id, user.full_name, platform_moderator=is_admin)
+
+    async def _chat_admins(self, chat_id: int, bot: Bot) -> frozenset[int]:
+        now = time.monotonic()
+        cached = self._admins.get(chat_id)
+        if cached is None or cached[0] < now:
+            members = await bot.get_chat_administrators(chat_id)
+            cached = (now + ADMIN_CACHE_SECONDS, frozenset(m.user.id for m in members))
+            self._admins[chat_id] = cached
+        return cached[1]
 
     # -- deciding whether a message is for us ------------------------------------------------
 

@@ -202,3 +202,18 @@ def test_file_that_cannot_be_opened_is_reported(data_dir: Path, tmp_path: Path, 
     code, _, err = run(["ingest", str(loop)], capsys)
     assert code == 1 and "cannot be read" in error_line(err)
     assert document_count(data_dir) == 0
+
+
+def test_serve_telegram_without_a_token(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    code, _, err = run(["serve", "telegram"], capsys)
+    assert code == 1 and "TELEGRAM_BOT_TOKEN is not set" in error_line(err)
+
+
+def test_serve_telegram_webhook_without_a_secret(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("CRISISBOT_TELEGRAM_WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+    code, _, err = run(["serve", "telegram"], capsys)
+    assert code == 1 and "TELEGRAM_WEBHOOK_SECRET" in error_line(err)
+    assert not data_dir.exists()  # refused before opening the knowledge base
