@@ -53,6 +53,7 @@ def build_application(
     application.add_handler(CommandHandler("sources", handlers.sources))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
+    application.add_handler(MessageHandler(filters.CAPTION & ~filters.COMMAND, handlers.text))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_error_handler(handlers.error)

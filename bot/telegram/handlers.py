@@ -104,14 +104,17 @@ class TelegramHandlers:
     def question_in(self, message: Message) -> str | None:
         """The question a message asks the bot, or None when it is not addressed to the bot.
 
-        Private chats: every text. Groups: only a message that mentions the bot or replies to
-        one of its messages; the mention itself is removed from the question.
+        Private chats: every text (or a photo's caption). Groups: only a message that mentions
+        the bot or replies to one of its messages; the mention itself is removed.
         """
-        text = message.text or ""
+        text = message.text or message.caption or ""
         if message.chat.type == ChatType.PRIVATE:
             return text
         mention = f"@{self._username()}".lower()
-        mentions = message.parse_entities([MessageEntity.MENTION])
+        mentions = (
+            message.parse_entities([MessageEntity.MENTION]) if message.text is not None
+            else message.parse_caption_entities([MessageEntity.MENTION])
+        )
         if any(value.lower() == mention for value in mentions.values()):
             for value in mentions.values():
                 if value.lower() == mention:

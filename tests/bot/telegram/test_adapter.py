@@ -212,6 +212,10 @@ async def test_unknown_command_and_non_text(running: Running) -> None:
     assert "I don't know the command /frobnicate" in reply.params["text"]
     sticker = await running.reply_to(server.sticker_message())
     assert "as text" in sticker.params["text"]
+    photo = await running.reply_to(server.photo_message())
+    assert "as text" in photo.params["text"]
+    captioned = await running.reply_to(server.photo_message(caption=QUESTION))
+    assert "10,000" in captioned.params["text"]
     too_long = await running.reply_to(server.private_message("why " * 300))
     assert "too long" in too_long.params["text"]
 
