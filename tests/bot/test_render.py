@@ -7,6 +7,7 @@ import pytest
 from bot.answer import NO_ANSWER, Answer, Quote, Source, describe_date
 from bot.render import render_markdown, render_plain
 from knowledge.documents import DocumentInfo, Kind
+from tests.factories import document_info
 
 TODAY = date(2026, 11, 26)
 
@@ -31,12 +32,7 @@ def test_describe_date_keeps_precision_and_says_how_old(published: str | None, e
 
 
 def info(**overrides: object) -> DocumentInfo:
-    fields: dict[str, object] = dict(
-        id="d1", title="Strikes on *Kharkiv* [live]", url="https://example.org/k", publisher="Example",
-        kind=Kind.NEWS, published="2026-11-20", language="en", added_by="t", added_at="",
-    )
-    fields.update(overrides)
-    return DocumentInfo(**fields)  # type: ignore[arg-type]
+    return document_info(**{"title": "Strikes on *Kharkiv* [live]", **overrides})
 
 
 def answer() -> Answer:

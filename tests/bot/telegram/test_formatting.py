@@ -22,6 +22,7 @@ from bot.telegram.formatting import (
     visible_text,
 )
 from knowledge.documents import DocumentInfo, Kind
+from tests.factories import document_info
 
 TODAY = date(2026, 11, 26)
 
@@ -90,12 +91,7 @@ def assert_split_faithfully(parts: list[str], whole: str, limit: int = MESSAGE_L
 
 
 def doc(**overrides: object) -> DocumentInfo:
-    fields: dict[str, object] = dict(
-        id="d1", title="Strikes on Kharkiv", url="https://example.org/k", publisher="Example",
-        kind=Kind.NEWS, published="2026-11-20", language="en", added_by="t", added_at="",
-    )
-    fields.update(overrides)
-    return DocumentInfo(**fields)  # type: ignore[arg-type]
+    return document_info(**overrides)
 
 
 def make_answer(texts: list[str], sources: list[DocumentInfo]) -> Answer:
