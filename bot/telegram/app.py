@@ -51,11 +51,12 @@ def build_application(
     application.add_handler(CommandHandler("help", handlers.help))
     application.add_handler(CommandHandler("ask", handlers.ask_command))
     application.add_handler(CommandHandler("sources", handlers.sources))
-    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
-    application.add_handler(MessageHandler(filters.CAPTION & ~filters.COMMAND, handlers.text))
+    new = filters.UpdateType.MESSAGE  # an edited message is not asked again
+    application.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown_command))
+    application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.text))
+    application.add_handler(MessageHandler(new & filters.CAPTION & ~filters.COMMAND, handlers.text))
     application.add_handler(CallbackQueryHandler(handlers.button))
-    application.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
+    application.add_handler(MessageHandler(new & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_error_handler(handlers.error)
     return application
 

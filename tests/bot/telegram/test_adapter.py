@@ -278,3 +278,16 @@ async def test_one_slow_question_does_not_stall_the_others(running: Running, mon
     assert "10,000" in fast.params["text"]
     gate.set()
     await server.wait_for("sendMessage", lambda r: r.params.get("chat_id") == 901)
+
+
+@pytest.mark.asyncio
+async def test_an_edited_message_is_not_answered_again(running: Running) -> None:
+    server = running.server
+    original = server.private_message(QUESTION)
+    await running.reply_to(original)
+    edited = {"edited_message": {**original["message"], "text": QUESTION + " (edited)", "edit_date": 1}}
+    server.push_update(edited)
+    marker = await running.reply_to(server.private_message("/help"))
+    await asyncio.sleep(1)  # give a wrong second answer time to show up
+    answers = [r for r in server.calls("sendMessage") if "10,000" in r.params["text"]]
+    assert len(answers) == 1 and "Maintained by" in marker.params["text"]
