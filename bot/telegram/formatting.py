@@ -15,20 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.answer import NO_ANSWER, Answer, describe_date
+from bot.text_split import LINE, PARAGRAPH, SENTENCE, SPACE, Fragment, one_line, split, words
 from knowledge.documents import DocumentInfo
 
 MESSAGE_LIMIT = 4096
 TITLE_MAX = 300  # a /sources entry; longer titles are cut with "…" so a page always fits
 PUBLISHER_MAX = 100
 
-# Where a long message may be cut, best first. A fragment whose rank is None is glued to the
-# one before it (a quote and its "[1]" marker must arrive together).
-PARAGRAPH, LINE, SENTENCE, SPACE, CHAR = range(5)
-
 _TAG = re.compile(r"<[^>]*>")  # safe: text never holds a raw "<" and hrefs have ">" escaped
-_WORDS = re.compile(r"(\s+)")
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
-_OPENERS = "\"'“‘«(["  # a sentence starts with a capital, maybe after these: "no. 5" does not
 
 
 def escape(text: str) -> str:
@@ -69,19 +63,9 @@ class _Wrap:
         return f'<{self.tag} href="{html.escape(self.href, quote=True)}">'
 
 
-@dataclass(frozen=True)
-class _Fragment:
-    """Unbreakable visible text (a word, a marker) inside at most one element.
-
-    `sep` is the whitespace before it, dropped when a message is cut there; `rank` says how
-    good a cut before it is. Tags and entities are only produced when a message is emitted, so
-    no cut can ever fall inside a tag or inside an entity such as &amp;.
-    """
-
-    text: str
-    wrap: _Wrap | None
-    sep: str
-    rank: int | None
+# Text inside at most one element. Tags and entities are only produced when a message is
+# emitted, so no cut can ever fall inside a tag or inside an entity such as &amp;.
+_Fragment = Fragment[_Wrap]
 
 
 class _Builder:
@@ -96,27 +80,10 @@ class _Builder:
         return _Wrap(tag, href, self._keys)
 
     def add(self, text: str, sep: str, rank: int | None, wrap: _Wrap | None = None) -> None:
-        self.fragments.append(_Fragment(text, wrap, sep, rank))
+        self.fragments.append(Fragment(text, sep, rank, wrap))
 
     def text(self, text: str, sep: str, rank: int | None, wrap: _Wrap | None = None) -> None:
-        """Add text word by word; a space between sentences is a better cut than other spaces."""
-        pieces = _WORDS.split(text.strip())
-        words, spaces = pieces[::2], pieces[1::2]
-        for n, word in enumerate(words):
-            if not word:
-                continue  # only when the text is empty
-            if n:
-                space = spaces[n - 1]
-                ends = _SENTENCE_END.search(words[n - 1]) and word.lstrip(_OPENERS)[:1].isupper()
-                rank = (PARAGRAPH if "\n\n" in space else LINE if "\n" in space
-                        else SENTENCE if ends else SPACE)
-                sep = space
-            self.add(word, sep, rank, wrap)
-
-
-def _one_line(text: str) -> str:
-    """Titles and publishers on one line: a newline in a title would break the layout."""
-    return " ".join(text.split())
+        self.fragments.extend(words(text, sep, rank, wrap))
 
 
 def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
@@ -132,46 +99,16 @@ def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
     for n, source in enumerate(answer.sources):
         doc = source.document  # the heading stays with its first line: no cut between them
         build.add(f"[{source.number}]", "\n", LINE if n else None, build.wrap("b"))
-        build.text(_one_line(doc.title), " ", SPACE, build.wrap("a", doc.url) if doc.url else None)
-        meta = [_one_line(doc.publisher or "") or "publisher unknown", doc.kind.value,
+        build.text(one_line(doc.title), " ", SPACE, build.wrap("a", doc.url) if doc.url else None)
+        meta = [one_line(doc.publisher or "") or "publisher unknown", doc.kind.value,
                 source.as_of(today)]
         build.text("— " + ", ".join(meta), " ", SPACE)
     return build.fragments
 
 
-def _explode(fragment: _Fragment) -> list[_Fragment]:
-    """A word too long for one message, as single characters: the last-resort cut points."""
-    first = _Fragment(fragment.text[0], fragment.wrap, fragment.sep, fragment.rank)
-    return [first] + [_Fragment(c, fragment.wrap, "", CHAR) for c in fragment.text[1:]]
-
-
-def _pack(fragments: list[_Fragment], limit: int) -> list[list[_Fragment]]:
-    """Greedy split: fill a message, then cut at the best-ranked point in it, the latest on ties.
-
-    Best rank first means a paragraph boundary beats a fuller message: when the Sources block
-    does not fit after the last quotes it starts a new message instead of being torn in two.
-    """
-    fragments = list(fragments)
-    parts: list[list[_Fragment]] = []
-    start = 0
-    while start < len(fragments):
-        size = _width(fragments[start].text)
-        if size > limit and len(fragments[start].text) > 1:  # one emoji over a limit of 1 stays
-            fragments[start:start + 1] = _explode(fragments[start])
-            continue
-        end, best, best_rank = start + 1, None, CHAR + 1
-        while end < len(fragments):
-            fragment = fragments[end]
-            if fragment.rank is not None and fragment.rank <= best_rank:
-                best, best_rank = end, fragment.rank  # [start, end) fits: a cut here is allowed
-            size += _width(fragment.sep) + _width(fragment.text)
-            if size > limit:
-                break
-            end += 1
-        cut = end if end == len(fragments) or best is None else best
-        parts.append(fragments[start:cut])
-        start = cut
-    return parts
+def _visible_width(text: str, wrap: _Wrap | None) -> int:
+    """Tags are not counted: Telegram's limit applies to the text after entity parsing."""
+    return _width(text)
 
 
 def _emit(part: list[_Fragment]) -> str:
@@ -203,7 +140,7 @@ def answer_messages(answer: Answer, today: date | None = None, limit: int = MESS
     """
     if limit < 1:
         raise ValueError(f"limit must be positive, not {limit}")
-    return [_emit(part) for part in _pack(_answer_fragments(answer, today), limit)]
+    return [_emit(part) for part in split(_answer_fragments(answer, today), limit, _visible_width)]
 
 
 def _shorten(text: str, width: int) -> str:
@@ -234,9 +171,9 @@ def sources_page(documents: list[DocumentInfo], page: int, per_page: int = 8,
     lines = [f"Knowledge base: {count} {noun} (page {page + 1} of {pages})"]
     budget = (MESSAGE_LIMIT - _width(lines[0])) // per_page - 1  # one newline per entry
     for doc in documents[page * per_page:(page + 1) * per_page]:
-        publisher = _shorten(_one_line(doc.publisher or "") or "publisher unknown", PUBLISHER_MAX)
+        publisher = _shorten(one_line(doc.publisher or "") or "publisher unknown", PUBLISHER_MAX)
         meta = " — " + ", ".join([publisher, doc.kind.value, describe_date(doc.published, today)])
-        title = _shorten(_one_line(doc.title), max(1, min(TITLE_MAX, budget - _width(meta) - 2)))
+        title = _shorten(one_line(doc.title), max(1, min(TITLE_MAX, budget - _width(meta) - 2)))
         if doc.url:
             title_html = f'<a href="{html.escape(doc.url, quote=True)}">{escape(title)}</a>'
         else:
