@@ -89,7 +89,7 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_shared_option(parser)
     parser.add_argument("--questions", type=int, default=50)
     args = parser.parse_args()

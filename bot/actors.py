@@ -66,10 +66,13 @@ class RoleDirectory:
     admins: dict[str, frozenset[str]] = field(default_factory=dict)
     moderators: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def roles_of(self, platform: str, user_id: str, platform_moderator: bool = False) -> frozenset[Role]:
-        """Configured roles, plus moderator when the platform says so (a chat administrator)."""
+    def roles_of(
+        self, platform: str, user_id: str, platform_moderator: bool = False, platform_admin: bool = False
+    ) -> frozenset[Role]:
+        """Configured roles, plus those the platform vouches for (a chat administrator, a
+        Discord member with Manage Server or a configured server role)."""
         roles = {Role.MEMBER}
-        if user_id in self.admins.get(platform, frozenset()):
+        if platform_admin or user_id in self.admins.get(platform, frozenset()):
             roles.add(Role.ADMIN)
         if platform_moderator or user_id in self.moderators.get(platform, frozenset()):
             roles.add(Role.MODERATOR)

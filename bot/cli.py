@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("reindex", help="embed every passage again and rebuild the index")
 
     serve = commands.add_parser("serve", help="run the bot on a chat platform")
-    serve.add_argument("platform", choices=["telegram"], help="the platform to serve")
+    serve.add_argument("platform", choices=["telegram", "discord"], help="the platform to serve")
+    serve.add_argument("--sync", action="store_true", help="discord: sync slash commands at start")
+    serve.add_argument("--guild", type=int, help="discord: sync to this server only (immediate)")
     return parser
 
 
@@ -226,6 +228,13 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.platform == "discord":
+        from bot.discord.app import run as run_discord
+
+        run_discord(_bot(settings), settings, sync=args.sync, guild=args.guild)
+        return EXIT_OK
+    if args.sync or args.guild:
+        raise CrisisbotError("--sync and --guild are for discord")
     from bot.telegram.app import run
 
     run(_bot(settings), settings)

@@ -146,9 +146,16 @@ class CrisisBot:
 
     # -- members ----------------------------------------------------------------------------
 
-    def actor(self, platform: str, user_id: object, name: str = "", platform_moderator: bool = False) -> Actor:
+    def actor(
+        self,
+        platform: str,
+        user_id: object,
+        name: str = "",
+        platform_moderator: bool = False,
+        platform_admin: bool = False,
+    ) -> Actor:
         """The neutral person an adapter passes in, with the roles the core grants them."""
-        roles = self.roles.roles_of(platform, str(user_id), platform_moderator)
+        roles = self.roles.roles_of(platform, str(user_id), platform_moderator, platform_admin)
         return Actor(platform, str(user_id), name, roles)
 
     def ask(self, question: str, actor: Actor | None = None) -> Answer:

@@ -66,7 +66,16 @@ class Settings(BaseSettings):
         default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )
 
-    @field_validator("telegram_admin_ids", "telegram_moderator_ids", mode="before")
+    # Discord. The token only ever comes from the environment (DISCORD_BOT_TOKEN).
+    discord_bot_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_BOT_TOKEN")
+    discord_admin_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    discord_moderator_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    discord_thread_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    @field_validator(
+        "telegram_admin_ids", "telegram_moderator_ids", "discord_admin_role_ids",
+        "discord_moderator_role_ids", "discord_thread_guild_ids", mode="before",
+    )
     @classmethod
     def _id_list(cls, value: object) -> object:
         """Accept "1, 2" from the environment as well as a TOML list."""

@@ -217,3 +217,15 @@ def test_serve_telegram_webhook_without_a_secret(data_dir: Path, capsys: pytest.
     code, _, err = run(["serve", "telegram"], capsys)
     assert code == 1 and "TELEGRAM_WEBHOOK_SECRET" in error_line(err)
     assert not data_dir.exists()  # refused before opening the knowledge base
+
+
+def test_serve_discord_without_a_token(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISCORD_BOT_TOKEN", raising=False)
+    code, _, err = run(["serve", "discord", "--sync"], capsys)
+    assert code == 1 and "DISCORD_BOT_TOKEN is not set" in error_line(err)
+    assert not data_dir.exists()
+
+
+def test_sync_is_for_discord_only(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["serve", "telegram", "--sync"], capsys)
+    assert code == 1 and "--sync and --guild are for discord" in error_line(err)

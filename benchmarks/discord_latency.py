@@ -1,0 +1,83 @@
+#!/usr/bin/env python
+"""Discord latency: from an INTERACTION_CREATE (/ask) to the follow-up carrying the answer.
+
+The real discord.py client connects to the stand-in gateway and REST server of the test suite
+(`tests/discord_server.py`, 127.0.0.1 only) and answers N different questions over the seed
+knowledge base, one at a time.
+
+    .venv/bin/python benchmarks/discord_latency.py [--questions 50] [--shared PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from common import add_shared_option, percentile
+from telegram_latency import questions
+
+
+async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
+    import discord
+    import yarl
+
+    from bot.discord.client import CrisisDiscordClient
+    from bot.service import CrisisBot
+    from bot.settings import load_settings
+    from tests.discord_server import FakeDiscord
+
+    server = FakeDiscord()
+    await server.start()
+    discord.http.Route.BASE = server.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
+    service = CrisisBot(load_settings(data_dir=data_dir, questions_per_minute=1000))
+    service.open()
+    service.ask(texts[0])  # load the model before timing
+    client = CrisisDiscordClient(service, guild_ready_timeout=0.05)
+    await client.login(server.token)
+    task = asyncio.create_task(client.connect(reconnect=False))
+    await asyncio.wait_for(client.wait_until_ready(), 30)
+    results: list[tuple[float, bool]] = []
+    try:
+        for text in texts:
+            interaction = server.slash_interaction("ask", {"question": text})
+            start_index = len(server.requests)
+            started = time.perf_counter()
+            await server.dispatch("INTERACTION_CREATE", interaction)
+            follow = await server.wait_for("POST", "/webhooks/", after=start_index, timeout=60)
+            found = "no answer" not in follow.json["embeds"][0]["description"]
+            results.append((time.perf_counter() - started, found))
+    finally:
+        await client.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await server.stop()
+        service.close()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    add_shared_option(parser)
+    parser.add_argument("--questions", type=int, default=50)
+    args = parser.parse_args()
+    texts = questions(args.shared, args.questions)
+    with tempfile.TemporaryDirectory() as folder:
+        results = asyncio.run(measure(texts, Path(folder)))
+    ms = [seconds * 1000 for seconds, _ in results]
+    answered = [m for m, (_, found) in zip(ms, results) if found]
+    declined = [m for m, (_, found) in zip(ms, results) if not found]
+    print(f"discord: INTERACTION_CREATE -> follow-up, {len(ms)} questions, stand-in gateway and REST on 127.0.0.1")
+    for name, values in (("all", ms), ("answered", answered), ("declined", declined)):
+        if values:
+            print(f"  {name:9s} n={len(values):3d}  p50 {percentile(values, 50):6.1f} ms   "
+                  f"p95 {percentile(values, 95):6.1f} ms   mean {statistics.fmean(values):6.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""The discord.py client around the core service: slash commands, mentions, DMs, buttons.
+
+Translation only: interactions and messages become core calls with an `Actor`, and `Answer`s
+become embeds. Every message goes out with `AllowedMentions.none()` so that article text or a
+question containing @everyone, a role or a user mention can never ping anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+
+from bot.actors import Actor
+from bot.answer import Answer
+from bot.discord.components import SourcesPageButton, VoteButton, pager_view, vote_view
+from bot.discord.formatting import answer_messages, sources_page
+from bot.service import CrisisBot, clean_question
+from knowledge.errors import CrisisbotError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+NO_MENTIONS = discord.AllowedMentions.none()
+APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
+
+
+class CrisisDiscordClient(discord.Client):
+    """One client per process; `sync_guild` set (or 0 for global) syncs commands at start."""
+
+    def __init__(
+        self, service: CrisisBot, executor: Executor | None = None, sync: int | None = None, **options: Any
+    ) -> None:
+        # Default intents suffice: Discord delivers the content of DMs and of messages that
+        # mention the bot without the privileged message-content intent.
+        super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS, **options)
+        self.service = service
+        self.executor = executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="crisisbot-core")
+        self.sync_target = sync
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        register_commands(self.tree)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(VoteButton, SourcesPageButton)
+        if self.sync_target is not None:
+            guild = discord.Object(self.sync_target) if self.sync_target else None
+            if guild is not None:
+                self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.warning("synced %d slash commands %s", len(synced), f"to guild {self.sync_target}" if guild else "globally")
+
+    async def run_core(self, function: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(function, *args))
+
+    def actor_of(self, user: discord.abc.User, guild: discord.Guild | None = None) -> Actor:
+        """Roles from Discord: Manage Server or a configured role -> admin; Manage Messages or
+        a configured role -> moderator. The core still decides what each role may do."""
+        settings = self.service.settings
+        admin = moderator = False
+        if isinstance(user, discord.Member):
+            permissions = user.guild_permissions
+            role_ids = {role.id for role in user.roles}
+            admin = permissions.manage_guild or bool(role_ids & set(settings.discord_admin_role_ids))
+            moderator = permissions.manage_messages or bool(role_ids & set(settings.discord_moderator_role_ids))
+        return self.service.actor("discord", user.id, user.display_name, moderator, admin)
+
+    # -- questions ----------------------------------------------------------------------------
+
+    async def answer_interaction(self, interaction: discord.Interaction[Any], question: str) -> None:
+        """Acknowledge within Discord's 3 s (thinking…), then answer with follow-ups."""
+        clean_question(question, self.service.settings.max_question_chars)  # refused privately
+        await interaction.response.defer(thinking=True)
+        answer = await self.run_core(self.service.ask, question, self.actor_of(interaction.user))
+        for embeds, view in _messages_with_view(answer):
+            await interaction.followup.send(embeds=embeds, allowed_mentions=NO_MENTIONS, **_view_kwargs(view))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """DMs and messages that mention the bot are questions; everything else is ignored."""
+        if message.author.bot or self.user is None:
+            return
+        direct = message.guild is None
+        if not direct and self.user not in message.mentions:
+            return
+        question = re.sub(rf"<@!?{self.user.id}>", " ", message.content).strip()
+        try:
+            target = await self._answer_target(message, question)
+            if not question:
+                await target("Ask me something after the mention, for example: how many troops did North Korea send?")
+                return
+            async with message.channel.typing():
+                answer = await self.run_core(self.service.ask, question, self.actor_of(message.author, message.guild))
+            for embeds, view in _messages_with_view(answer):
+                await target(None, embeds=embeds, **_view_kwargs(view))
+        except CrisisbotError as exc:
+            await message.reply(str(exc), allowed_mentions=NO_MENTIONS, mention_author=False)
+        except Exception:
+            log.exception("failed to answer message %s in channel %s", message.id, message.channel.id)
+            await message.reply(APOLOGY, allowed_mentions=NO_MENTIONS, mention_author=False)
+
+    async def _answer_target(self, message: discord.Message, question: str) -> Callable[..., Any]:
+        """Where the answer goes: a new thread in servers that want one, else a reply."""
+        guild = message.guild
+        if (guild is not None and guild.id in self.service.settings.discord_thread_guild_ids
+                and isinstance(message.channel, discord.TextChannel)):
+            thread = await message.create_thread(name=(question or "Question")[:90])
+            return partial(thread.send, allowed_mentions=NO_MENTIONS)
+        return partial(message.reply, allowed_mentions=NO_MENTIONS, mention_author=False)
+
+    # -- buttons ------------------------------------------------------------------------------
+
+    async def record_vote(self, interaction: discord.Interaction[Any], answer_id: int, value: int) -> None:
+        await self.run_core(self.service.vote, self.actor_of(interaction.user), answer_id, value)
+        await interaction.response.send_message(
+            "Thanks, your feedback was recorded." if value > 0 else "Thanks, the maintainers will look at this answer.",
+            ephemeral=True,
+        )
+
+    async def show_sources_page(self, interaction: discord.Interaction[Any], page: int) -> None:
+        documents = await self.run_core(self.service.sources, self.actor_of(interaction.user))
+        embed, pages = sources_page(documents, page)
+        page = max(0, min(page, pages - 1))
+        await interaction.response.edit_message(embed=embed, view=pager_view(page, pages))
+
+    # -- errors -------------------------------------------------------------------------------
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """A polite ephemeral reply; user errors say what to do, bugs are logged."""
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, CrisisbotError):
+            text = str(cause)
+        else:
+            log.error("slash command %s failed", interaction.command and interaction.command.name, exc_info=cause)
+            text = APOLOGY
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+def _messages_with_view(answer: Answer) -> list[tuple[list[discord.Embed], discord.ui.View | None]]:
+    """The embeds of each message; vote buttons under the last one of a found answer."""
+    messages = answer_messages(answer)
+    votes = vote_view(answer.id) if answer.found and answer.id is not None else None
+    return [(embeds, votes if number == len(messages) - 1 else None) for number, embeds in enumerate(messages)]
+
+
+def _view_kwargs(view: discord.ui.View | None) -> dict[str, Any]:
+    return {"view": view} if view is not None else {}
+
+
+def register_commands(tree: app_commands.CommandTree[Any]) -> None:
+    """The members' commands; moderator and admin commands join with their issues."""
+
+    @tree.command(name="ask")
+    @app_commands.describe(question="Your question about the war in Ukraine")
+    async def ask(interaction: discord.Interaction[Any], question: str) -> None:
+        """Ask a question; the answer quotes its sources."""
+        client: CrisisDiscordClient = interaction.client  # type: ignore[assignment]
+        await client.answer_interaction(interaction, question)
+
+    @tree.command(name="sources")
+    async def sources(interaction: discord.Interaction[Any]) -> None:
+        """List the sources the answers come from."""
+        client: CrisisDiscordClient = interaction.client  # type: ignore[assignment]
+        documents = await client.run_core(client.service.sources, client.actor_of(interaction.user))
+        embed, pages = sources_page(documents, 0)
+        await interaction.response.send_message(
+            embed=embed, allowed_mentions=NO_MENTIONS, **_view_kwargs(pager_view(0, pages))
+        )
