@@ -228,3 +228,54 @@ async def test_a_failing_message_is_logged_and_the_bot_keeps_running(
     assert "index exploded" in caplog.text
     again = await running.after("MESSAGE_CREATE", server.message_create(QUESTION, mentions_bot=True), "POST", "/messages")
     assert "10,000" in embeds_of(again)[0]["description"]
+
+
+@pytest.mark.asyncio
+async def test_long_answer_stays_within_discord_limits(running: Running) -> None:
+    from dataclasses import replace
+
+    from bot.discord.formatting import answer_messages
+    from tests.bot.discord.test_formatting import long_answer
+
+    big, _ = long_answer()
+    big = replace(big, id=running.service.feedback.record_answer(running.service.actor("discord", 501), big))
+    running.service.ask = lambda *args: big  # type: ignore[method-assign]
+    server = running.server
+    try:
+        start = len(server.requests)
+        await server.dispatch("INTERACTION_CREATE", server.slash_interaction("ask", {"question": "what happened?"}))
+        expected = len(answer_messages(big))
+        await server.wait_for("POST", "/webhooks/", predicate=lambda r: bool(custom_ids(r)), after=start, timeout=30)
+    finally:
+        del running.service.ask
+    follow_ups = [r for r in server.requests[start:] if r.method == "POST" and "/webhooks/" in r.path]
+    assert len(follow_ups) == expected >= 2
+    for request in follow_ups:  # the stand-in refuses payloads over the limits; check them too
+        embeds = embeds_of(request)
+        assert 1 <= len(embeds) <= 10 and len(request.json.get("content") or "") <= 2000
+        assert all(len(e.get("description", "")) <= 4096 and len(e.get("fields", [])) <= 25 for e in embeds)
+        total = sum(len(e.get("title", "")) + len(e.get("description", "")) + len((e.get("footer") or {}).get("text", ""))
+                    + sum(len(f["name"]) + len(f["value"]) for f in e.get("fields", [])) for e in embeds)
+        assert total <= 6000
+        assert request.json["allowed_mentions"] == NO_PINGS
+    assert [bool(custom_ids(r)) for r in follow_ups] == [False] * (expected - 1) + [True]
+
+
+@pytest.mark.asyncio
+async def test_vote_buttons_survive_a_restart(running: Running) -> None:
+    server = running.server
+    follow = await running.after("INTERACTION_CREATE", server.slash_interaction("ask", {"question": QUESTION}),
+                                 "POST", "/webhooks/")
+    answer_message = server.sent_messages[-1]
+    thumbs_down = next(i for i in custom_ids(follow) if i.endswith(":-1"))
+    await running.client.close()  # the bot restarts; the message with its buttons stays
+    client, task = await connect(server, running.service)
+    try:
+        click = server.component_interaction(thumbs_down, answer_message)
+        answered = await running.after("INTERACTION_CREATE", click, "POST", f"/interactions/{click['id']}/")
+        assert answered.json["type"] == 4
+    finally:
+        await disconnect(client, task)
+    with sqlite3.connect(running.service.settings.database_path) as db:
+        rows = db.execute("SELECT value FROM votes WHERE answer_id = ?", (int(thumbs_down.split(":")[2]),)).fetchall()
+    assert rows == [(-1,)]
