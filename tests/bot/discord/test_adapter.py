@@ -18,7 +18,7 @@ from index.embedder import SentenceTransformerEmbedder
 from tests.discord_server import FakeDiscord, Recorded
 
 QUESTION = "How many North Korean troops arrived in Russia?"
-NO_PINGS = {"parse": []}
+NO_PINGS: dict[str, list[str]] = {"parse": []}
 
 
 class Running:
@@ -218,7 +218,7 @@ async def test_a_failing_message_is_logged_and_the_bot_keeps_running(
         raise RuntimeError("index exploded")
 
     server = running.server
-    running.service.ask = broken  # type: ignore[method-assign]
+    running.service.ask = broken  # type: ignore[method-assign,assignment]
     try:
         with caplog.at_level(logging.ERROR):
             reply = await running.after("MESSAGE_CREATE", server.message_create(QUESTION, mentions_bot=True), "POST", "/messages")
@@ -239,7 +239,7 @@ async def test_long_answer_stays_within_discord_limits(running: Running) -> None
 
     big, _ = long_answer()
     big = replace(big, id=running.service.feedback.record_answer(running.service.actor("discord", 501), big))
-    running.service.ask = lambda *args: big  # type: ignore[method-assign]
+    running.service.ask = lambda *args: big  # type: ignore[method-assign,assignment]
     server = running.server
     try:
         start = len(server.requests)
