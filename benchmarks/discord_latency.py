@@ -10,15 +10,12 @@ knowledge base, one at a time.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import statistics
-import tempfile
 import time
 from pathlib import Path
 
-from common import add_shared_option, percentile
-from telegram_latency import questions
+import chat_latency
+import common  # noqa: F401  (offline settings and the project on sys.path)
 
 
 async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
@@ -60,24 +57,5 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
     return results
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    add_shared_option(parser)
-    parser.add_argument("--questions", type=int, default=50)
-    args = parser.parse_args()
-    texts = questions(args.shared, args.questions)
-    with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(measure(texts, Path(folder)))
-    ms = [seconds * 1000 for seconds, _ in results]
-    answered = [m for m, (_, found) in zip(ms, results) if found]
-    declined = [m for m, (_, found) in zip(ms, results) if not found]
-    print(f"discord: INTERACTION_CREATE -> follow-up, {len(ms)} questions, stand-in gateway and REST on 127.0.0.1")
-    for name, values in (("all", ms), ("answered", answered), ("declined", declined)):
-        if values:
-            print(f"  {name:9s} n={len(values):3d}  p50 {percentile(values, 50):6.1f} ms   "
-                  f"p95 {percentile(values, 95):6.1f} ms   mean {statistics.fmean(values):6.1f} ms")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(chat_latency.main("discord: INTERACTION_CREATE -> follow-up", measure, __doc__))

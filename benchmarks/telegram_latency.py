@@ -11,36 +11,13 @@ Questions are sent one at a time so the figure is latency, not queueing.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import PROJECT, add_shared_option, percentile, read_jsonl
-
-QUESTIONS_FILE = Path("eval/realtimeqa-dev/queries.jsonl")
-SEED_QUESTIONS = [
-    "How many North Korean troops arrived in Russia?",
-    "so how many troops did NK send??",
-    "What did Macron call North Korea's support?",
-    "Which missiles can Ukraine now fire at Russian positions?",
-    "When did Zelensky congratulate Trump?",
-]
-
-
-def questions(shared: Path, count: int) -> list[str]:
-    """Seed-article questions first (answered), then distinct realtimeqa-dev ones (mostly declined)."""
-    chosen = list(SEED_QUESTIONS)
-    for record in read_jsonl(shared / QUESTIONS_FILE):
-        if len(chosen) >= count:
-            break
-        if record["text"] not in chosen:
-            chosen.append(record["text"])
-    return chosen[:count]
+import chat_latency
+import common  # noqa: F401  (offline settings and the project on sys.path)
 
 
 def _to_chat(chat: int) -> Callable[[Any], bool]:
@@ -48,9 +25,6 @@ def _to_chat(chat: int) -> Callable[[Any], bool]:
 
 
 async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
-    import sys
-
-    sys.path.insert(0, str(PROJECT))
     from bot.service import CrisisBot
     from bot.settings import load_settings
     from bot.telegram.app import build_application
@@ -88,26 +62,5 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
     return results
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    add_shared_option(parser)
-    parser.add_argument("--questions", type=int, default=50)
-    args = parser.parse_args()
-    texts = questions(args.shared, args.questions)
-    with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(measure(texts, Path(folder)))
-    ms = [seconds * 1000 for seconds, _ in results]
-    answered = sum(found for _, found in results)
-    print(f"telegram: update pushed -> answer sent, {len(ms)} questions ({answered} answered, "
-          f"{len(ms) - answered} declined), stand-in Bot API on 127.0.0.1, long polling")
-    groups = {"all": ms, "answered": [m for m, (_, f) in zip(ms, results) if f],
-              "declined": [m for m, (_, f) in zip(ms, results) if not f]}
-    for name, values in groups.items():
-        if values:
-            print(f"  {name:9s} n={len(values):3d}  p50 {percentile(values, 50):6.1f} ms   "
-                  f"p95 {percentile(values, 95):6.1f} ms   mean {statistics.fmean(values):6.1f} ms")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(chat_latency.main("telegram: update pushed -> answer sent (long polling)", measure, __doc__))
