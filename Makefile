@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench calibrate clean
+.PHONY: install demo test typecheck bench bench-chat calibrate clean
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ typecheck: install
 
 bench: install
 	$(BIN)/python benchmarks/core.py
+
+bench-chat: install
+	$(BIN)/python benchmarks/telegram_latency.py
+	$(BIN)/python benchmarks/discord_latency.py
 
 calibrate: install
 	$(BIN)/python benchmarks/calibrate_threshold.py
