@@ -92,10 +92,13 @@ class CrisisDiscordClient(discord.Client):
             return
         question = re.sub(rf"<@!?{self.user.id}>", " ", message.content).strip()
         try:
-            target = await self._answer_target(message, question)
             if not question:
-                await target("Ask me something after the mention, for example: how many troops did North Korea send?")
+                await message.reply(
+                    "Ask me something after the mention, for example: how many troops did North Korea send?",
+                    allowed_mentions=NO_MENTIONS, mention_author=False,
+                )
                 return
+            target = await self._answer_target(message, question)
             async with message.channel.typing():
                 answer = await self.run_core(self.service.ask, question, self.actor_of(message.author, message.guild))
             for embeds, view in _messages_with_view(answer):
@@ -111,7 +114,7 @@ class CrisisDiscordClient(discord.Client):
         guild = message.guild
         if (guild is not None and guild.id in self.service.settings.discord_thread_guild_ids
                 and isinstance(message.channel, discord.TextChannel)):
-            thread = await message.create_thread(name=(question or "Question")[:90])
+            thread = await message.create_thread(name=question[:90])
             return partial(thread.send, allowed_mentions=NO_MENTIONS)
         return partial(message.reply, allowed_mentions=NO_MENTIONS, mention_author=False)
 

@@ -279,3 +279,10 @@ async def test_vote_buttons_survive_a_restart(running: Running) -> None:
     with sqlite3.connect(running.service.settings.database_path) as db:
         rows = db.execute("SELECT value FROM votes WHERE answer_id = ?", (int(thumbs_down.split(":")[2]),)).fetchall()
     assert rows == [(-1,)]
+
+
+@pytest.mark.asyncio
+async def test_a_bare_mention_gets_a_hint(running: Running) -> None:
+    reply = await running.after("MESSAGE_CREATE", running.server.message_create("", mentions_bot=True), "POST", "/messages")
+    assert "Ask me something after the mention" in reply.json["content"]
+    assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
