@@ -2,7 +2,7 @@
 """Discord latency: from an INTERACTION_CREATE (/ask) to the follow-up carrying the answer.
 
 The real discord.py client connects to the stand-in gateway and REST server of the test suite
-(`tests/discord_server.py`, 127.0.0.1 only) and answers N different questions over the seed
+(`tests/discord_server/`, 127.0.0.1 only) and answers N different questions over the seed
 knowledge base, one at a time.
 
     .venv/bin/python benchmarks/discord_latency.py [--questions 50] [--shared PATH]

@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from tests.stand_in import Address, FailureQueue, StandIn
+
 JSON = dict[str, Any]
 TEXT_LIMIT = 4096  # characters, counted after entity parsing
 CALLBACK_DATA_LIMIT = 64  # bytes
@@ -155,31 +157,34 @@ def auto_entities(text: str) -> list[JSON]:
     return found
 
 
-class FakeTelegram:
+class Failure(NamedTuple):
+    method: str
+    error: ApiError
+
+
+class FakeTelegram(StandIn[Recorded]):
     """The stand-in server: start(), point PTB at base_url, push updates, assert on requests."""
 
     token = "123456:TEST-TOKEN"
+    base_url = Address("/bot")  # for PTB's base_url / base_file_url
+    base_file_url = Address("/file/bot")
     bot_user: JSON = {"id": 1000, "is_bot": True, "first_name": "CrisisBot",
                       "username": "crisis_test_bot"}
 
     def __init__(self) -> None:
-        self.requests: list[Recorded] = []
-        self.unknown: list[Recorded] = []
+        super().__init__()
         self.sent_messages: list[JSON] = []
         self.chat_admins: dict[int, list[int]] = {}
         self.commands: list[JSON] = []
         self.webhook_url: str | None = None
         self._pending: list[JSON] = []
         self._messages: dict[tuple[int, int], JSON] = {}
-        self._failures: dict[str, list[ApiError]] = {}
+        self._failures: FailureQueue[Failure] = FailureQueue()
         self._update_ids = itertools.count(10_001)  # never 0 or 1: catches offset mistakes
         self._message_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._updates_arrived = asyncio.Event()
-        self._request_arrived = asyncio.Event()
         self._closing = False
-        self._runner: web.AppRunner | None = None
-        self.port = 0
         methods: dict[str, Callable[[JSON], Any]] = {
             "getMe": lambda p: {**self.bot_user, "can_join_groups": True,
                                 "can_read_all_group_messages": False,
@@ -203,27 +208,12 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        # A short shutdown timeout: abandoned long polls must not hold up stop().
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        await self._serve(app)
 
     async def stop(self) -> None:
         self._closing = True
         self._updates_arrived.set()  # release every held getUpdates at once
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/bot"
-
-    @property
-    def base_file_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/file/bot"
+        await self._shutdown()
 
     # -- test-side API ---------------------------------------------------------------------
     def calls(self, method: str) -> list[Recorded]:
@@ -233,20 +223,9 @@ class FakeTelegram:
     async def wait_for(self, method: str, predicate: Callable[[Recorded], bool] | None = None,
                        timeout: float = 15, after: int = 0) -> Recorded:
         """The first request (index >= after) of `method` matching `predicate`, waiting for it."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            for rec in self.requests[after:]:
-                if rec.method == method and (predicate is None or predicate(rec)):
-                    return rec
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                seen = [r.method for r in self.requests[after:]]
-                raise TimeoutError(f"no matching {method} within {timeout}s; saw {seen}")
-            arrived = self._request_arrived
-            try:
-                await asyncio.wait_for(arrived.wait(), remaining)
-            except TimeoutError:
-                pass
+        return await self._wait_for(
+            lambda r: r.method == method and (predicate is None or predicate(r)),
+            method, timeout, after, lambda r: r.method)
 
     def push_update(self, update: JSON) -> int:
         """Queue an update (numbering it if needed) and wake held getUpdates; returns its id."""
@@ -262,7 +241,7 @@ class FakeTelegram:
     def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1,
                   description: str = "Too Many Requests: retry after 1") -> None:
         """Make the next call of `method` fail (still recorded); calls queue up one failure each."""
-        self._failures.setdefault(method, []).append(ApiError(status, description, retry_after))
+        self._failures.add(Failure(method, ApiError(status, description, retry_after)))
 
     # -- update builders: shaped like Telegram's, update_id left to push_update -------------
     def _message(self, chat: JSON, user: JSON, **fields: Any) -> JSON:
@@ -320,14 +299,13 @@ class FakeTelegram:
         given = request.match_info["method"]
         method, implementation = self._methods.get(given.lower(), (given, None))
         record = Recorded(method, await self._read_params(request))
-        self.requests.append(record)
-        self._request_arrived.set()  # wake wait_for(); later waiters get a fresh event
-        self._request_arrived = asyncio.Event()
+        self._record(record)
         if implementation is None:
             self.unknown.append(record)
             return self._reply(ApiError(404, "Not Found"))
-        if self._failures.get(method):
-            return self._reply(self._failures[method].pop(0))
+        failure = self._failures.take(lambda f: f.method == method)
+        if failure is not None:
+            return self._reply(failure.error)
         try:
             result = implementation(record.params)
             if inspect.isawaitable(result):
