@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -469,7 +469,7 @@ def render(report: dict[str, Any]) -> str:
     sug = report["suggestion"]
     lines += [
         "",
-        f"Share answered (on-topic) / declined (off-topic) with the relevance gate at threshold t",
+        "Share answered (on-topic) / declined (off-topic) with the relevance gate at threshold t",
         f"(answered: one of the top {s['retrieve_k']} passages accepted by "
         "QuestionRelevance(question, RelevancePolicy(min_score=t)))",
     ]

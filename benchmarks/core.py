@@ -259,7 +259,7 @@ def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[
     answered = sum(a.found for a in answers)
     over_threshold = sum(a.best_passage_score >= bot.settings.min_passage_score for a in answers)
 
-    log(f"queries: pass 2, the same questions split into embed / search / compose")
+    log("queries: pass 2, the same questions split into embed / search / compose")
     embed_s, search_s, compose_s, compose_answered_s = [], [], [], []
     mismatches = 0
     k = bot.settings.retrieve_k
