@@ -1,4 +1,4 @@
-"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex`.
+"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|serve|eval`.
 
 Imports stay light at module level (no torch, no faiss) so that `crisisbot --help` and bad
 input are answered at once; the service, and with it the model, is built only when a command
@@ -62,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("platform", choices=["telegram", "discord"], help="the platform to serve")
     serve.add_argument("--sync", action="store_true", help="discord: sync slash commands at start")
     serve.add_argument("--guild", type=int, help="discord: sync to this server only (immediate)")
+
+    evaluate = commands.add_parser(
+        "eval", help="measure retrieval on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)"
+    )
+    evaluate.add_argument("dataset", type=Path, metavar="DATASET_DIR")
+    evaluate.add_argument("--k", type=int, default=100, help="documents ranked per query (default 100)")
+    evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="score only the first N queries")
+    evaluate.add_argument("--keep", type=Path, metavar="DIR",
+                          help="knowledge base folder to build and reuse (default: a temporary one)")
     return parser
 
 
@@ -241,6 +251,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Retrieval quality on a benchmark, through the bot's own ingest and retriever; the
+    knowledge base in --data-dir is never touched."""
+    from bot.evaluation import evaluate, format_table
+
+    if args.limit is not None and args.limit < 1:
+        raise CrisisbotError("--limit must be at least 1")
+    result = evaluate(args.dataset, k=args.k, limit=args.limit, keep=args.keep, bar=_progress)
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_table(result))
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ask": cmd_ask,
     "chat": cmd_chat,
@@ -249,6 +271,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "remove": cmd_remove,
     "reindex": cmd_reindex,
     "serve": cmd_serve,
+    "eval": cmd_eval,
 }
 
 if __name__ == "__main__":
