@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from knowledge.errors import StoreError
 from knowledge.store import SqliteStore, WriteResult
 
 log = logging.getLogger(__name__)
+
+STALE_TEMPORARY_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class SearchIndex:
         """Load the saved index and make it agree with the store; saves it if it changed."""
         with self._lock:
             self._check_model()
+            self._sweep_stale_temporaries()
             reason = ""
             try:
                 vectors = FaissVectorStore.load(self.path)
@@ -69,6 +73,18 @@ class SearchIndex:
                 log.log(logging.INFO if quiet else logging.WARNING, "search index mended: %s", report)
                 self.save()
             return report
+
+    def _sweep_stale_temporaries(self, older_than: float = STALE_TEMPORARY_SECONDS) -> None:
+        """Remove temporary index files left by a process killed while saving. A save takes
+        seconds, so a temporary file an hour old belongs to nobody."""
+        cutoff = time.time() - older_than
+        for leftover in self.path.parent.glob(self.path.name + ".*.tmp"):
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+                    log.info("removed a stale temporary index file %s", leftover)
+            except FileNotFoundError:
+                pass
 
     def _check_model(self) -> None:
         """Vectors of another model would load but answer nonsense: refuse them."""

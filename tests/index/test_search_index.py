@@ -80,3 +80,20 @@ def test_a_write_by_another_process_is_picked_up_before_searching(folder: Folder
     stored = folder.store.stored_passages([hits[0][0]])
     assert stored[hits[0][0]].document.id == "b"
     assert agree(folder)
+
+
+def test_stale_temporary_files_of_a_killed_save_are_swept(folder: Folder) -> None:
+    import os
+    import time
+
+    folder.writer.ingest([doc("a", TEXT_A)])
+    stale = folder.root / "passages.faiss.abc123.tmp"
+    fresh = folder.root / "passages.faiss.def456.tmp"  # maybe another process saving right now
+    stale.write_bytes(b"half an index")
+    fresh.write_bytes(b"being written")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    again = folder.reopen()
+    again.index.open()
+    assert not stale.exists() and fresh.exists()
+    assert agree(again)
