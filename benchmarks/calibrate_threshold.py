@@ -53,8 +53,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # First: never reach for a model hub, and put the project on sys.path.
-from common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log, percentile,
-                    read_jsonl, revision)
+from common import (PROJECT, SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log,
+                    percentile, read_jsonl, read_questions, revision)
 
 if TYPE_CHECKING:
     from bot.relevance import RelevancePolicy
@@ -69,111 +69,12 @@ ADDED_BY = "calibration"
 
 log = make_log("calibrate")
 
+# The question lists live with the tests, which check the bot against them too.
 # Set A: questions the seed article (turning-tides-2024-11) answers, as members might ask them.
-SEED_QUESTIONS = [
-    "How many North Korean troops have arrived in Russia?",
-    "so how many troops did NK send??",
-    "nk soldiers in russia, how many are there",
-    "Did North Korea also send weapons to Russia, or only soldiers?",
-    "What did Macron call North Korea's military support for Russia?",
-    "What did Biden allow Ukraine to do after the North Korean troops arrived?",
-    "did biden let ukraine hit russia with long range missiles or not",
-    "Can Ukraine now use ATACMS missiles against Russian positions?",
-    "Has Kyiv already started firing the ATACMS?",
-    "Why is North Korea joining a European war such a big deal?",
-    "is it normal for an asian country to fight in a war in europe?",
-    "Will the long-range missiles change the course of the war?",
-    "Could Britain and France send Ukraine more military support now?",
-    "Does the missile decision drag the United States deeper into the conflict?",
-    "What does Trump's election mean for the war in Ukraine?",
-    "trump says he will end the war in ukraine, what's his plan?",
-    "How did Zelensky react to Trump winning the election?",
-    "When did Zelensky send his congratulations to Trump?",
-    "What is 'peace through strength'?",
-    "peace through strength - where does that idea even come from",
-    "Which Roman emperor is linked to the idea of peace through strength?",
-    "Who is Robert O'Brien and what does he say about Biden's Ukraine policy?",
-    "Did the Biden administration hold back weapons that Ukraine needed?",
-    "How would a Trump administration end the war, according to O'Brien?",
-    "Who would pay for Ukraine's military support under Trump's framework?",
-    "Why does Zelensky seem to welcome Trump's approach?",
-    "What are the two developments that changed the Ukrainian crisis in November 2024?",
-    "what are the risks and opportunities of this new phase of the war",
-    "Are peace negotiations between Russia and Ukraine getting closer?",
-    "Is the war a threat to European security?",
-]
+SEED_QUESTIONS = read_questions(PROJECT / "tests" / "data" / "seed_questions.txt")
 
 # Set C: questions a chat bot about the war should decline.
-OFF_TOPIC_QUESTIONS = [
-    # sports
-    "What is the offside rule in football?",
-    "How many players are on a basketball team on the court?",
-    "who has won the most tennis grand slams ever",
-    "How long is a marathon in kilometres?",
-    "What's a good beginner workout routine for running 5k?",
-    "How does scoring work in cricket?",
-    # cooking
-    "How do I make a sourdough starter from scratch?",
-    "what temperature should i bake chicken breasts at",
-    "Can I substitute baking soda for baking powder?",
-    "How long do you boil an egg for a runny yolk?",
-    "What's the best way to cook basmati rice?",
-    "easy vegetarian lasagna recipe?",
-    # tech support
-    "My laptop won't connect to wifi, what should I do?",
-    "How do I reset my iPhone to factory settings?",
-    "why is my printer printing blank pages",
-    "How do I install Python on Windows?",
-    "What's the difference between RAM and storage?",
-    "How can I recover a deleted file on a Mac?",
-    "my phone battery drains really fast, how to fix",
-    "How do I change my Gmail password?",
-    # celebrities and entertainment
-    "How old is Taylor Swift?",
-    "Who is Beyonce married to?",
-    "what movies has leonardo dicaprio been in",
-    "Who played Harry Potter in the films?",
-    "When is the next season of Stranger Things coming out?",
-    "What's Ed Sheeran's most popular song?",
-    # science trivia
-    "Why is the sky blue?",
-    "How far away is the Moon from the Earth?",
-    "What is the chemical formula of water?",
-    "how many bones are in the human body",
-    "What is the speed of light?",
-    "Why do cats purr?",
-    "How do vaccines train the immune system?",
-    "What causes the northern lights?",
-    # weather
-    "Will it rain tomorrow in London?",
-    "what's the weather like in barcelona in april",
-    "How do hurricanes form?",
-    "What is the difference between weather and climate?",
-    "Is it going to snow this weekend?",
-    # travel
-    "What are the best things to do in Paris for a weekend?",
-    "Do I need a visa to travel from the US to Japan?",
-    "cheapest way to get from the airport to downtown tokyo",
-    "What should I pack for a beach holiday in Thailand?",
-    "When is the best time to visit Iceland?",
-    "How early should I arrive at the airport for an international flight?",
-    # health, money, home, misc
-    "How much water should I drink every day?",
-    "what's a good stretch for lower back pain",
-    "How can I get better sleep?",
-    "Should I pay off my credit card or save money first?",
-    "How does compound interest work?",
-    "What is a Roth IRA?",
-    "How often should I water a cactus?",
-    "how do i get rid of fruit flies in my kitchen",
-    "What's the best way to train a puppy to sit?",
-    "How do I remove a red wine stain from a carpet?",
-    "Can you recommend a good fantasy book series?",
-    "How do I write a cover letter for a job application?",
-    "what's a fun board game for a family of four",
-    "How do I learn to play the guitar?",
-    "What is the capital of Australia?",
-]
+OFF_TOPIC_QUESTIONS = read_questions(PROJECT / "tests" / "data" / "off_topic_questions.txt")
 
 
 @dataclass
