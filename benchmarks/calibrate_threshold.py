@@ -53,8 +53,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # First: never reach for a model hub, and put the project on sys.path.
-from common import (PROJECT, SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log,
-                    percentile, read_jsonl, read_questions, revision)
+from common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log, percentile,
+                    read_jsonl, revision)
+
+# The question lists live with the tests, which check the bot against them too:
+# A, questions the seed article answers as members might ask them; C, questions to decline.
+from tests.questions import OFF_TOPIC_QUESTIONS, SEED_QUESTIONS
 
 if TYPE_CHECKING:
     from bot.relevance import RelevancePolicy
@@ -68,13 +72,6 @@ THRESHOLDS = [round(0.30 + 0.025 * i, 3) for i in range(13)]  # 0.30 .. 0.60
 ADDED_BY = "calibration"
 
 log = make_log("calibrate")
-
-# The question lists live with the tests, which check the bot against them too.
-# Set A: questions the seed article (turning-tides-2024-11) answers, as members might ask them.
-SEED_QUESTIONS = read_questions(PROJECT / "tests" / "data" / "seed_questions.txt")
-
-# Set C: questions a chat bot about the war should decline.
-OFF_TOPIC_QUESTIONS = read_questions(PROJECT / "tests" / "data" / "off_topic_questions.txt")
 
 
 @dataclass

@@ -90,8 +90,3 @@ def finite(value: Any) -> Any:
         return [finite(v) for v in value]
     return value
 
-
-def read_questions(path: Path) -> list[str]:
-    """One question a line; blank lines and lines starting with '#' are skipped."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]

@@ -12,19 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.service import CrisisBot
-from tests.conftest import PROJECT
-
-DATA = PROJECT / "tests" / "data"
-
-
-def read_questions(name: str) -> list[str]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-
-
-OFF_TOPIC = read_questions("off_topic_questions.txt")
-SEED = read_questions("seed_questions.txt")
-
+from tests.questions import OFF_TOPIC_QUESTIONS as OFF_TOPIC
+from tests.questions import SEED_QUESTIONS as SEED
 
 def test_the_lists_are_as_documented() -> None:
     assert len(OFF_TOPIC) == 60 and len(set(OFF_TOPIC)) == 60
