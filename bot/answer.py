@@ -2,7 +2,8 @@
 
 No platform type appears here; each adapter renders an `Answer` its own way. Every quote is a
 slice of a stored passage, and every source says how old it is, so a reader can see what the
-claim rests on and when it was made.
+claim rests on and when it was made. When the quotes come from sources of different dates,
+each quote carries its own date as well (`Answer.marker`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ NO_ANSWER = (
     "The knowledge base has no answer to that. Try rephrasing with specific names, places or "
     "dates, or ask an admin to add a source that covers it."
 )
+UNKNOWN_DATE = "date unknown"
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,40 @@ class Answer:
     def source(self, number: int) -> Source:
         return self.sources[number - 1]
 
+    @property
+    def dates_differ(self) -> bool:
+        """Whether the quoted sources do not all share one `published` value.
+
+        Compared as stored, so "2024-11" and "2024-11-20" differ, and so do a dated and an
+        undated source: the reader cannot tell that they describe the same moment.
+        """
+        return len({self.source(q.source).document.published for q in self.quotes}) > 1
+
+    def quote_date(self, quote: Quote) -> str | None:
+        """The date to show with `quote` ("2024-10-20", "2024-11", "date unknown"), or None.
+
+        Reports change quickly in a war: troop numbers from October and from November, quoted
+        side by side without dates, read as one contradictory claim. So when the quotes come
+        from sources of different dates, each carries its source's date. When they all share
+        one date, the source list already says it once and per-quote dates would only be noise.
+        """
+        if not self.dates_differ:
+            return None
+        return self.source(quote.source).document.published or UNKNOWN_DATE
+
+    def marker(self, quote: Quote) -> str:
+        """The citation after `quote`: "[1]", or "[1, 2024-10-20]" when dates differ.
+
+        One form for every renderer; each escapes or links it as its platform needs.
+        """
+        label = self.quote_date(quote)
+        return f"[{quote.source}, {label}]" if label else f"[{quote.source}]"
+
 
 def describe_date(published: str | None, today: date | None = None) -> str:
     """'as of 2024-11 (2 years ago)': precision kept, age spelled out for readers in a hurry."""
     if not published:
-        return "date unknown"
+        return UNKNOWN_DATE
     today = today or date.today()
     parts = [int(p) for p in published.split("-")]
     year, month = parts[0], parts[1] if len(parts) > 1 else 1

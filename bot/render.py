@@ -1,4 +1,9 @@
-"""Plain-text and Markdown renderings of an `Answer`, for the terminal and for files."""
+"""Plain-text and Markdown renderings of an `Answer`, for the terminal and for files.
+
+Each quote is followed by its marker, "[1]", or "[1, 2024-10-20]" when the quoted sources differ
+in date (`Answer.marker`). Dates are validated at ingest (YYYY[-MM[-DD]]), so a marker holds
+nothing Markdown reacts to and is not escaped.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ def source_line(source: Source, today: date | None = None) -> str:
 def render_plain(answer: Answer, today: date | None = None) -> str:
     if not answer.found:
         return NO_ANSWER
-    body = " ".join(f"{quote.text} [{quote.source}]" for quote in answer.quotes)
+    body = " ".join(f"{quote.text} {answer.marker(quote)}" for quote in answer.quotes)
     lines = [body, "", "Sources:"]
     for source in answer.sources:
         lines.append(source_line(source, today))
@@ -35,7 +40,7 @@ def _escape_markdown(text: str) -> str:
 def render_markdown(answer: Answer, today: date | None = None) -> str:
     if not answer.found:
         return NO_ANSWER
-    body = " ".join(f"{_escape_markdown(q.text)} [{q.source}]" for q in answer.quotes)
+    body = " ".join(f"{_escape_markdown(q.text)} {answer.marker(q)}" for q in answer.quotes)
     lines = [body, "", "**Sources**", ""]
     for source in answer.sources:
         doc = source.document

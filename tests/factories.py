@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.answer import Answer, Quote, Source
 from knowledge.documents import DocumentInfo, Kind
 
 
@@ -12,3 +13,10 @@ def document_info(**overrides: object) -> DocumentInfo:
     )
     fields.update(overrides)
     return DocumentInfo(**fields)  # type: ignore[arg-type]
+
+
+def quoted_answer(texts: list[str], documents: list[DocumentInfo], question: str = "question?") -> Answer:
+    """Quote i comes from document i mod len(documents), numbered from 1 like the composer does."""
+    sources = [Source(n + 1, d, 0.5) for n, d in enumerate(documents)]
+    quotes = [Quote(t, n % len(documents) + 1, n, 0, len(t), 0.5) for n, t in enumerate(texts)]
+    return Answer(question, quotes, sources, 0.6)

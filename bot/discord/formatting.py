@@ -108,12 +108,16 @@ def _join(part: list[Fragment[str]]) -> str:
 
 
 def _quote_fragments(answer: Answer) -> list[Fragment[str]]:
-    """Quotes word by word, each followed by its glued "[n]" marker (a link to the source)."""
+    """Quotes word by word, each followed by its glued marker (a link to the source).
+
+    The marker is "[n]", or "[n, 2024-10-20]" when the sources differ in date; either way one
+    fragment, measured as rendered, so the date counts towards every limit.
+    """
     fragments: list[Fragment[str]] = []
     for n, quote in enumerate(answer.quotes):
         fragments += words(quote.text, " " if n else "", SENTENCE if n else None)
         url = _link_target(answer.source(quote.source).document.url)
-        fragments.append(Fragment(f"[{quote.source}]", " ", None, url))
+        fragments.append(Fragment(answer.marker(quote), " ", None, url))
     return fragments
 
 
@@ -195,8 +199,9 @@ class _Layout:
 def answer_messages(answer: Answer, today: date | None = None) -> list[list[discord.Embed]]:
     """The embeds of each message to send for `answer`, every limit of Discord respected.
 
-    Quotes stay verbatim (escaped, never rewritten), each with its [n] marker, in the
-    descriptions; the sources follow as fields, numbered, once each and in order.
+    Quotes stay verbatim (escaped, never rewritten), each with its [n] marker (dated when the
+    sources' dates differ, see `Answer.marker`), in the descriptions; the sources follow as
+    fields, numbered, once each and in order.
     """
     if not answer.found:
         return [[discord.Embed(description=NO_ANSWER, colour=COLOUR)]]

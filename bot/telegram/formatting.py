@@ -94,7 +94,12 @@ def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
     for n, quote in enumerate(answer.quotes):
         build.text(quote.text, " " if n else "", SENTENCE if n else None)
         url = answer.source(quote.source).document.url
-        build.add(f"[{quote.source}]", " ", None, build.wrap("a", url) if url else None)
+        link = build.wrap("a", url) if url else None
+        # "[1]" or "[1, 2024-10-20]", glued to the quote and measured like any other text, so
+        # a date counts towards the limit. Word by word: a cut forced inside a marker (a limit
+        # shorter than it) then drops its space instead of leaving a part of only whitespace.
+        for word in answer.marker(quote).split(" "):
+            build.add(word, " ", None, link)
     build.add("Sources", "\n\n", PARAGRAPH, build.wrap("b"))
     for n, source in enumerate(answer.sources):
         doc = source.document  # the heading stays with its first line: no cut between them
@@ -135,8 +140,9 @@ def _emit(part: list[_Fragment]) -> str:
 def answer_messages(answer: Answer, today: date | None = None, limit: int = MESSAGE_LIMIT) -> list[str]:
     """The answer as one or more Telegram HTML messages, each within `limit` visible characters.
 
-    Quotes stay verbatim (escaped, never rewritten) and each keeps its [n] marker; cuts go
-    between paragraphs, then lines, then sentences, then words, and only then inside a word.
+    Quotes stay verbatim (escaped, never rewritten) and each keeps its [n] marker, dated when
+    the sources' dates differ (`Answer.marker`); cuts go between paragraphs, then lines, then
+    sentences, then words, and only then inside a word.
     """
     if limit < 1:
         raise ValueError(f"limit must be positive, not {limit}")

@@ -32,7 +32,7 @@ from tests.factories import document_info
 TODAY = date(2026, 11, 26)
 SPECIALS = "\\*_~`|>#-[]()<"
 _ESCAPED = re.compile(r"\\[^0-9A-Za-z\s]")  # Discord drops the backslash before punctuation
-_MARKER_LINK = re.compile(r"\[\[\d+\]\]\(https?://[^\s()<>\\]+\)")
+_MARKER_LINK = re.compile(r"\[\[\d+(?:, (?:\d{4}(?:-\d\d){0,2}|date unknown))?\]\]\(https?://[^\s()<>\\]+\)")
 
 
 def unescape(text: str) -> str:
@@ -75,9 +75,13 @@ def make_answer(texts: list[str], sources: list[DocumentInfo], question: str = "
 
 
 def marker(answer: Answer, quote: Quote) -> str:
+    """"[n]", dated "[n, 2024-11]" when the quoted sources' dates differ; linked if it can be."""
+    dates = {answer.source(q.source).document.published for q in answer.quotes}
+    published = answer.source(quote.source).document.published
+    text = f"[{quote.source}]" if len(dates) == 1 else f"[{quote.source}, {published or 'date unknown'}]"
     url = answer.source(quote.source).document.url
     url = url and url.replace("(", "%28").replace(")", "%29")  # would end the markdown link
-    return f"[[{quote.source}]]({url})" if url else f"\\[{quote.source}\\]"
+    return f"[{text}]({url})" if url else escape_markdown(text)
 
 
 def expected_description(answer: Answer) -> str:
@@ -128,10 +132,12 @@ def sample_answer() -> Answer:
 
 
 def test_short_answer_is_one_embed_in_the_documented_layout() -> None:
+    # The two sources differ in date, so each quote's marker carries its source's date.
     [[embed]] = answer_messages(sample_answer(), TODAY)
     assert embed.title == "What happened in Kharkiv?"
-    assert embed.description == (
-        "Missiles hit two districts. [[1]](https://example.org/k) Power was cut. \\[2\\]")
+    assert embed.description == ("Missiles hit two districts. [[1, 2026-11-20]](https://example.org/k) "
+                                 "Power was cut. \\[2, 2024\\-11\\]")
+    assert_markdown_intact(embed.description)
     assert fields([[embed]]) == [
         ("[1] Strikes on Kharkiv",
          "[Read](https://example.org/k) — Example, news, as of 2026-11-20 (6 days ago)"),
@@ -139,6 +145,29 @@ def test_short_answer_is_one_embed_in_the_documented_layout() -> None:
     ]
     assert embed.footer.text == "Quoted verbatim from the sources below · 2 sources"
     assert all(not f.inline for f in embed.fields)
+
+
+def test_quotes_from_sources_of_one_date_are_not_dated() -> None:
+    answer = make_answer(["Missiles hit two districts.", "Power was cut."],
+                         [doc(), doc(id="d2", title="Grid report", url=None)])
+    [[embed]] = answer_messages(answer, TODAY)
+    assert embed.description == "Missiles hit two districts. [[1]](https://example.org/k) Power was cut. \\[2\\]"
+    assert [value for _, value in fields([[embed]])] == [
+        "[Read](https://example.org/k) — Example, news, as of 2026-11-20 (6 days ago)",
+        "Example, news, as of 2026-11-20 (6 days ago)"]
+
+
+def test_an_unknown_date_is_said_with_its_quote_when_another_is_dated() -> None:
+    answer = make_answer(["Troops arrived.", "More came.", "Then more."],
+                         [doc(published=None), doc(id="d2", url=None, published="2024-10-20"),
+                          doc(id="d3", url=None, published=None)])
+    [[embed]] = answer_messages(answer, TODAY)
+    assert embed.description == ("Troops arrived. [[1, date unknown]](https://example.org/k) "
+                                 "More came. \\[2, 2024\\-10\\-20\\] Then more. \\[3, date unknown\\]")
+    assert embed.description == expected_description(answer)
+    assert_markdown_intact(embed.description)
+    assert [value.rsplit(", ", 1)[1] for _, value in fields([[embed]])] == [
+        "date unknown", "as of 2024-10-20 (2 years ago)", "date unknown"]
 
 
 def test_article_and_question_text_cannot_format_or_fake_links() -> None:
@@ -193,15 +222,19 @@ def test_embed_length_counts_what_discord_counts() -> None:
     assert message_length([embed, discord.Embed(title="xyz")]) == 17
 
 
-def long_answer() -> tuple[Answer, list[str]]:
-    """80 quotes of ~200 characters, one of 6,000 without punctuation, 30 sources, 250-char titles."""
+def long_answer(dates: tuple[str | None, ...] = ("2026-11-20",)) -> tuple[Answer, list[str]]:
+    """80 quotes of ~200 characters, one of 6,000 without punctuation, 30 sources, 250-char titles.
+
+    Source i is dated `dates[i % len(dates)]`; several dates give every quote a dated marker.
+    """
     base = ("Officials said the strike on the *{n}* district damaged homes_and a [school] (near the "
             "river) and cut power to thousands of residents overnight, the regional governor told reporters on Tuesday.")
     texts = [base.format(n=f"no. {i}") for i in range(80)]
     long_words = [f"word{i:04d}" for i in range(667)]
     texts.insert(40, " ".join(long_words)[:6000])
     sources = [doc(id=f"d{i}", title=(f"Report {i} on <Kharkiv> & [Izium](x) " + "-_" * 130)[:250],
-                   publisher=f"Outlet {i}", url=f"https://example.org/{i}?a=(1)" if i % 2 else None)
+                   publisher=f"Outlet {i}", url=f"https://example.org/{i}?a=(1)" if i % 2 else None,
+                   published=dates[i % len(dates)])
                for i in range(30)]
     return make_answer(texts, sources), long_words[:-1]
 
@@ -240,6 +273,26 @@ def test_long_answer_lists_every_source_once_in_order_within_limits() -> None:
         assert value.endswith("news, as of 2026-11-20 (6 days ago)")
         assert value.startswith(f"[Read](https://example.org/{source.number - 1}?a=%281%29) — "
                                 if source.document.url else "Outlet ")
+
+
+MIXED_DATES = ("2024-10-20", "2024-11", None)
+
+
+def test_long_answer_with_dated_markers_respects_every_limit() -> None:
+    answer, long_words = long_answer(MIXED_DATES)
+    undated, _ = long_answer()
+    assert len(expected_description(answer)) > len(expected_description(undated)) + 80 * 10
+    messages = answer_messages(answer, TODAY)
+    assert_within_limits(messages)
+    assert_split_faithfully(messages, expected_description(answer))
+    found = [w for text in descriptions(messages) for w in re.findall(r"\bword\d{4}\b", text)]
+    assert found[:len(long_words)] == long_words
+    dated = re.compile(r"\[\[\d+, [^\]]+\]\]\([^)\s]+\)|\\\[\d+, [\w\\ -]+?\\\]")
+    found = [m for text in descriptions(messages) for m in dated.findall(text)]
+    assert found == [marker(answer, quote) for quote in answer.quotes]  # each whole, in one embed
+    assert sum("date unknown" in m for m in found) == sum((q.source - 1) % 3 == 2 for q in answer.quotes)
+    for text in descriptions(messages):
+        assert text.endswith(")") or text.endswith("\\]") or re.search(r"word\d{4}$", text), text[-60:]
 
 
 def test_fields_continue_in_new_embeds_and_messages_at_25_fields_and_10_embeds() -> None:

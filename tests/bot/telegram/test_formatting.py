@@ -119,14 +119,35 @@ def test_escape_only_touches_what_telegram_parses() -> None:
 
 
 def test_short_answer_is_one_message_in_the_documented_layout() -> None:
+    # The two sources differ in date, so each quote's marker carries its source's date.
     assert answer_messages(sample_answer(), TODAY) == [
-        'Missiles hit two districts. <a href="https://example.org/k">[1]</a> Power was cut. [2]\n'
+        'Missiles hit two districts. <a href="https://example.org/k">[1, 2026-11-20]</a> '
+        "Power was cut. [2, 2024-11]\n"
         "\n"
         "<b>Sources</b>\n"
         '<b>[1]</b> <a href="https://example.org/k">Strikes on Kharkiv</a> — Example, news, '
         "as of 2026-11-20 (6 days ago)\n"
         "<b>[2]</b> Grid report — publisher unknown, analysis, as of 2024-11 (2 years ago)"
     ]
+
+
+def test_quotes_from_sources_of_one_date_are_not_dated() -> None:
+    answer = make_answer(["Missiles hit two districts.", "Power was cut."],
+                         [doc(), doc(id="d2", title="Grid report", url=None)])
+    [message] = answer_messages(answer, TODAY)
+    assert message.startswith('Missiles hit two districts. <a href="https://example.org/k">[1]</a> '
+                              "Power was cut. [2]\n\n<b>Sources</b>\n")
+    assert visible_text(message).count("2026-11-20") == 2  # in the two source lines only
+
+
+def test_an_unknown_date_is_said_with_its_quote_when_another_is_dated() -> None:
+    answer = make_answer(["Troops & tanks <arrived>.", "More came."],
+                         [doc(published="2024-10-20"), doc(id="d2", url=None, published=None)])
+    [message] = answer_messages(answer, TODAY)
+    assert_well_formed(message)
+    assert message.startswith('Troops &amp; tanks &lt;arrived&gt;. <a href="https://example.org/k">'
+                              "[1, 2024-10-20]</a> More came. [2, date unknown]\n\n")
+    assert visible_text(message).endswith("Example, news, date unknown")
 
 
 def test_article_text_is_escaped_in_quotes_titles_and_publishers() -> None:
@@ -179,15 +200,19 @@ def test_dates_are_described_against_a_fixed_today() -> None:
     assert "Example, news, date unknown" in text
 
 
-def long_answer() -> tuple[Answer, list[str]]:
-    """60 quotes of ~150 characters, one of 5,000 without sentence punctuation, 20 sources."""
+def long_answer(dates: tuple[str | None, ...] = ("2026-11-20",)) -> tuple[Answer, list[str]]:
+    """60 quotes of ~150 characters, one of 5,000 without sentence punctuation, 20 sources.
+
+    Source i is dated `dates[i % len(dates)]`; several dates give every quote a dated marker.
+    """
     base = "Officials said the strike on the {n} district damaged homes & a school <near> the river"
     texts = [(base.format(n=f"no. {i}") + " and cut power to thousands of residents overnight.")
              for i in range(60)]
     long_words = [f"word{i:04d}" for i in range(500)]
     texts.insert(30, " ".join(long_words))
     sources = [doc(id=f"d{i}", title=f"Report {i} on <Kharkiv> & Izium", publisher=f"Outlet {i}",
-                   url=f"https://example.org/{i}?a=1&b=2" if i % 2 else None) for i in range(20)]
+                   url=f"https://example.org/{i}?a=1&b=2" if i % 2 else None,
+                   published=dates[i % len(dates)]) for i in range(20)]
     return make_answer(texts, sources), long_words
 
 
@@ -205,6 +230,32 @@ def test_long_answer_splits_into_valid_messages_that_read_back_as_the_whole() ->
     for part in parts:
         text = visible_text(part)
         assert text.endswith("]") or re.search(r"word\d{4}$", text) or text.endswith(")"), text[-60:]
+
+
+MIXED_DATES = ("2024-10-20", "2024-11", None)
+
+
+def test_dated_markers_count_towards_the_limit_and_stay_with_their_quotes() -> None:
+    answer, _ = long_answer(MIXED_DATES)
+    undated, _ = long_answer()
+    assert visible_length(whole(answer)) > visible_length(whole(undated))  # the dates add length
+    parts = answer_messages(answer, TODAY)
+    assert_split_faithfully(parts, whole(answer))
+    markers = [m for part in parts for m in re.findall(r"\[\d+(?:, [^\]]+)?\]", visible_text(part))]
+    expected = [f"[{q.source}, {MIXED_DATES[(q.source - 1) % 3] or 'date unknown'}]" for q in answer.quotes]
+    assert markers[:len(answer.quotes)] == expected  # every quote's marker arrives whole, dated
+    for part in parts:
+        text = visible_text(part)
+        assert text.endswith("]") or re.search(r"word\d{4}$", text) or text.endswith(")"), text[-60:]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 14, 23, 64, 333, 1000, MESSAGE_LIMIT])
+def test_any_limit_gives_valid_faithful_parts_with_dated_markers(limit: int) -> None:
+    # Limits shorter than "[1, 2024-10-20]" (15) force a cut inside a marker; it must still parse.
+    answer, _ = long_answer(MIXED_DATES)
+    answer = Answer(answer.question, answer.quotes[:8], answer.sources[:8], 0.5)
+    assert answer.dates_differ
+    assert_split_faithfully(answer_messages(answer, TODAY, limit=limit), whole(answer), limit=limit)
 
 
 def test_sources_block_starts_a_new_message_when_it_does_not_fit() -> None:
