@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, metavar="N", help="score only the first N queries")
     evaluate.add_argument("--keep", type=Path, metavar="DIR",
                           help="knowledge base folder to build and reuse (default: a temporary one)")
+    evaluate.add_argument("--undated", action="store_true",
+                          help="ask every query today instead of on its metadata.date")
+    evaluate.add_argument("--answers", action="store_true",
+                          help="also ask each query through the bot and score its answers")
     return parser
 
 
@@ -258,7 +262,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise CrisisbotError("--limit must be at least 1")
-    result = evaluate(args.dataset, k=args.k, limit=args.limit, keep=args.keep, bar=_progress)
+    result = evaluate(args.dataset, k=args.k, limit=args.limit, keep=args.keep, bar=_progress,
+                      dated=not args.undated, answers=args.answers,
+                      embedding_cache=settings.embedding_cache_path if settings.embedding_cache else None)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_table(result))
     return EXIT_OK
 

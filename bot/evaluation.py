@@ -14,10 +14,16 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from bot.answer import Answer
+from index.embedder import Embedder
+from index.recency import published_date
 from knowledge.documents import Document, Kind, parse_published
 from knowledge.errors import CrisisbotError
 from knowledge.readers import normalise_text, title_from_text
@@ -54,13 +60,18 @@ def query_metrics(ranking: Sequence[str], qrels: Qrels, k: int) -> dict[str, flo
 
 
 def mean_metrics(rows: Sequence[dict[str, float]]) -> dict[str, float]:
-    return {name: round(sum(r[name] for r in rows) / len(rows), 4) for name in rows[0]} if rows else {}
+    """Each metric averaged over the rows that have it (not every query has quiz answers)."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return {name: round(sum(vals) / len(vals), 4)
+            for name in names if (vals := [row[name] for row in rows if name in row])}
 
 @dataclass
 class Query:
     id: str
     text: str
     topic: str | None = None
+    asked_at: date | None = None  # metadata.date: when the question was asked (a quiz's week)
+    answers: list[str] = field(default_factory=list)  # metadata.answers: the correct answers
 
 
 @dataclass
@@ -146,8 +157,13 @@ def load_dataset(folder: Path) -> Dataset:
             documents.append(document)
     queries = []
     for record in _jsonl(folder / "queries.jsonl", ["_id", "text"]):
-        topic = _meta(record).get("topic")
-        queries.append(Query(str(record["_id"]), str(record["text"]), str(topic) if topic else None))
+        meta = _meta(record)
+        topic = meta.get("topic")
+        asked = _published(meta)
+        answers = meta.get("answers")
+        queries.append(Query(str(record["_id"]), str(record["text"]), str(topic) if topic else None,
+                             published_date(asked),
+                             [str(a) for a in answers] if isinstance(answers, list) else []))
     qrels = read_qrels(folder / "qrels" / "test.tsv")
     query_ids = {q.id for q in queries}
     for query_id, judged in qrels.items():
@@ -172,6 +188,36 @@ def rank_documents(hits: Sequence[tuple[str, float]], aliases: Mapping[str, list
     return sorted(best, key=lambda d: -best[d])[:k]
 
 
+def _embed_in_batches(embedder: Embedder, texts: list[str],
+                      update: Callable[[int, int], None], size: int = 256) -> np.ndarray:
+    """Queries embedded in batches: several times faster than one at a time."""
+    parts = []
+    for first in range(0, len(texts), size):
+        parts.append(embedder.embed(texts[first : first + size]))
+        update(min(first + size, len(texts)), len(texts))
+    return np.vstack(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+
+
+def _folded(text: str) -> str:
+    """Lower case, curly quotes and dashes straightened, white space collapsed."""
+    text = text.lower().replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-")
+    return " ".join(text.split())
+
+
+def answer_metrics(answer: Answer, query: Query, qrels: Qrels,
+                   aliases: Mapping[str, list[str]]) -> dict[str, float]:
+    """Did the bot answer; do its cited sources include a relevant document; does its quoted
+    text contain one of the quiz's correct answers (when the query carries them)?"""
+    cited = {alias for source in answer.sources
+             for alias in (source.document.id, *aliases.get(source.document.id, ()))}
+    quoted = _folded(" ".join(quote.text for quote in answer.quotes))
+    metrics = {"answered": float(answer.found),
+               "cites relevant": float(any(qrels.get(d, 0) > 0 for d in cited))}
+    if query.answers:
+        metrics["contains answer"] = float(any(_folded(a) in quoted for a in query.answers if a.strip()))
+    return metrics
+
+
 def _silent(description: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
     return (lambda done, total: None), (lambda: None)
 
@@ -185,8 +231,15 @@ def _closing(close: Callable[[], None]) -> Iterator[None]:
 
 
 def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | None = None,
-             bar: ProgressBar = _silent) -> dict[str, Any]:
-    """Ingest the corpus into a throwaway (or --keep) knowledge base and score every query."""
+             bar: ProgressBar = _silent, dated: bool = True,
+             embedding_cache: Path | None = None, answers: bool = False) -> dict[str, Any]:
+    """Ingest the corpus into a throwaway (or --keep) knowledge base and score every query.
+
+    With `dated`, a query that carries `metadata.date` is asked on that date: "this week" in a
+    2022 quiz means that week, as it did for the people who took it, not the day of the run.
+    With `answers`, every query is also asked through `CrisisBot.ask` and the answers are
+    scored (see `answer_metrics`).
+    """
     from bot.service import CrisisBot
     from bot.settings import load_settings
 
@@ -196,7 +249,9 @@ def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | 
     queries = dataset.queries[:limit] if limit is not None else dataset.queries
     with ExitStack() as stack:  # closes the bot before its temporary folder goes
         data_dir = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crisisbot-eval-")))
-        bot = CrisisBot(load_settings(data_dir=data_dir, load_builtin_knowledge=False))
+        # The cache of the user's own data folder: a second run embeds nothing again.
+        bot = CrisisBot(load_settings(data_dir=data_dir, load_builtin_knowledge=False),
+                        embedding_cache_path=embedding_cache)
         stack.callback(bot.close)
         update, close = bar("ingesting")
         with _closing(close):
@@ -208,12 +263,21 @@ def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | 
             raise CrisisbotError(f"{data_dir} holds {len(extra)} documents that are not in "
                                  f"{dataset.name} (e.g. {min(extra)!r}); use another --keep folder")
         rows: list[tuple[Query, dict[str, float]]] = []
+        update, close = bar("embedding queries")
+        with _closing(close):
+            vectors = _embed_in_batches(bot.embedder, [q.text for q in queries], update)
         update, close = bar("querying")
         with _closing(close):
-            for done, query in enumerate(queries, start=1):
-                hits = bot.retriever.search(query.text, 3 * k)
-                ranking = rank_documents([(h.stored.document.id, h.score) for h in hits], aliases, k)
-                rows.append((query, query_metrics(ranking, dataset.qrels[query.id], k)))
+            for done, (query, vector) in enumerate(zip(queries, vectors), start=1):
+                asked_at = query.asked_at if dated else None
+                hits = bot.retriever.search_vector(vector, 3 * k, query.text, asked_at)
+                ranking = rank_documents([(h.stored.document.id, h.rank_score) for h in hits],
+                                         aliases, k)
+                metrics = query_metrics(ranking, dataset.qrels[query.id], k)
+                if answers:
+                    metrics.update(answer_metrics(bot.ask(query.text, asked_at=asked_at), query,
+                                                  dataset.qrels[query.id], aliases))
+                rows.append((query, metrics))
                 update(done, len(queries))
         passages = len(bot.store.passage_ids())
     by_topic: dict[str, list[dict[str, float]]] = defaultdict(list)

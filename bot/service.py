@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import date
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -24,7 +25,9 @@ from bot.errors import QuestionError
 from bot.relevance import RelevancePolicy
 from bot.settings import Settings
 from index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path
-from index.retriever import Retriever
+from index.embedding_cache import CachedEmbedder, EmbeddingCache
+from index.lexical import LexicalIndex
+from index.retriever import RetrievalPolicy, Retriever
 from index.search_index import RepairReport, SearchIndex
 from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo
@@ -58,9 +61,18 @@ def clean_question(text: str, limit: int) -> str:
 class CrisisBot:
     """ask / ingest / remove / sources / reindex over one knowledge base."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        embedding_cache_path: Path | None = None,
+    ) -> None:
+        """`embedding_cache_path` overrides the settings' one: `crisisbot eval` builds a
+        throwaway knowledge base but reuses the vectors cached in the real data folder."""
         self.settings = settings
         self._embedder = embedder
+        self.embedding_cache_path = embedding_cache_path or settings.embedding_cache_path
+        self._embedding_cache: EmbeddingCache | None = None
         self._open_lock = threading.Lock()
         self._opened = False
 
@@ -83,11 +95,23 @@ class CrisisBot:
 
     @cached_property
     def writer(self) -> KnowledgeWriter:
-        return KnowledgeWriter(self.store, self.index, self.embedder, self.settings.lock_path)
+        # Only the writer's embedder is cached: it sees passage texts, never questions.
+        embedder = self.embedder
+        if self.settings.embedding_cache:
+            self._embedding_cache = EmbeddingCache(self.embedding_cache_path)
+            embedder = CachedEmbedder(embedder, self._embedding_cache)
+        return KnowledgeWriter(self.store, self.index, embedder, self.settings.lock_path)
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.index, self.embedder)
+        s = self.settings
+        policy = RetrievalPolicy(
+            lexical_weight=s.lexical_weight,
+            candidates=s.retrieval_candidates,
+            recency_weight=s.recency_weight,
+            recency_days=s.recency_days,
+        )
+        return Retriever(self.store, self.index, self.embedder, LexicalIndex(self.store), policy)
 
     @cached_property
     def feedback(self) -> FeedbackLog:
@@ -158,16 +182,17 @@ class CrisisBot:
         roles = self.roles.roles_of(platform, str(user_id), platform_moderator, platform_admin)
         return Actor(platform, str(user_id), name, roles)
 
-    def ask(self, question: str, actor: Actor | None = None) -> Answer:
+    def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None) -> Answer:
         """Answer with quotes. With an actor (chat users), the per-user limit applies and the
-        question and answer are logged so that votes can refer to them."""
+        question and answer are logged so that votes can refer to them. `asked_at` (default
+        today) is the date "latest" and "this week" refer to; evaluations replay old questions."""
         question = clean_question(question, self.settings.max_question_chars)
         if actor is not None:
             require(actor, Action.ASK)
             self.limiter.check(actor.key)
         self._ensure_open()
         query = self.retriever.embed_query(question)
-        hits = self.retriever.search_vector(query, self.settings.retrieve_k)
+        hits = self.retriever.search_vector(query, self.settings.retrieve_k, question, asked_at)
         answer = self.composer.compose(question, query, hits)
         if actor is not None:
             answer = replace(answer, id=self.feedback.record_answer(actor, answer))
@@ -206,3 +231,5 @@ class CrisisBot:
             self.store.close()
         if "feedback" in self.__dict__:
             self.feedback.close()
+        if self._embedding_cache is not None:
+            self._embedding_cache.close()

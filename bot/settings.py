@@ -47,8 +47,13 @@ class Settings(BaseSettings):
     min_sentence_score: float = Field(default=0.30, ge=-1.0, le=1.0)
     max_answer_sentences: int = Field(default=3, ge=1, le=10)
     retrieve_k: int = Field(default=8, ge=1, le=100)
+    lexical_weight: float = Field(default=0.3, ge=0.0, le=10.0)
+    retrieval_candidates: int = Field(default=100, ge=1, le=10_000)
+    recency_weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    recency_days: float = Field(default=30.0, gt=0.0, le=36_500.0)
     max_question_chars: int = Field(default=1000, ge=10)
     load_builtin_knowledge: bool = True
+    embedding_cache: bool = True  # keep passage vectors in the data folder (never questions)
     log_level: str = "WARNING"
     questions_per_minute: int = Field(default=5, ge=1, le=1000)
     maintainer: str = "the community's moderators"
@@ -110,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def lock_path(self) -> Path:
         return self.data_dir / "write.lock"
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        return self.data_dir / "embeddings.sqlite3"
 
     @classmethod
     def settings_customise_sources(

@@ -278,6 +278,16 @@ class SqliteStore:
                 rows = self._select_in("SELECT id, text FROM passages WHERE id IN ({})", [int(i) for i in ids])
         yield from ((int(r[0]), str(r[1])) for r in rows)
 
+    def titled_passage_texts(self) -> list[tuple[int, str, str]]:
+        """(id, document title, passage text) of every passage in id order, for the lexical
+        index: a title often names what the passage is about without repeating it."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT p.id, d.title, p.text FROM passages p JOIN documents d"
+                " ON d.id = p.document_id ORDER BY p.id"
+            ).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
     def vectors(self, ids: Sequence[int], dimension: int) -> np.ndarray:
         """Stored vectors of the given passages, in the order of `ids`; all must exist."""
         found, vectors = self.existing_vectors(ids, dimension)

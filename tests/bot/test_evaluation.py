@@ -74,9 +74,10 @@ CORPUS = [
     ("d6", "Volcano", "A volcano in Iceland erupted, sending lava towards a fishing town."),
 ]
 QUERIES = [
-    {"_id": "q1", "text": "Which ships exported wheat from Odesa across the Black Sea?"},
+    {"_id": "q1", "text": "Which ships exported wheat from Odesa across the Black Sea?",
+     "metadata": {"date": "2024/05/08", "answers": ["Odesa"]}},
     {"_id": "q2", "text": "Why were there blackouts in Kyiv?", "metadata": {"topic": "ukraine-russia"}},
-    {"_id": "q3", "text": "Where did refugees from Ukraine find shelter?"},
+    {"_id": "q3", "text": "Where did refugees from Ukraine find shelter?", "metadata": {"answers": ["Spain"]}},
     {"_id": "q4", "text": "How do I bake sourdough bread?"},
 ]
 QRELS = [("q1", "d1", 2), ("q2", "d2", 2), ("q3", "d3", 2), ("q3", "d1", 0), ("q4", "d5", 1)]
@@ -117,7 +118,64 @@ def test_eval_end_to_end_through_the_cli(tmp_path: Path, capsys: pytest.CaptureF
     assert metrics["Recall@100"] == 1.0  # every document is ranked on a corpus this small
     assert set(result["topics"]) == {"ukraine-russia"}
     assert result["topics"]["ukraine-russia"]["queries"] == 1
-    assert not (tmp_path / "user-data").exists()  # the user's knowledge base is not touched
+    # The user's knowledge base is not touched; only its embedding cache is used.
+    assert not (tmp_path / "user-data" / "knowledge.sqlite3").exists()
+    assert (tmp_path / "user-data" / "embeddings.sqlite3").exists()
+
+
+def test_second_eval_embeds_only_the_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from index.embedder import SentenceTransformerEmbedder
+
+    embedded: list[str] = []
+    real_embed = SentenceTransformerEmbedder.embed
+
+    def counting(self: SentenceTransformerEmbedder, texts: list[str]) -> object:
+        embedded.extend(texts)
+        return real_embed(self, texts)
+
+    monkeypatch.setattr(SentenceTransformerEmbedder, "embed", counting)
+    dataset = write_dataset(tmp_path / "tiny")
+    assert main(["eval", str(dataset), "--json"]) == 0
+    first = len(embedded)
+    assert first >= len(CORPUS) + len(QUERIES)
+    embedded.clear()
+    assert main(["eval", str(dataset), "--json"]) == 0  # a new throwaway knowledge base
+    assert sorted(embedded) == sorted(q["text"] for q in QUERIES)
+    capsys.readouterr()
+
+
+def test_answers_are_scored_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = write_dataset(tmp_path / "tiny")
+    assert main(["eval", str(dataset), "--json", "--answers"]) == 0
+    metrics = json.loads(capsys.readouterr().out)["metrics"]
+    assert {"answered", "cites relevant", "contains answer"} <= set(metrics)
+    assert metrics["answered"] == 1.0 and metrics["cites relevant"] == 1.0
+    # Only q1 and q3 carry quiz answers: "Odesa" is quoted, "Spain" is not.
+    assert metrics["contains answer"] == 0.5
+
+
+def test_answer_metrics_by_hand() -> None:
+    from bot.evaluation import Query, answer_metrics
+    from tests.factories import document_info, quoted_answer
+
+    answer = quoted_answer(["Ships left Odesa’s port on Monday."],
+                           [document_info(id="stored")])
+    query = Query("q", "Which port?", answers=["odesa's port", "Kherson"])
+    metrics = answer_metrics(answer, query, {"copy": 1}, {"stored": ["copy"]})
+    assert metrics == {"answered": 1.0, "cites relevant": 1.0, "contains answer": 1.0}
+    missed = answer_metrics(answer, Query("q", "?", answers=["Mykolaiv"]), {"other": 2}, {})
+    assert missed == {"answered": 1.0, "cites relevant": 0.0, "contains answer": 0.0}
+    assert "contains answer" not in answer_metrics(answer, Query("q", "?"), {}, {})
+
+
+def test_dated_queries_are_asked_on_their_date(tmp_path: Path) -> None:
+    from bot.evaluation import load_dataset as load
+
+    folder = write_dataset(tmp_path / "tiny")
+    dataset = load(folder)
+    assert dataset.queries[0].asked_at is not None and dataset.queries[0].asked_at.isoformat() == "2024-05-08"
+    assert dataset.queries[1].asked_at is None
 
 
 def test_eval_text_table_limit_and_keep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

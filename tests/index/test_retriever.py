@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.lexical import LexicalIndex
+from index.retriever import RetrievalPolicy, Retriever
+from knowledge.documents import Document, Kind
+from tests.fakes import HashingEmbedder
+from tests.index.conftest import Folder, doc
+
+
+def retriever(folder: Folder, **policy: float) -> Retriever:
+    return Retriever(folder.store, folder.index, folder.embedder, LexicalIndex(folder.store),
+                     RetrievalPolicy(**policy))  # type: ignore[arg-type]
+
+
+def dated(doc_id: str, text: str, published: str) -> Document:
+    return Document(id=doc_id, title="Report", text=text, kind=Kind.NEWS, published=published)
+
+
+FILLER = [doc(f"f{i}", f"Filler story number {i} about weather markets and football.") for i in range(30)]
+
+
+def test_hybrid_keeps_cosine_as_score_and_orders_by_fused_rank(folder: Folder) -> None:
+    folder.writer.ingest(FILLER + [doc("hit", "Kyiv used ATACMS missiles against an airfield.")])
+    hits = retriever(folder).search("ATACMS", 5)
+    assert hits[0].stored.document.id == "hit"
+    ranks = [h.rank_score for h in hits]
+    assert ranks == sorted(ranks, reverse=True)
+    vector = folder.embedder.embed(["ATACMS"])[0]
+    stored_vector = folder.store.vectors([hits[0].stored.passage.id or 0], folder.embedder.dimension)[0]
+    assert hits[0].score == pytest.approx(float(stored_vector @ vector), abs=1e-5)
+
+
+def test_lexical_half_finds_what_the_dense_pool_misses(folder: Folder) -> None:
+    """With a dense pool of one passage, only BM25 can bring the rare-term passage in; its
+    cosine is then read from the stored vectors."""
+    folder.writer.ingest(FILLER + [doc("rare", "Zaporizhzhia nuclear plant inspection.")])
+    question = "filler story number about weather markets and football Zaporizhzhia"
+    dense_only = retriever(folder, lexical_weight=0.0, candidates=1).search(question, 1)
+    hybrid = retriever(folder, lexical_weight=5.0, candidates=1).search(question, 1)
+    assert dense_only[0].stored.document.id != "rare"
+    assert hybrid[0].stored.document.id == "rare"
+    rare = hybrid[0]
+    expected = folder.store.vectors([rare.stored.passage.id or 0], folder.embedder.dimension)[0]
+    assert rare.score == pytest.approx(float(expected @ folder.embedder.embed([question])[0]), abs=1e-5)
+
+
+def test_dense_only_when_no_text_is_given(folder: Folder) -> None:
+    folder.writer.ingest(FILLER)
+    vector = folder.embedder.embed(["weather markets"])[0]
+    hits = retriever(folder).search_vector(vector, 3)
+    assert [h.rank is None for h in hits] == [True] * 3
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_recency_words_prefer_the_newer_report(tmp_path: Path) -> None:
+    folder = Folder(tmp_path, HashingEmbedder(dimension=4096))  # no word collisions
+    text = "In {} officials said soldiers had arrived in the Kursk region."
+    folder.writer.ingest(FILLER + [dated("oct", text.format("October"), "2024-10-15"),
+                                   dated("nov", text.format("November"), "2024-11-20")])
+    r = retriever(folder)
+    asked = date(2024, 11, 25)
+    latest = r.search("latest report of soldiers arrived in the Kursk region", 2, asked)
+    assert latest[0].stored.document.id == "nov"
+    # Without the bonus the two reports tie: the date alone decided.
+    flat = retriever(folder, recency_weight=0.0).search(
+        "latest report of soldiers arrived in the Kursk region", 2, asked)
+    assert flat[0].rank_score == pytest.approx(flat[1].rank_score)
+    assert latest[0].rank_score - latest[1].rank_score > 0.5
+    # Asked in late October, the November report did not exist yet: no bonus for it.
+    october = r.search("latest report of soldiers arrived in the Kursk region", 2, date(2024, 10, 20))
+    assert october[0].stored.document.id == "oct"
+
+
+def test_recency_changes_nothing_without_recency_words(tmp_path: Path) -> None:
+    folder = Folder(tmp_path, HashingEmbedder(dimension=4096))
+    text = "In {} officials said soldiers had arrived in the Kursk region."
+    folder.writer.ingest(FILLER + [dated("oct", text.format("October"), "2024-10-15"),
+                                   dated("nov", text.format("November"), "2024-11-20")])
+    question = "soldiers arrived in the Kursk region"
+    with_recency = retriever(folder).search(question, 5, date(2024, 11, 25))
+    without = retriever(folder, recency_weight=0.0).search(question, 5, date(2024, 11, 25))
+    assert [h.stored.passage.id for h in with_recency] == [h.stored.passage.id for h in without]
+    assert np.allclose([h.rank_score for h in with_recency], [h.rank_score for h in without])
+
+
+def test_removed_documents_never_come_back(folder: Folder) -> None:
+    folder.writer.ingest(FILLER + [doc("gone", "Kyiv used ATACMS missiles against an airfield.")])
+    r = retriever(folder)
+    assert r.search("ATACMS", 3)[0].stored.document.id == "gone"
+    folder.writer.remove("gone")
+    assert "gone" not in {h.stored.document.id for h in r.search("ATACMS", 10)}
+
+
+def test_empty_knowledge_base_returns_nothing(folder: Folder) -> None:
+    assert retriever(folder).search("anything at all", 5) == []
