@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench bench-chat calibrate clean
+.PHONY: install demo test typecheck bench bench-chat bench-eval calibrate clean
 
 install: $(STAMP)
 
@@ -35,6 +35,9 @@ bench: install
 bench-chat: install
 	$(BIN)/python benchmarks/telegram_latency.py
 	$(BIN)/python benchmarks/discord_latency.py
+
+bench-eval: install
+	$(BIN)/python benchmarks/eval_speed.py
 
 calibrate: install
 	$(BIN)/python benchmarks/calibrate_threshold.py

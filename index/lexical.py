@@ -78,6 +78,10 @@ class LexicalIndex:
     def _tokenize(self, texts: list[str], ids: bool) -> object:
         import bm25s
 
+        # bm25s sets its own logger to DEBUG at import, which would print its chatter through
+        # the CLI's handler whatever --log-level says.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+
         return bm25s.tokenize(texts, stopwords="en", stemmer=self._stem(), show_progress=False,
                               return_ids=ids)
 

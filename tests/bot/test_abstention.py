@@ -49,3 +49,37 @@ def test_off_topic_questions_are_declined_on_the_statements_corpus(tmp_path: Pat
     bot.ingest(statements[::3])
     answered = [q for q in OFF_TOPIC if bot.ask(q).found]
     assert len(answered) <= 3, answered
+
+
+@pytest.fixture(scope="module")
+def realtimeqa_bot(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> CrisisBot:
+    """The whole realtimeqa-dev corpus (3,990 news passages of 2022-2026): every quiz question's
+    evidence is in this knowledge base."""
+    from bot.evaluation import load_dataset
+    from bot.settings import load_settings
+    from tests.conftest import shared_file
+
+    dataset = load_dataset(shared_file("eval/realtimeqa-dev"))
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("realtimeqa"), load_builtin_knowledge=False)
+    bot = CrisisBot(settings, real_embedder)  # type: ignore[arg-type]
+    bot.ingest(dataset.documents)
+    return bot
+
+
+@pytest.mark.slow
+def test_realtimeqa_questions_are_answered(realtimeqa_bot: CrisisBot) -> None:
+    """>= 95% answered, each on the quiz's own date (every 7th of the 2,056 questions)."""
+    from bot.evaluation import load_dataset
+    from tests.conftest import shared_file
+
+    queries = load_dataset(shared_file("eval/realtimeqa-dev")).queries[::7]
+    declined = [q.text for q in queries if not realtimeqa_bot.ask(q.text, asked_at=q.asked_at).found]
+    assert len(declined) <= 0.05 * len(queries), (len(declined), len(queries), declined[:10])
+
+
+@pytest.mark.slow
+def test_off_topic_questions_on_general_news_are_mostly_declined(realtimeqa_bot: CrisisBot) -> None:
+    """The worst case: general news covers sports and celebrities too, so some off-topic
+    questions meet a related passage. README reports the measured rate; this keeps it."""
+    answered = [q for q in OFF_TOPIC if realtimeqa_bot.ask(q).found]
+    assert len(answered) <= 15, answered
