@@ -15,6 +15,7 @@ import numpy as np
 from bot.answer import Answer, Quote, Source
 from bot.relevance import QuestionRelevance, RelevancePolicy
 from index.embedder import Embedder
+from index.recency import mentions_recency
 from index.retriever import ScoredPassage
 from knowledge.sentences import split_sentences
 
@@ -57,7 +58,10 @@ class AnswerComposer:
         candidates = self._sentences(relevant[: self.policy.candidate_passages])
         vectors = self.embedder.embed([c.text for c in candidates])
         sentence_scores = vectors @ query
-        chosen = self._choose(candidates, vectors, sentence_scores)
+        # "What is the latest ...?": the retriever ranked the newest matching report first; the
+        # answer must lead with it even when an older report's wording is closer.
+        lead = relevant[0].stored.passage.id if mentions_recency(question) else None
+        chosen = self._choose(candidates, vectors, sentence_scores, lead)
         return self._number(question, chosen, sentence_scores, candidates, best)
 
     @staticmethod
@@ -73,19 +77,27 @@ class AnswerComposer:
         return candidates
 
     def _choose(
-        self, candidates: list[_Candidate], vectors: np.ndarray, scores: np.ndarray
+        self,
+        candidates: list[_Candidate],
+        vectors: np.ndarray,
+        scores: np.ndarray,
+        lead: int | None = None,
     ) -> list[int]:
         """Best sentence first (its passage already passed the relevance gate), then close ones.
 
         Sentences of the best sentence's own passage are its context and need only the floor;
         sentences from elsewhere must also be within a margin of the best. Chosen sentences of
-        one passage are returned in reading order, so the answer reads as the source does.
+        one passage are returned in reading order, so the answer reads as the source does. With
+        `lead` (a passage id), the best sentence is taken from that passage.
         """
         if not candidates:
             return []
         # Rank by the sentence's own similarity, lifted a little by its passage's.
         combined = 0.7 * scores + 0.3 * np.array([c.hit.score for c in candidates])
         order = np.argsort(-combined, kind="stable")
+        if lead is not None:
+            led = [int(i) for i in order if candidates[i].hit.stored.passage.id == lead]
+            order = np.array(led + [int(i) for i in order if int(i) not in led])
         best = int(order[0])
         chosen = [best]
         best_passage = candidates[best].hit.stored.passage.id

