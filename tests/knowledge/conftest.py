@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path
 from knowledge.chunking import TokenCounter
 from tests.conftest import SEED_ARTICLE
+from tests.web_server import LocalServer, start_server, stop_server
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +50,11 @@ def jsonl(*records: object) -> str:
 def record(id: str, text: str = "Some text about the war.", **extra: object) -> dict[str, object]:
     """A valid JSONL record with a title derived from the id."""
     return {"id": id, "title": f"Title {id}", "text": text, **extra}
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    """A fresh stand-in web server on an ephemeral 127.0.0.1 port, for one test."""
+    httpd, thread = start_server()
+    yield httpd
+    stop_server(httpd, thread)

@@ -1,0 +1,149 @@
+"""Turn a fetched page (HTML or PDF) into a `Document` a citation can stand on.
+
+Web pages carry navigation, ads and comments around the article; trafilatura keeps the main
+text and reads the title, date and site name from the page's metadata. PDFs are read with
+pypdf; a scanned PDF has no text layer, and saying so is better than storing an empty source.
+Like the file readers, everything is validated here so a caller can refuse before writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+from datetime import date
+
+import httpx
+
+from knowledge.documents import Document, Kind, parse_published
+from knowledge.errors import SourceError
+from knowledge.fetching import HTML_TYPES, PDF_TYPE, FetchedPage
+from knowledge.readers import normalise_text, title_from_text
+
+log = logging.getLogger(__name__)
+
+_ID_SLUG_CHARS = 60
+
+
+def document_from_page(page: FetchedPage, added_by: str, kind: Kind | str | None = None) -> Document:
+    """Build a document from a fetched HTML page or PDF.
+
+    Args:
+        page: what `knowledge.fetching.fetch` returned.
+        added_by: who asked for the source, stored with it.
+        kind: news, official-statement, analysis or other (default other): a page cannot
+            tell us reliably which it is, so the person adding it says.
+
+    Raises:
+        SourceError: no text could be extracted, or the content type is not HTML or PDF.
+    """
+    if page.content_type in HTML_TYPES:
+        title, text, published, publisher = _from_html(page)
+    elif page.content_type == PDF_TYPE:
+        title, text, published, publisher = _from_pdf(page)
+    else:
+        raise SourceError(f"unsupported content type {page.content_type}: send an HTML page or a PDF")
+    return Document(
+        id=document_id(page.url),
+        title=" ".join(title.split()),
+        text=text,
+        url=page.url,
+        publisher=publisher or _host(page.url),
+        kind=Kind.parse(kind),
+        published=published,
+        added_by=added_by,
+    )
+
+
+def document_id(url: str) -> str:
+    """A stable, readable id for a URL: a slug of host and path plus a short hash of the URL.
+
+    The slug lets an admin recognise the source in `sources`; the hash keeps two URLs that
+    slug alike (query strings, case) apart. The same URL always gives the same id, so adding
+    it again replaces the earlier version instead of duplicating it.
+    """
+    without_scheme = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url, flags=re.IGNORECASE)
+    without_scheme = re.sub(r"^www\.", "", without_scheme, flags=re.IGNORECASE)
+    slug = re.sub(r"[^a-z0-9]+", "-", without_scheme.lower()).strip("-")
+    slug = slug[:_ID_SLUG_CHARS].rstrip("-") or "page"
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:10]
+    return f"{slug}-{digest}"
+
+
+def _from_html(page: FetchedPage) -> tuple[str, str, str | None, str | None]:
+    import trafilatura  # lazily: lxml and the date parser are only needed when adding a URL
+    from trafilatura.settings import Document as ExtractedPage
+
+    html: str | bytes = page.content
+    if page.charset:
+        try:
+            html = page.content.decode(page.charset, errors="replace")
+        except LookupError:  # an unknown charset name: let trafilatura guess
+            html = page.content
+    extracted = trafilatura.bare_extraction(
+        html,
+        url=page.url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        # Only dates the page marks up as its own (meta tags, JSON-LD, <time>, the URL):
+        # the extensive search also guesses from any date in the text, and a wrong date
+        # on a crisis source is worse than "date unknown".
+        date_extraction_params={
+            "original_date": True,
+            "extensive_search": False,
+            "max_date": date.today().isoformat(),
+        },
+    )
+    if not isinstance(extracted, ExtractedPage):
+        raise SourceError(f"no article text found at {page.url}")
+    text = normalise_text(extracted.text or "")
+    if not text:
+        raise SourceError(f"no article text found at {page.url}")
+    title = (extracted.title or "").strip() or title_from_text(text)
+    return title, text, _published(extracted.date, page.url), _clean(extracted.sitename)
+
+
+def _from_pdf(page: FetchedPage) -> tuple[str, str, str | None, str | None]:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(page.content))
+        texts = [page_.extract_text() or "" for page_ in reader.pages]
+        meta_title = reader.metadata.title if reader.metadata else None
+    except FileNotDecryptedError:
+        raise SourceError("the PDF is encrypted; send one that can be opened without a password") from None
+    except (PyPdfError, ValueError, KeyError, IndexError, TypeError) as exc:
+        log.info("unreadable PDF at %s", page.url, exc_info=True)
+        raise SourceError(f"the PDF cannot be read ({type(exc).__name__})") from None
+    text = normalise_text("\n\n".join(t.strip() for t in texts if t.strip()))
+    if not text:
+        raise SourceError("no text found in the PDF (is it a scan?)")
+    title = _clean(str(meta_title) if meta_title else None) or title_from_text(text.split("\n", 1)[0])
+    return title, text, None, None
+
+
+def _published(value: str | None, url: str) -> str | None:
+    """The page's date in our partial-date form, or None when it is missing or unusable."""
+    if not value:
+        return None
+    try:
+        return parse_published(value)
+    except SourceError:
+        log.warning("%s: ignoring unusable date %r", url, value)
+        return None
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(value.split())
+    return text or None
+
+
+def _host(url: str) -> str | None:
+    """The site's host name, as the publisher of last resort ("www." dropped)."""
+    host = httpx.URL(url).host
+    return host[4:] if host.startswith("www.") else host or None

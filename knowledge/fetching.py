@@ -1,0 +1,224 @@
+"""Fetch one web page or PDF for the knowledge base, within limits and behind the SSRF guard.
+
+The bot fetches URLs that people send it, so every limit is enforced here rather than
+trusted to the server: size (declared and actual), total time, content type, redirect count,
+and where each connection really goes. Redirects are followed by hand so that each hop's host
+is checked before anything connects to it; the address actually connected to is checked
+again as the TCP connection opens, before the request is sent, so a DNS answer that changes
+between the check and the connection (DNS rebinding) is refused too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import closing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from knowledge.errors import SourceError
+from knowledge.url_guard import MAX_URL_LENGTH, CheckedURL, Resolver, check_address, check_host
+from knowledge.url_guard import system_resolver, validate_url
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+PDF_TYPE = "application/pdf"
+ALLOWED_TYPES = HTML_TYPES | {PDF_TYPE}
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+USER_AGENT = "crisisbot/0.1 (knowledge base fetcher)"
+# Uncompressed bodies only: the size limit then bounds what we hold in memory exactly, with
+# no compressed chunk expanding a thousandfold before the running total is checked.
+REQUEST_HEADERS = {
+    "User-Agent": USER_AGENT,
+    "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9",
+    "Accept-Encoding": "identity",
+}
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """The limits of one fetch; the defaults are the issue's, tests shrink them to stay fast."""
+
+    max_bytes: int = 5 * _MB
+    timeout: float = 20.0  # seconds for the whole fetch, redirects included
+    max_redirects: int = 5
+    max_url_length: int = MAX_URL_LENGTH
+    allow_private: bool = False  # loopback and private networks, for self-hosted sources
+    resolver: Resolver = field(default=system_resolver)
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """What the server sent, after every check: enough for the extractor to build a document."""
+
+    url: str  # the final URL, after redirects, without a #fragment
+    content_type: str  # lower case, without parameters: one of ALLOWED_TYPES
+    content: bytes
+    charset: str | None = None  # from the Content-Type header, if it named one
+
+
+def fetch(url: str, policy: FetchPolicy | None = None) -> FetchedPage:
+    """Fetch an HTML page or a PDF, following at most `policy.max_redirects` redirects.
+
+    Raises:
+        SourceError: with a one-line message a person can act on, for every refusal (guard,
+            limits, content type) and every network or HTTP failure.
+    """
+    policy = policy or FetchPolicy()
+    deadline = time.monotonic() + policy.timeout
+    # trust_env=False: no proxy or .netrc from the environment; a proxy would make the
+    # connected address meaningless and credentials must never be sent to a stranger's URL.
+    with httpx.Client(
+        follow_redirects=False, trust_env=False, headers=REQUEST_HEADERS
+    ) as client:
+        try:
+            return _follow(client, url, policy, deadline)
+        except httpx.TimeoutException:
+            raise SourceError(f"timed out after {policy.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise SourceError(f"could not fetch {url}: {_describe(exc)}") from None
+
+
+def _follow(client: httpx.Client, url: str, policy: FetchPolicy, deadline: float) -> FetchedPage:
+    redirects = 0
+    while True:
+        target = validate_url(url, policy.max_url_length)
+        check_host(target, policy.resolver, policy.allow_private)
+        with closing(_open(client, target, policy, deadline)) as response:
+            _check_peer(target.host, response.extensions, policy.allow_private)
+            if response.status_code in REDIRECT_STATUSES:
+                redirects += 1
+                if redirects > policy.max_redirects:
+                    raise SourceError(f"too many redirects (more than {policy.max_redirects})")
+                url = _redirect_target(response)
+                log.info("redirect %d: %s -> %s", redirects, target.url, url)
+                continue
+            if response.status_code != 200:
+                reason = response.reason_phrase or "error"
+                raise SourceError(f"the server answered {response.status_code} {reason}")
+            content_type, charset = _content_type(response.headers)
+            content = _read_body(response, policy, deadline)
+            final = str(response.url.copy_with(fragment=None))
+            return FetchedPage(final, content_type, content, charset)
+
+
+def _open(
+    client: httpx.Client, target: CheckedURL, policy: FetchPolicy, deadline: float
+) -> httpx.Response:
+    """Start a streamed GET whose connection is checked the moment the socket connects."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise httpx.ReadTimeout("deadline passed before the request")
+    request = client.build_request(
+        "GET",
+        target.url,
+        timeout=httpx.Timeout(remaining),
+        extensions={"trace": _connect_checker(target.host, policy.allow_private)},
+    )
+    return client.send(request, stream=True)
+
+
+def _connect_checker(host: str, allow_private: bool) -> Callable[[str, Mapping[str, Any]], None]:
+    """An httpcore trace hook that refuses a connection to a forbidden peer before sending.
+
+    httpcore reports "connection.connect_tcp.complete" with the new network stream as soon
+    as the TCP handshake is done; checking its peer address there means not one byte of the
+    request reaches a host the guard would have refused.
+    """
+
+    def on_event(name: str, info: Mapping[str, Any]) -> None:
+        if name != "connection.connect_tcp.complete":
+            return
+        stream = info["return_value"]
+        try:
+            _check_stream(host, stream, allow_private)
+        except SourceError:
+            stream.close()  # httpcore never saw the connection succeed, so it won't close it
+            raise
+
+    return on_event
+
+
+def _check_peer(host: str, extensions: Mapping[str, Any], allow_private: bool) -> None:
+    """Check the connection a response came over, reused keep-alive connections included."""
+    stream = extensions.get("network_stream")
+    if stream is None:
+        raise SourceError(f"refused: cannot tell which address {host} connected to")
+    _check_stream(host, stream, allow_private)
+
+
+def _check_stream(host: str, stream: Any, allow_private: bool) -> None:
+    peer = stream.get_extra_info("server_addr")
+    if not peer:
+        raise SourceError(f"refused: cannot tell which address {host} connected to")
+    check_address(host, str(peer[0]), allow_private, verb="connected to")
+
+
+def _redirect_target(response: httpx.Response) -> str:
+    location = response.headers.get("Location")
+    if not location:
+        raise SourceError(f"the server answered {response.status_code} without a Location")
+    try:
+        return str(response.url.join(location))
+    except httpx.InvalidURL as exc:
+        raise SourceError(f"the server redirected to an invalid URL: {exc}") from None
+
+
+def _content_type(headers: httpx.Headers) -> tuple[str, str | None]:
+    """The media type and charset, refusing anything the extractor cannot read."""
+    raw = headers.get("Content-Type", "")
+    media_type, _, params = raw.partition(";")
+    media_type = media_type.strip().lower()
+    if not media_type:
+        raise SourceError("no content type given by the server: send an HTML page or a PDF")
+    if media_type not in ALLOWED_TYPES:
+        raise SourceError(f"unsupported content type {media_type}: send an HTML page or a PDF")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"').lower()
+    return media_type, charset
+
+
+def _read_body(response: httpx.Response, policy: FetchPolicy, deadline: float) -> bytes:
+    """Read at most `policy.max_bytes`, refusing as soon as the server would send more.
+
+    A declared Content-Length over the limit is refused before reading anything; a server
+    that declares nothing (or lies) is cut off when the running total passes the limit, so
+    memory use stays bounded either way. The deadline is checked after every chunk, so a
+    server that drips bytes just fast enough to beat the read timeout still runs out of time.
+    """
+    declared = response.headers.get("Content-Length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > policy.max_bytes:
+        raise SourceError(_too_large(policy.max_bytes))
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > policy.max_bytes:
+            raise SourceError(_too_large(policy.max_bytes))
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise SourceError(f"timed out after {policy.timeout:g} s")
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> str:
+    size = f"{limit // _MB} MB" if limit % _MB == 0 else f"{limit:,} bytes"
+    return f"the page is larger than {size}"
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    """A short reason for a network failure, without a traceback's worth of nesting."""
+    if isinstance(exc, httpx.ConnectError):
+        return "cannot connect to the server"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the server broke the HTTP protocol"
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text

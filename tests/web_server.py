@@ -1,0 +1,204 @@
+"""A stand-in web server for the fetching tests: real HTTP on an ephemeral 127.0.0.1 port,
+serving an article page, PDFs with and without a text layer, redirect chains, oversize and
+slow bodies, and wrong content types. The builders make the PDFs in memory."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ARTICLE_HTML = """<!DOCTYPE html>
+<html lang="en"><head>
+<meta charset="utf-8">
+<title>Grain corridor reopens after talks | Kyiv Ledger</title>
+<meta property="og:title" content="Grain corridor reopens after talks">
+<meta property="og:site_name" content="Kyiv Ledger">
+<meta property="article:published_time" content="2024-11-20T08:30:00+02:00">
+</head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<article>
+<h1>Grain corridor reopens after talks</h1>
+<p>Ukraine's Black Sea grain corridor reopened on Wednesday after two days of talks between
+port authorities and insurers, the ministry of infrastructure said in a statement.</p>
+<p>Twelve ships left Odesa and Chornomorsk in the first hours, carrying wheat and maize bound
+for Egypt, Spain and Turkey, according to the port administration.</p>
+<p>Insurers had paused cover after a drone strike damaged a terminal on Sunday; the new
+agreement raises the war-risk premium but restores cover for all three ports.</p>
+</article>
+<footer>Subscribe to our newsletter. Cookie settings.</footer>
+</body></html>"""
+
+
+def text_pdf(lines: Sequence[str], title: str | None = None) -> bytes:
+    """A minimal valid PDF whose page draws `lines` in Helvetica: a real text layer."""
+    ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td"]
+    for line in lines:
+        escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        ops.append(f"({escaped}) Tj T*")
+    ops.append("ET")
+    stream = "\n".join(ops).encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    info = f"<< /Title ({title}) >>".encode("latin-1") if title else b"<< /Producer (tests) >>"
+    objects.append(info)
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, len(objects), xref)
+    )
+    return out.getvalue()
+
+
+def blank_pdf() -> bytes:
+    """A PDF with one empty page and no text, as a scan without OCR looks to a text reader."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=612, height=792)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+REPORT_PDF = text_pdf(
+    ["Humanitarian situation report, November 2024", "Power cuts affected 4 million people."],
+    title="Situation report 12",
+)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes of the stand-in web server; every request path is recorded in `server.seen`."""
+
+    server: LocalServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.server.seen.append(self.path)
+        parts = urlsplit(self.path)
+        route = getattr(self, "route_" + parts.path.strip("/").split("/")[0].replace("-", "_").replace(".", "_"), None)
+        if route is None:
+            self.send(404, "text/plain", b"not found")
+        else:
+            route(parts.path, parse_qs(parts.query))
+
+    def send(self, status: int, content_type: str | None, body: bytes, length: bool = True) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        if length:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def redirect(self, location: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def route_article(self, path: str, query: dict[str, list[str]]) -> None:
+        self.send(200, "text/html; charset=utf-8", ARTICLE_HTML.encode("utf-8"))
+
+    def route_report_pdf(self, path: str, query: dict[str, list[str]]) -> None:
+        self.send(200, "application/pdf", REPORT_PDF)
+
+    def route_scan_pdf(self, path: str, query: dict[str, list[str]]) -> None:
+        self.send(200, "application/pdf", blank_pdf())
+
+    def route_hops(self, path: str, query: dict[str, list[str]]) -> None:
+        """/hops/N redirects N times (relative Locations), then serves the article."""
+        left = int(path.rsplit("/", 1)[1])
+        self.redirect(f"/hops/{left - 1}" if left > 1 else "/article")
+
+    def route_to(self, path: str, query: dict[str, list[str]]) -> None:
+        self.redirect(query["url"][0])
+
+    def route_big_declared(self, path: str, query: dict[str, list[str]]) -> None:
+        """Declares 6 MB but sends only a little: the client must refuse on the header."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(6 * 1024 * 1024))
+        self.end_headers()
+        self.wfile.write(b"<html>" + b"x" * 1000)
+
+    def route_big_undeclared(self, path: str, query: dict[str, list[str]]) -> None:
+        """No Content-Length (HTTP/1.0, body ends at close): 200 KB in 8 KB pieces."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        try:
+            for _ in range(25):
+                self.wfile.write(b"y" * 8192)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client hung up at its limit, as it should
+
+    def route_image(self, path: str, query: dict[str, list[str]]) -> None:
+        self.send(200, "image/png", b"\x89PNG\r\n\x1a\n")
+
+    def route_untyped(self, path: str, query: dict[str, list[str]]) -> None:
+        self.send(200, None, b"<html>hello</html>")
+
+    def route_slow(self, path: str, query: dict[str, list[str]]) -> None:
+        time.sleep(float(query.get("s", ["1.5"])[0]))
+        self.send(200, "text/html", ARTICLE_HTML.encode("utf-8"))
+
+    def route_drip(self, path: str, query: dict[str, list[str]]) -> None:
+        """A byte every 0.1 s for 30 s: never slow enough for a read timeout, far too slow overall."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        try:
+            for _ in range(300):
+                self.wfile.write(b"z")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class LocalServer(ThreadingHTTPServer):
+    daemon_threads = True
+    seen: list[str]
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+def start_server() -> tuple[LocalServer, threading.Thread]:
+    httpd = LocalServer(("127.0.0.1", 0), Handler)
+    httpd.seen = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    return httpd, thread
+
+
+def stop_server(httpd: LocalServer, thread: threading.Thread) -> None:
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
