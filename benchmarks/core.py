@@ -268,7 +268,7 @@ def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[
         t0 = time.perf_counter()
         vector = bot.retriever.embed_query(text)
         t1 = time.perf_counter()
-        hits = bot.retriever.search_vector(vector, k)
+        hits = bot.retriever.search_vector(vector, k, text)
         t2 = time.perf_counter()
         answer = bot.composer.compose(text, vector, hits)
         t3 = time.perf_counter()
