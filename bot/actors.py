@@ -13,6 +13,11 @@ from enum import Enum
 from knowledge.errors import CrisisbotError
 
 
+LOCAL_PLATFORM = "cli"
+"""The terminal: whoever runs crisisbot in a shell on the server owns the data folder (they
+could edit the database directly), so the terminal vouches for them as an admin."""
+
+
 class Role(str, Enum):
     MEMBER = "member"
     MODERATOR = "moderator"

@@ -1,4 +1,4 @@
-"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|serve|eval`.
+"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|kb|serve|eval`.
 
 Imports stay light at module level (no torch, no faiss) so that `crisisbot --help` and bad
 input are answered at once; the service, and with it the model, is built only when a command
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from knowledge.errors import CrisisbotError
 
 if TYPE_CHECKING:
+    from bot.actors import Actor
     from bot.answer import Answer
     from bot.service import CrisisBot
     from bot.settings import Settings
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="add files, folders or JSONL to the knowledge base")
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument("--added-by", default=None, help="who is adding (default: your user name)")
+    ingest.add_argument("--columns", default=None, metavar="FIELD=COLUMN,...",
+                        help="CSV files: which column holds each field, e.g. text=body,title=headline")
 
     sources = commands.add_parser("sources", help="list the documents in the knowledge base")
     sources.add_argument("--format", choices=["text", "json"], default="text")
@@ -57,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("document_id", metavar="DOC_ID")
 
     commands.add_parser("reindex", help="embed every passage again and rebuild the index")
+
+    _add_kb_parser(commands)
 
     serve = commands.add_parser("serve", help="run the bot on a chat platform")
     serve.add_argument("platform", choices=["telegram", "discord"], help="the platform to serve")
@@ -77,6 +82,47 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--answers", action="store_true",
                           help="also ask each query through the bot and score its answers")
     return parser
+
+
+def _add_kb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`crisisbot kb ...`: the admin operations chat admins have, run as the terminal's user."""
+    kb = commands.add_parser("kb", help="update the knowledge base as an admin (audited)")
+    sub = kb.add_subparsers(dest="kb_command", required=True, metavar="SUBCOMMAND")
+
+    add_url = sub.add_parser("add-url", help="fetch a web page or PDF and add it")
+    add_url.add_argument("url", metavar="URL")
+    add_url.add_argument("--kind", help="news, official-statement, analysis, fact-check or other")
+
+    add_text = sub.add_parser("add-text", help="add text from a file or stdin (-) under a title")
+    add_text.add_argument("file", metavar="FILE|-")
+    add_text.add_argument("--title", required=True)
+    add_text.add_argument("--kind")
+    add_text.add_argument("--url", help="where the text was published")
+    add_text.add_argument("--published", metavar="DATE", help="YYYY, YYYY-MM or YYYY-MM-DD")
+    add_text.add_argument("--publisher")
+
+    listing = sub.add_parser("list", help="list documents a page at a time, optionally filtered")
+    listing.add_argument("--page", type=int, default=1)
+    listing.add_argument("--per-page", type=int, default=10)
+    listing.add_argument("--publisher", help="part of the publisher's name")
+    listing.add_argument("--kind")
+    listing.add_argument("--since", metavar="DATE", help="published on or after")
+    listing.add_argument("--until", metavar="DATE", help="published on or before")
+    listing.add_argument("--format", choices=["text", "json"], default="text")
+
+    show = sub.add_parser("show", help="a document's details and first passage")
+    show.add_argument("document_id", metavar="DOC_ID")
+    set_kind = sub.add_parser("set-kind", help="change what sort of source a document is")
+    set_kind.add_argument("document_id", metavar="DOC_ID")
+    set_kind.add_argument("kind", metavar="KIND")
+    refresh = sub.add_parser("refresh", help="fetch a document's URL again and store the new text")
+    refresh.add_argument("document_id", metavar="DOC_ID")
+    remove = sub.add_parser("remove", help="remove a document with its passages and vectors")
+    remove.add_argument("document_id", metavar="DOC_ID")
+
+    audit = sub.add_parser("log", help="who changed the knowledge base, most recent first")
+    audit.add_argument("--limit", type=int, default=20)
+    audit.add_argument("--page", type=int, default=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,15 +235,18 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     bot = _bot(settings)
-    added_by = args.added_by or f"cli:{getpass.getuser()}"
-    read = bot.read(args.paths, added_by)  # everything validated before a single write
-    for skipped in read.skipped:
-        print(f"skipped {skipped}: not a .md, .txt or .jsonl file", file=sys.stderr)
     update, close = _progress("ingesting")
-    try:
-        report = bot.ingest(read.documents, update)
+    try:  # every file is read and validated before a single write
+        from knowledge.readers import parse_column_mapping
+
+        columns = parse_column_mapping(args.columns) if args.columns is not None else None
+        added = bot.admin.add_files(_operator(bot), args.paths, update, added_by=args.added_by,
+                                    csv_columns=columns)
     finally:
         close()
+    for skipped in added.skipped:
+        print(f"skipped {skipped}: not a file type crisisbot reads", file=sys.stderr)
+    report = added.report
     print(
         f"{len(report.added)} added, {len(report.replaced)} replaced, "
         f"{len(report.unchanged)} unchanged, {report.passages} passages indexed"
@@ -226,9 +275,16 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    removed = _bot(settings).remove(args.document_id)
+    bot = _bot(settings)
+    removed = bot.admin.remove(_operator(bot), args.document_id)
     print(f"removed {args.document_id} ({removed} passages)")
     return EXIT_OK
+
+
+def _operator(bot: CrisisBot) -> Actor:
+    """Whoever runs the command: an admin, since they own the data folder (and the audit log
+    names them by their user name)."""
+    return bot.local_operator(getpass.getuser())
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
@@ -269,6 +325,16 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli_kb import KB_COMMANDS
+
+    bot = _bot(settings)
+    try:
+        return KB_COMMANDS[args.kb_command](args, bot, _operator(bot))
+    finally:
+        bot.close()
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ask": cmd_ask,
     "chat": cmd_chat,
@@ -276,6 +342,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "sources": cmd_sources,
     "remove": cmd_remove,
     "reindex": cmd_reindex,
+    "kb": cmd_kb,
     "serve": cmd_serve,
     "eval": cmd_eval,
 }

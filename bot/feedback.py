@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from bot.actors import Actor
 from bot.answer import Answer
+from knowledge.database import open_tables
 from knowledge.errors import CrisisbotError
 
 _SCHEMA = """
@@ -64,11 +64,7 @@ class FeedbackLog:
     """Questions, answers and votes in the knowledge database file, in their own tables."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._db = open_tables(path, _SCHEMA)
         self._lock = threading.Lock()
         self._salt = self._load_salt()
 

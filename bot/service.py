@@ -7,17 +7,20 @@ work starts.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.actors import Action, Actor, RoleDirectory, require
+from bot.actors import LOCAL_PLATFORM, Action, Actor, RoleDirectory, require
 from bot.answer import Answer
+from bot.audit import AuditLog
 from bot.feedback import FeedbackLog, Vote
 from bot.rate_limit import RateLimiter
 from bot.composer import AnswerComposer, AnswerPolicy
@@ -33,6 +36,9 @@ from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo
 from knowledge.readers import ReadResult, read_markdown, read_paths
 from knowledge.store import SqliteStore
+
+if TYPE_CHECKING:
+    from bot.admin import KnowledgeAdmin
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +124,17 @@ class CrisisBot:
         return FeedbackLog(self.settings.database_path)
 
     @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.settings.database_path)
+
+    @cached_property
+    def admin(self) -> KnowledgeAdmin:
+        """Admin operations on the knowledge base, each checked and written to the audit log."""
+        from bot.admin import KnowledgeAdmin
+
+        return KnowledgeAdmin(self)
+
+    @cached_property
     def limiter(self) -> RateLimiter:
         return RateLimiter(self.settings.questions_per_minute, 60.0)
 
@@ -151,7 +168,7 @@ class CrisisBot:
             self._opened = True
             return report
 
-    def _ensure_open(self) -> None:
+    def ensure_open(self) -> None:
         if not self._opened:
             self.open()
 
@@ -182,6 +199,11 @@ class CrisisBot:
         roles = self.roles.roles_of(platform, str(user_id), platform_moderator, platform_admin)
         return Actor(platform, str(user_id), name, roles)
 
+    def local_operator(self, user_name: str | None = None) -> Actor:
+        """The person at the server's terminal: an admin, since they own the data folder."""
+        user = user_name or getpass.getuser()
+        return self.actor(LOCAL_PLATFORM, user, user, platform_admin=True)
+
     def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None) -> Answer:
         """Answer with quotes. With an actor (chat users), the per-user limit applies and the
         question and answer are logged so that votes can refer to them. `asked_at` (default
@@ -190,7 +212,7 @@ class CrisisBot:
         if actor is not None:
             require(actor, Action.ASK)
             self.limiter.check(actor.key)
-        self._ensure_open()
+        self.ensure_open()
         query = self.retriever.embed_query(question)
         hits = self.retriever.search_vector(query, self.settings.retrieve_k, question, asked_at)
         answer = self.composer.compose(question, query, hits)
@@ -205,21 +227,23 @@ class CrisisBot:
     def sources(self, actor: Actor | None = None) -> list[DocumentInfo]:
         if actor is not None:
             require(actor, Action.LIST_SOURCES)
-        self._ensure_open()
+        self.ensure_open()
         return self.store.documents()
 
     # -- admins -----------------------------------------------------------------------------
 
-    def read(self, paths: Iterable[Path], added_by: str) -> ReadResult:
-        """Read and validate every source before anything is written."""
-        return read_paths(paths, added_by)
+    def read(self, paths: Iterable[Path], added_by: str,
+             csv_columns: Mapping[str, str] | None = None) -> ReadResult:
+        """Read and validate every source before anything is written; `csv_columns` maps
+        document fields to the columns of CSV files (see `parse_column_mapping`)."""
+        return read_paths(paths, added_by, csv_columns=csv_columns)
 
     def ingest(self, documents: list[Document], progress: Progress | None = None) -> IngestReport:
-        self._ensure_open()
+        self.ensure_open()
         return self.writer.ingest(documents, progress)
 
     def remove(self, document_id: str) -> int:
-        self._ensure_open()
+        self.ensure_open()
         return self.writer.remove(document_id)
 
     def reindex(self, progress: Progress | None = None) -> RepairReport:
@@ -231,5 +255,7 @@ class CrisisBot:
             self.store.close()
         if "feedback" in self.__dict__:
             self.feedback.close()
+        if "audit" in self.__dict__:
+            self.audit.close()
         if self._embedding_cache is not None:
             self._embedding_cache.close()

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     questions_per_minute: int = Field(default=5, ge=1, le=1000)
     maintainer: str = "the community's moderators"
+    # Admins may add URLs on loopback and private networks (self-hosted sources); off by
+    # default, so an admin's link can never make the server probe its own network.
+    allow_private_urls: bool = False
 
     # Telegram. The token only ever comes from the environment (TELEGRAM_BOT_TOKEN).
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")

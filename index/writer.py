@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,23 @@ Progress = Callable[[int, int], None]
 _BATCH_PASSAGES = 256
 _BATCH_CHARS = _BATCH_PASSAGES * 600  # passages are about 600 characters
 
+NEAR_DUPLICATE_COSINE = 0.95
+"""A new passage this close to a passage of a stored document says the same thing."""
+NEAR_DUPLICATE_SHARE = 0.8
+"""The share of a new document's passages that must match ONE stored document for the new
+one to count as its copy (a syndicated article with a new headline or an extra sentence)."""
+NEAR_DUPLICATE_MIN_WORDS = 40
+"""Shorter documents are never skipped as copies: a short statement can differ from another by
+the one word that matters ("no" for "some", a number), which cosine barely sees."""
+NEAR_DUPLICATE_TEXT_SHARE = 0.8
+"""The share of a new document's five-word runs that must also occur in the original. Vectors
+alone are not enough: two daily war briefings of one newspaper embed at cosine >= 0.95
+passage by passage while eight of nine paragraphs are new (news-2022, Guardian "what we know
+on day 163/164"); a syndicated copy repeats the words themselves."""
+_NEAR_DUPLICATE_K = 4
+_SHINGLE = 5
+_WORD = re.compile(r"\w+")
+
 
 @dataclass
 class IngestReport:
@@ -40,6 +58,7 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[tuple[str, str]] = field(default_factory=list)
+    near_duplicates: list[tuple[str, str]] = field(default_factory=list)  # (new id, stored id)
     passages: int = 0
 
     def absorb(self, result: WriteResult) -> None:
@@ -97,13 +116,13 @@ class KnowledgeWriter:
                 pending.append(document)
                 pending_chars += len(document.text)
                 if pending_chars >= _BATCH_CHARS:
-                    report.absorb(self._write(self._prepare(pending)))
+                    self._write_new(self._prepare(pending), report)
                     done += len(pending)
                     pending, pending_chars = [], 0
                     if progress:
                         progress(done, len(documents))
             if pending:
-                report.absorb(self._write(self._prepare(pending)))
+                self._write_new(self._prepare(pending), report)
             if progress:
                 progress(len(documents), len(documents))
             if report.added or report.replaced:
@@ -119,6 +138,52 @@ class KnowledgeWriter:
             items.append(NewDocument(document, passages, vectors[row : row + len(passages)]))
             row += len(passages)
         return items
+
+    def _write_new(self, items: list[NewDocument], report: IngestReport) -> None:
+        """Write the items that are not near-duplicates of a stored or an earlier new document."""
+        kept: list[NewDocument] = []
+        for item in items:
+            original = None
+            if len(item.document.text.split()) >= NEAR_DUPLICATE_MIN_WORDS:
+                original = self._stored_original(item)
+                if original is not None and not repeats_text(
+                    item.document.text, self.store.document_text(original)
+                ):
+                    original = None
+                if original is None:
+                    original = _batch_original(item, kept)
+            if original is None:
+                kept.append(item)
+                continue
+            report.near_duplicates.append((item.document.id, original))
+            log.info(
+                "skipped %s: a near-duplicate (syndicated copy) of %s", item.document.id, original
+            )
+        if kept:
+            report.absorb(self._write(kept))
+
+    def _stored_original(self, item: NewDocument) -> str | None:
+        """The stored document most of this one's passages nearly repeat, if there is one.
+
+        Each passage's closest stored passages come from the vector index; the document's own
+        earlier version (same id or URL, which this one replaces) is never its original.
+        """
+        hits: list[list[tuple[int, float]]] = [
+            [(pid, score) for pid, score in self.index.search(vector, _NEAR_DUPLICATE_K)
+             if score >= NEAR_DUPLICATE_COSINE]
+            for vector in item.vectors
+        ]
+        ids = sorted({pid for row in hits for pid, _ in row})
+        if not ids:
+            return None
+        stored = self.store.stored_passages(ids)
+        matched: dict[str, int] = {}
+        for row in hits:
+            owners = {stored[pid].document for pid, _ in row if pid in stored}
+            for owner in owners:
+                if not _same_source(item.document, owner.id, owner.url):
+                    matched[owner.id] = matched.get(owner.id, 0) + 1
+        return _most_matched(matched, len(item.passages))
 
     def _write(self, items: list[NewDocument]) -> WriteResult:
         result = self.store.write_documents(items, self.embedder.name)
@@ -150,3 +215,47 @@ class KnowledgeWriter:
             if progress and total == 0:
                 progress(0, 0)
             return self.index.rebuild()
+
+
+def _same_source(document: Document, other_id: str, other_url: str | None) -> bool:
+    """Whether `document` replaces the other (same id or URL) rather than copying it."""
+    return other_id == document.id or (document.url is not None and other_url == document.url)
+
+
+def _most_matched(matched: dict[str, int], passages: int) -> str | None:
+    if not matched or passages == 0:
+        return None
+    best = max(sorted(matched), key=lambda doc_id: matched[doc_id])
+    return best if matched[best] >= NEAR_DUPLICATE_SHARE * passages else None
+
+
+def _batch_original(item: NewDocument, earlier: Sequence[NewDocument]) -> str | None:
+    """An earlier document of the same batch (not yet indexed) that this one nearly repeats.
+
+    An exact copy (same text) is left to the store, which reports it as unchanged.
+    """
+    if len(item.vectors) == 0:
+        return None
+    matched: dict[str, int] = {}
+    for other in earlier:
+        if other.document.sha256 == item.document.sha256 or len(other.vectors) == 0:
+            continue
+        if not repeats_text(item.document.text, other.document.text):
+            continue
+        if _same_source(item.document, other.document.id, other.document.url):
+            continue
+        best = (np.asarray(item.vectors) @ np.asarray(other.vectors).T).max(axis=1)
+        matched[other.document.id] = int((best >= NEAR_DUPLICATE_COSINE).sum())
+    return _most_matched(matched, len(item.passages))
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + _SHINGLE]) for i in range(max(1, len(words) - _SHINGLE + 1))}
+
+
+def repeats_text(text: str, original: str) -> bool:
+    """Whether most of `text`'s five-word runs also occur in `original` (a copy, not a story
+    on the same subject)."""
+    runs = _shingles(text)
+    return len(runs & _shingles(original)) >= NEAR_DUPLICATE_TEXT_SHARE * len(runs)

@@ -17,10 +17,13 @@ class Kind(str, Enum):
     NEWS = "news"
     OFFICIAL_STATEMENT = "official-statement"
     ANALYSIS = "analysis"
+    FACT_CHECK = "fact-check"
     OTHER = "other"
 
     @classmethod
     def parse(cls, value: object) -> Kind:
+        if isinstance(value, cls):  # str() of a str-Enum member is "Kind.NEWS", not "news"
+            return value
         text = str(value or "other").strip().lower().replace("_", "-").replace(" ", "-")
         try:
             return cls(text)

@@ -1,5 +1,8 @@
 """Turn a fetched page (HTML or PDF) into a `Document` a citation can stand on.
 
+`extract_html` and `extract_pdf` work on bytes alone, so the file readers (`.html`, `.pdf`)
+share this code path with pages fetched from a URL.
+
 Web pages carry navigation, ads and comments around the article; trafilatura keeps the main
 text and reads the title, date and site name from the page's metadata. PDFs are read with
 pypdf; a scanned PDF has no text layer, and saying so is better than storing an empty source.
@@ -12,6 +15,7 @@ import hashlib
 import io
 import logging
 import re
+from dataclasses import dataclass
 from datetime import date
 
 import httpx
@@ -24,6 +28,16 @@ from knowledge.readers import normalise_text, title_from_text
 log = logging.getLogger(__name__)
 
 _ID_SLUG_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    """What a page or PDF says about itself: enough to build a document around its text."""
+
+    title: str
+    text: str
+    published: str | None = None
+    publisher: str | None = None
 
 
 def document_from_page(page: FetchedPage, added_by: str, kind: Kind | str | None = None) -> Document:
@@ -39,19 +53,19 @@ def document_from_page(page: FetchedPage, added_by: str, kind: Kind | str | None
         SourceError: no text could be extracted, or the content type is not HTML or PDF.
     """
     if page.content_type in HTML_TYPES:
-        title, text, published, publisher = _from_html(page)
+        extracted = extract_html(page.content, page.charset, page.url)
     elif page.content_type == PDF_TYPE:
-        title, text, published, publisher = _from_pdf(page)
+        extracted = extract_pdf(page.content, page.url)
     else:
         raise SourceError(f"unsupported content type {page.content_type}: send an HTML page or a PDF")
     return Document(
         id=document_id(page.url),
-        title=" ".join(title.split()),
-        text=text,
+        title=" ".join(extracted.title.split()),
+        text=extracted.text,
         url=page.url,
-        publisher=publisher or _host(page.url),
+        publisher=extracted.publisher or _host(page.url),
         kind=Kind.parse(kind),
-        published=published,
+        published=extracted.published,
         added_by=added_by,
     )
 
@@ -71,19 +85,31 @@ def document_id(url: str) -> str:
     return f"{slug}-{digest}"
 
 
-def _from_html(page: FetchedPage) -> tuple[str, str, str | None, str | None]:
-    import trafilatura  # lazily: lxml and the date parser are only needed when adding a URL
+def extract_html(content: bytes, charset: str | None = None, url: str | None = None) -> ExtractedText:
+    """The main text, title, date and site name of an HTML page, fetched or read from a file.
+
+    Args:
+        content: the page's bytes.
+        charset: the charset the server declared, if any; otherwise trafilatura reads the
+            page's own declaration or guesses.
+        url: where the page came from, for relative links and dates in the URL; None for a
+            local file.
+
+    Raises:
+        SourceError: no article text could be found.
+    """
+    import trafilatura  # lazily: lxml and the date parser are only needed when adding a page
     from trafilatura.settings import Document as ExtractedPage
 
-    html: str | bytes = page.content
-    if page.charset:
+    html: str | bytes = content
+    if charset:
         try:
-            html = page.content.decode(page.charset, errors="replace")
+            html = content.decode(charset, errors="replace")
         except LookupError:  # an unknown charset name: let trafilatura guess
-            html = page.content
+            html = content
     extracted = trafilatura.bare_extraction(
         html,
-        url=page.url,
+        url=url,
         with_metadata=True,
         include_comments=False,
         include_tables=True,
@@ -96,33 +122,43 @@ def _from_html(page: FetchedPage) -> tuple[str, str, str | None, str | None]:
             "max_date": date.today().isoformat(),
         },
     )
+    where = f" at {url}" if url else ""
     if not isinstance(extracted, ExtractedPage):
-        raise SourceError(f"no article text found at {page.url}")
+        raise SourceError(f"no article text found{where}")
     text = normalise_text(extracted.text or "")
     if not text:
-        raise SourceError(f"no article text found at {page.url}")
+        raise SourceError(f"no article text found{where}")
     title = (extracted.title or "").strip() or title_from_text(text)
-    return title, text, _published(extracted.date, page.url), _clean(extracted.sitename)
+    return ExtractedText(title, text, _published(extracted.date, url or "page"), _clean(extracted.sitename))
 
 
-def _from_pdf(page: FetchedPage) -> tuple[str, str, str | None, str | None]:
+def extract_pdf(content: bytes, source: str = "PDF") -> ExtractedText:
+    """The text layer of a PDF and its metadata title (or its first line).
+
+    Args:
+        content: the PDF's bytes.
+        source: its URL or path, for the log.
+
+    Raises:
+        SourceError: the PDF is encrypted, unreadable, or has no text (a scan).
+    """
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PyPdfError
 
     try:
-        reader = PdfReader(io.BytesIO(page.content))
+        reader = PdfReader(io.BytesIO(content))
         texts = [page_.extract_text() or "" for page_ in reader.pages]
         meta_title = reader.metadata.title if reader.metadata else None
     except FileNotDecryptedError:
         raise SourceError("the PDF is encrypted; send one that can be opened without a password") from None
     except (PyPdfError, ValueError, KeyError, IndexError, TypeError) as exc:
-        log.info("unreadable PDF at %s", page.url, exc_info=True)
+        log.info("unreadable PDF at %s", source, exc_info=True)
         raise SourceError(f"the PDF cannot be read ({type(exc).__name__})") from None
     text = normalise_text("\n\n".join(t.strip() for t in texts if t.strip()))
     if not text:
         raise SourceError("no text found in the PDF (is it a scan?)")
     title = _clean(str(meta_title) if meta_title else None) or title_from_text(text.split("\n", 1)[0])
-    return title, text, None, None
+    return ExtractedText(title, text)
 
 
 def _published(value: str | None, url: str) -> str | None:

@@ -238,6 +238,19 @@ class SqliteStore:
             result.generation = self._bump(db)
         return result
 
+    def set_kind(self, document_id: str, kind: Kind) -> WriteResult:
+        """Change what sort of source a document is; passages and vectors stay as they are.
+
+        The generation moves like any other write, so readers in other processes notice.
+        """
+        result = WriteResult()
+        with self._transaction() as db:
+            cursor = db.execute("UPDATE documents SET kind = ? WHERE id = ?", (kind.value, document_id))
+            if cursor.rowcount == 0:
+                raise StoreError(f"no document with id {document_id!r} (see 'crisisbot sources')")
+            result.generation = self._bump(db)
+        return result
+
     def replace_embeddings(self, model: str, batches: Iterator[tuple[list[int], np.ndarray]]) -> int:
         """Swap every passage's vector for one from `model`, all in one transaction."""
         with self._transaction() as db:
@@ -339,6 +352,75 @@ class SqliteStore:
                 " ORDER BY d.published IS NULL, d.published DESC, d.title"
             ).fetchall()
         return [_info(r[:9], int(r[9])) for r in rows]
+
+    def documents_page(
+        self,
+        offset: int,
+        limit: int,
+        publisher: str | None = None,
+        kind: Kind | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> tuple[list[DocumentInfo], int]:
+        """One page of documents in the order of `documents()`, and how many match in all.
+
+        `publisher` matches part of the name, ignoring case. `since` and `until` are
+        (possibly partial) dates, compared at the coarser of the two precisions: a document
+        dated only "2024-11" is within `since="2024-11-15"`. Undated documents never match a
+        date filter.
+        """
+        where, params = self._page_filter(publisher, kind, since, until)
+        with self._lock:
+            total = int(self._db.execute(f"SELECT COUNT(*) FROM documents d{where}", params).fetchone()[0])
+            rows = self._db.execute(
+                f"SELECT {_INFO_COLUMNS}, (SELECT COUNT(*) FROM passages p WHERE p.document_id = d.id)"
+                f" FROM documents d{where}"
+                " ORDER BY d.published IS NULL, d.published DESC, d.title, d.id LIMIT ? OFFSET ?",
+                [*params, max(0, limit), max(0, offset)],
+            ).fetchall()
+        return [_info(r[:9], int(r[9])) for r in rows], total
+
+    @staticmethod
+    def _page_filter(
+        publisher: str | None, kind: Kind | None, since: str | None, until: str | None
+    ) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if publisher:
+            escaped = publisher.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("d.publisher LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        if kind is not None:
+            clauses.append("d.kind = ?")
+            params.append(kind.value)
+        for value, operator in ((since, ">="), (until, "<=")):
+            if value:
+                clauses.append(
+                    "substr(d.published, 1, min(length(d.published), length(?)))"
+                    f" {operator} substr(?, 1, min(length(d.published), length(?)))"
+                )
+                params.extend([value, value, value])
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def document_info(self, document_id: str) -> DocumentInfo:
+        """One document's citation data with its passage count."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_INFO_COLUMNS}, (SELECT COUNT(*) FROM passages p WHERE p.document_id = d.id)"
+                " FROM documents d WHERE d.id = ?",
+                (document_id,),
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"no document with id {document_id!r} (see 'crisisbot sources')")
+        return _info(row[:9], int(row[9]))
+
+    def first_passage_text(self, document_id: str) -> str:
+        """The opening passage of a document ("" if it has none), for a preview."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT text FROM passages WHERE document_id = ? ORDER BY ordinal LIMIT 1", (document_id,)
+            ).fetchone()
+        return "" if row is None else str(row[0])
 
     def document_text(self, document_id: str) -> str:
         with self._lock:

@@ -86,6 +86,47 @@ REPORT_PDF = text_pdf(
 )
 
 
+STORY_TOPICS = [
+    "Power engineers restored electricity to the Kharkiv region after overnight strikes on substations",
+    "Farmers in the Mykolaiv region began the winter wheat harvest despite mined fields nearby",
+    "Volunteers delivered generators and blankets to villages along the Dnipro river before the frost",
+    "Teachers in Zaporizhzhia moved classes underground as air raid alerts lasted for hours",
+    "Railway workers repaired the bridge near Izium and resumed passenger trains to the east",
+]
+
+
+def story_html(number: int) -> str:
+    """A distinct dated article for /story/N, so feed entries ingest as different documents."""
+    topic = STORY_TOPICS[number % len(STORY_TOPICS)]
+    return (
+        f"<html><head><title>Story {number}</title>"
+        '<meta property="article:published_time" content="2024-11-20"></head><body><article>'
+        f"<h1>Story {number}</h1><p>{topic}, officials said on Tuesday in report number {number}.</p>"
+        f"<p>Local residents told reporters that the situation in story {number} remained difficult "
+        "but that help had arrived faster than during the previous winter.</p></article></body></html>"
+    )
+
+
+def rss_feed(items: Sequence[tuple[str, str]], base: str) -> bytes:
+    """RSS 2.0 with one item per (path, title); links are absolute on `base`."""
+    parts = [f"<item><title>{title}</title><link>{base}{path}</link>"
+             "<pubDate>Wed, 20 Nov 2024 08:30:00 GMT</pubDate>"
+             f"<description>About {title}.</description></item>" for path, title in items]
+    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Local wire</title><link>{base}/</link><description>Tests</description>"
+            + "".join(parts) + "</channel></rss>").encode("utf-8")
+
+
+def atom_feed(items: Sequence[tuple[str, str]], base: str) -> bytes:
+    """Atom 1.0 with one entry per (path, title); links are relative to the feed."""
+    parts = [f'<entry><title>{title}</title><link href="{path}"/><id>tag:test,2024:{path}</id>'
+             f"<updated>2024-11-21T10:00:00Z</updated><summary>About {title}.</summary></entry>"
+             for path, title in items]
+    return ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            f'<title>Local atom</title><id>tag:test,2024:feed</id><updated>2024-11-21T10:00:00Z</updated>'
+            + "".join(parts) + "</feed>").encode("utf-8")
+
+
 class Handler(BaseHTTPRequestHandler):
     """Routes of the stand-in web server; every request path is recorded in `server.seen`."""
 
@@ -154,6 +195,19 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client hung up at its limit, as it should
 
+    def route_story(self, path: str, query: dict[str, list[str]]) -> None:
+        """/story/N: a distinct article per N."""
+        self.send(200, "text/html; charset=utf-8", story_html(int(path.rsplit("/", 1)[1])).encode("utf-8"))
+
+    def route_feed_rss(self, path: str, query: dict[str, list[str]]) -> None:
+        """RSS 2.0 of `server.feed_items`; a test appends to it between polls."""
+        base = f"http://127.0.0.1:{self.server.port}"
+        self.send(200, "application/rss+xml", rss_feed(self.server.feed_items, base))
+
+    def route_feed_atom(self, path: str, query: dict[str, list[str]]) -> None:
+        """Atom 1.0 of `server.feed_items`, with links relative to the feed."""
+        self.send(200, "application/atom+xml", atom_feed(self.server.feed_items, ""))
+
     def route_image(self, path: str, query: dict[str, list[str]]) -> None:
         self.send(200, "image/png", b"\x89PNG\r\n\x1a\n")
 
@@ -163,6 +217,10 @@ class Handler(BaseHTTPRequestHandler):
     def route_slow(self, path: str, query: dict[str, list[str]]) -> None:
         time.sleep(float(query.get("s", ["1.5"])[0]))
         self.send(200, "text/html", ARTICLE_HTML.encode("utf-8"))
+
+    def route_changing(self, path: str, query: dict[str, list[str]]) -> None:
+        """Whatever the test last put in `server.changing_html`: a page that gets updated."""
+        self.send(200, "text/html; charset=utf-8", self.server.changing_html.encode("utf-8"))
 
     def route_drip(self, path: str, query: dict[str, list[str]]) -> None:
         """A byte every 0.1 s for 30 s: never slow enough for a read timeout, far too slow overall."""
@@ -181,6 +239,8 @@ class Handler(BaseHTTPRequestHandler):
 class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     seen: list[str]
+    feed_items: list[tuple[str, str]]  # (path, title) of each feed entry, served newest last
+    changing_html: str = ARTICLE_HTML  # what /changing serves; tests edit it to see a refresh
 
     @property
     def port(self) -> int:
@@ -193,6 +253,7 @@ class LocalServer(ThreadingHTTPServer):
 def start_server() -> tuple[LocalServer, threading.Thread]:
     httpd = LocalServer(("127.0.0.1", 0), Handler)
     httpd.seen = []
+    httpd.feed_items = [("/story/1", "Story 1"), ("/story/2", "Story 2")]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     return httpd, thread

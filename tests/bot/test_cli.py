@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import getpass
+import io
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.admin import text_document_id
 from bot.cli import main
+from knowledge.extraction import document_id
 from tests.conftest import PROJECT, SEED_ARTICLE
+from tests.web_server import ARTICLE_HTML, LocalServer, start_server, stop_server
 
 
 @pytest.fixture
@@ -34,6 +40,8 @@ def document_count(data_dir: Path) -> int:
     if not database.exists():
         return 0
     with sqlite3.connect(database) as db:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'documents'").fetchone() is None:
+            return 0  # only the audit log was written (a refused or failed change)
         return int(db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 
 
@@ -92,7 +100,8 @@ GOOD_LINE = json.dumps({"id": "n1", "title": "Grain deal", "text": "Ships left O
         ("notext.jsonl", GOOD_LINE + '\n{"id": "n9", "title": "No text"}\n', "notext.jsonl:2: missing or empty field 'text'"),
         ("kind.jsonl", GOOD_LINE.replace('"news"', '"gossip"'), "kind.jsonl:1: unknown kind 'gossip'"),
         ("date.jsonl", GOOD_LINE[:-1] + ', "published": "2024-13-01"}', "bad published date"),
-        ("scan.pdf", b"%PDF-1.4", "unsupported file type"),
+        ("broken.pdf", b"%PDF-1.4", "the PDF cannot be read"),
+        ("notes.docx", b"PK", "unsupported file type"),
     ],
 )
 def test_bad_sources_fail_the_whole_batch_with_nothing_ingested(
@@ -152,11 +161,11 @@ def test_ingest_ask_sources_remove_round_trip(data_dir: Path, tmp_path: Path, ca
         "kind": "news", "published": "2024-10-02",
         "text": "Drones struck an oil depot near Belgorod overnight. Local officials reported no casualties."}) + "\n")
     write(folder / "sub" / "note.txt", "Evacuation notice\nResidents of Pokrovsk were told to leave the city by Friday.")
-    write(folder / "ignored.csv", "a,b\n1,2\n")
+    write(folder / "ignored.docx", b"PK\x03\x04")
     code, out, err = run(["ingest", str(folder)], capsys)
     assert code == 0, err
     assert "3 added, 0 replaced, 0 unchanged" in out
-    assert "ignored.csv" in err
+    assert "ignored.docx" in err
 
     code, out, _ = run(["ask", "Were there casualties after the drone strike on the oil depot?"], capsys)
     assert code == 0
@@ -229,3 +238,166 @@ def test_serve_discord_without_a_token(data_dir: Path, capsys: pytest.CaptureFix
 def test_sync_is_for_discord_only(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["serve", "telegram", "--sync"], capsys)
     assert code == 1 and "--sync and --guild are for discord" in error_line(err)
+
+
+# -- crisisbot kb: the admin operations from a terminal ------------------------------------------
+
+
+@pytest.fixture
+def fast_bot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's bot with the hashing embedder: these tests need no model judgement."""
+    import bot.cli
+    from bot.service import CrisisBot
+    from tests.fakes import HashingEmbedder
+
+    monkeypatch.setattr(bot.cli, "_bot", lambda settings: CrisisBot(settings, HashingEmbedder()))
+    monkeypatch.setenv("CRISISBOT_LOAD_BUILTIN_KNOWLEDGE", "false")
+
+
+@pytest.fixture
+def web() -> Iterator[LocalServer]:
+    httpd, thread = start_server()
+    yield httpd
+    stop_server(httpd, thread)
+
+
+def test_kb_add_text_list_show_set_kind_remove_and_log(
+    data_dir: Path, fast_bot: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statement = write(tmp_path / "statement.txt", "The ministry said the corridor stays open.\n")
+    code, out, err = run(["kb", "add-text", "--title", "Corridor statement", "--kind", "official-statement",
+                          "--published", "2024-11-02", "--publisher", "Ministry", str(statement)], capsys)
+    assert code == 0, err
+    doc = text_document_id("Corridor statement")
+    assert out.startswith(f"added {doc} (1 passages)")
+    monkeypatch.setattr("sys.stdin", io.StringIO("A viral video was staged, the check found.\n"))
+    code, out, _ = run(["kb", "add-text", "--title", "Viral video", "--kind", "fact-check",
+                        "--url", "https://example.org/check", "-"], capsys)
+    assert code == 0 and out.startswith("added example-org-check-")
+
+    code, out, _ = run(["kb", "list", "--per-page", "1"], capsys)
+    assert code == 0 and "Corridor statement" in out and "Viral video" not in out
+    assert "Ministry, official-statement, as of 2024-11-02" in out
+    assert out.rstrip().endswith("page 1 of 2 (2 documents)")
+    code, out, _ = run(["kb", "list", "--kind", "fact-check", "--format", "json"], capsys)
+    payload = json.loads(out)
+    assert (payload["total"], payload["items"][0]["title"], payload["items"][0]["kind"]) == (1, "Viral video", "fact-check")
+    code, out, _ = run(["kb", "list", "--publisher", "minis", "--since", "2024-11", "--until", "2024-11-30"], capsys)
+    assert "Corridor statement" in out and "(1 documents)" in out
+
+    code, out, _ = run(["kb", "show", doc], capsys)
+    assert code == 0 and f"id:         {doc}" in out and "kind:       official-statement" in out
+    assert out.rstrip().endswith("The ministry said the corridor stays open.")
+
+    code, out, _ = run(["kb", "set-kind", doc, "analysis"], capsys)
+    assert code == 0 and out.strip() == f"{doc} is now analysis"
+    code, out, _ = run(["kb", "remove", doc], capsys)
+    assert code == 0 and out.strip() == f"removed {doc} (1 passages)"
+    assert document_count(data_dir) == 1
+
+    code, out, _ = run(["kb", "log", "--limit", "3"], capsys)
+    user = getpass.getuser()
+    lines = out.strip().splitlines()
+    assert len(lines) == 3
+    assert f"{user} (cli:{user})  remove {doc}  ok: removed {doc} 'Corridor statement' (1 passages)" in lines[0]
+    assert f"set-kind {doc}  ok: {doc} kind official-statement -> analysis" in lines[1]
+    assert "add-text Viral video  ok: added" in lines[2]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["kb", "show", "no-such-doc"], "no document with id 'no-such-doc'"),
+        (["kb", "remove", "no-such-doc"], "no document with id 'no-such-doc'"),
+        (["kb", "refresh", "no-such-doc"], "no document with id 'no-such-doc'"),
+        (["kb", "set-kind", "no-such-doc", "news"], "no document with id 'no-such-doc'"),
+        (["kb", "list", "--kind", "gossip"], "unknown kind 'gossip'"),
+        (["kb", "list", "--since", "last week"], "bad since date 'last week'"),
+        (["kb", "list", "--until", "2024-13"], "bad until date '2024-13'"),
+        (["kb", "list", "--page", "2"], "there is no page 2"),
+        (["kb", "log", "--limit", "0"], "the limit must be between 1 and 1000"),
+        (["kb", "add-text", "--title", "T", "missing.txt"], "missing.txt: no such file"),
+    ],
+)
+def test_kb_errors_are_one_line(
+    data_dir: Path, fast_bot: None, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(args, capsys)
+    assert code == 1 and out == ""
+    assert message in error_line(err)
+
+
+@pytest.mark.parametrize(
+    ("extra", "text", "message"),
+    [
+        ([], "  \n", "the text is empty"),
+        (["--published", "2024-02-30"], "Text.", "bad published date '2024-02-30': no such date"),
+        (["--kind", "rumour"], "Text.", "unknown kind 'rumour'"),
+    ],
+)
+def test_kb_add_text_errors_write_nothing_but_are_audited(
+    data_dir: Path, fast_bot: None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    extra: list[str], text: str, message: str,
+) -> None:
+    source = write(tmp_path / "text.txt", text)
+    code, _, err = run(["kb", "add-text", "--title", "Title", *extra, str(source)], capsys)
+    assert code == 1 and message in error_line(err)
+    assert document_count(data_dir) == 0
+    code, out, _ = run(["kb", "log"], capsys)
+    assert "add-text Title  error: " in out and message in out
+
+
+def test_kb_set_kind_bad_kind(data_dir: Path, fast_bot: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(["kb", "add-text", "--title", "Note", str(write(tmp_path / "n.txt", "Some text."))], capsys)
+    code, _, err = run(["kb", "set-kind", text_document_id("Note"), "blog"], capsys)
+    assert code == 1 and "unknown kind 'blog' (allowed: news, official-statement, analysis, fact-check, other)" in error_line(err)
+
+
+def test_kb_add_url_and_refresh(
+    data_dir: Path, fast_bot: None, web: LocalServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = web.url("/changing")
+    code, _, err = run(["kb", "add-url", url], capsys)  # private addresses are off by default
+    assert code == 1 and "127.0.0.1" in error_line(err) and web.seen == []
+
+    monkeypatch.setenv("CRISISBOT_ALLOW_PRIVATE_URLS", "true")
+    code, out, err = run(["kb", "add-url", url, "--kind", "news"], capsys)
+    assert code == 0, err
+    doc = document_id(url)
+    assert out.startswith(f"added {doc} (")
+    code, out, _ = run(["kb", "refresh", doc], capsys)
+    assert code == 0 and out.strip() == "unchanged"
+    web.changing_html = ARTICLE_HTML.replace("Twelve ships", "Fifteen ships")
+    code, out, _ = run(["kb", "refresh", doc], capsys)
+    assert code == 0 and out.startswith(f"replaced {doc} (")
+    code, out, _ = run(["kb", "show", doc], capsys)
+    assert "kind:       news" in out and "Grain corridor reopens after talks" in out
+
+    code, out, _ = run(["kb", "log"], capsys)
+    results = [line.split("  ")[-1] for line in out.strip().splitlines()]
+    assert results[0].startswith(f"ok: replaced {doc}") and results[1] == "ok: unchanged"
+    assert results[2].startswith(f"ok: added {doc}") and results[3].startswith("error: ") and "127.0.0.1" in results[3]
+
+
+def test_top_level_ingest_and_remove_are_audited_too(
+    data_dir: Path, fast_bot: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write(tmp_path / "in" / "grain.md", "---\ntitle: Grain\n---\nShips left Odesa with grain.\n")
+    assert run(["ingest", str(source), "--added-by", "newsroom"], capsys)[0] == 0
+    assert run(["remove", "grain"], capsys)[0] == 0
+    code, out, _ = run(["kb", "log"], capsys)
+    lines = out.strip().splitlines()
+    assert "remove grain  ok: removed grain 'Grain' (1 passages)" in lines[0]
+    assert f"add-files {source}  ok: added grain (1 passages)" in lines[1]
+
+
+def test_ingest_csv_with_a_column_mapping(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "reports.csv"
+    table.write_text("ref,headline,body\nr1,Grain deal,Ships carrying wheat left Odesa on Monday.\n",
+                     encoding="utf-8")
+    data = tmp_path / "csv-data"
+    args = ["--data-dir", str(data), "ingest", str(table)]
+    assert main([*args, "--columns", "id=ref,title=headline,text=body"]) == 0
+    assert "1 added" in capsys.readouterr().out
+    assert main(["--data-dir", str(data), "ingest", str(table), "--columns", "text"]) == 1
+    assert capsys.readouterr().err.startswith("crisisbot: error: ")

@@ -86,7 +86,9 @@ def test_index_and_store_agree_after_kill_9_mid_ingest(
     # Running the same ingest again completes the batch without duplicating anything.
     result = bot.ingest(bot.read([source], "test").documents)
     assert len(result.unchanged) == len(documents) - 1
-    assert len(bot.store.documents()) == total + 1
+    # Syndicated copies (near-duplicates of a stored document) are never stored, in either run.
+    assert len(bot.store.documents()) == total + 1 - len(result.near_duplicates)
+    assert len(result.near_duplicates) <= 5
     assert sorted(bot.index.vectors.ids().tolist()) == bot.store.passage_ids().tolist()
     answer = bot.ask("Which city did Russia say it fully controls in Luhansk?")
     assert answer.found

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -76,3 +77,98 @@ def test_write_lock_is_exclusive(tmp_path) -> None:  # type: ignore[no-untyped-d
         order.append("first")
     thread.join(5)
     assert order == ["first", "second"]
+
+
+# -- near-duplicates ------------------------------------------------------------------------
+
+ARTICLE = [
+    "Ukraine's Black Sea grain corridor reopened on Wednesday after two days of talks between "
+    "port authorities and insurers, the ministry of infrastructure said in a statement.",
+    "Twelve ships left Odesa and Chornomorsk in the first hours, carrying wheat and maize bound "
+    "for Egypt, Spain and Turkey, according to the port administration.",
+    "Insurers had paused cover after a drone strike damaged a terminal on Sunday; the new "
+    "agreement raises the war-risk premium but restores cover for all three ports.",
+    "Port officials said the backlog of loaded vessels waiting at anchor would be cleared within "
+    "a week if the weather held and no further strikes hit the terminals.",
+]
+ORIGINAL = "\n\n".join(ARTICLE)
+# The same article syndicated by another outlet: new headline, a dateline, one extra sentence.
+SYNDICATED = "\n\n".join(
+    ["KYIV (Wire) - " + ARTICLE[0], *ARTICLE[1:-1], ARTICLE[-1] + " The wire desk also reported this."]
+)
+DIFFERENT = (
+    "Power engineers restored electricity to most of the Kharkiv region after overnight strikes "
+    "on substations, the regional governor said on Telegram.\n\nSchools stayed closed and water "
+    "pumping stations ran on generators while repairs continued through the day."
+)
+
+
+def test_a_syndicated_copy_is_skipped_and_logged(folder: Folder, caplog: pytest.LogCaptureFixture) -> None:
+    folder.writer.ingest([doc("ledger", ORIGINAL, url="https://ledger.test/grain")])
+    before = len(folder.index.vectors)
+    with caplog.at_level(logging.INFO, logger="index.writer"):
+        report = folder.writer.ingest(
+            [doc("wire", SYNDICATED, url="https://wire.test/grain", title="Ships leave Odesa as corridor reopens")]
+        )
+    assert report.near_duplicates == [("wire", "ledger")]
+    assert report.added == [] and report.replaced == [] and report.unchanged == [] and report.passages == 0
+    assert [d.id for d in folder.store.documents()] == ["ledger"] and len(folder.index.vectors) == before
+    assert any("wire" in r.getMessage() and "ledger" in r.getMessage() for r in caplog.records)
+
+
+def test_the_syndicated_copy_is_close_by_the_fake_embedder(folder: Folder) -> None:
+    from knowledge.chunking import chunk_document
+
+    new = chunk_document(doc("wire", SYNDICATED), folder.embedder.count_tokens)
+    old = chunk_document(doc("ledger", ORIGINAL), folder.embedder.count_tokens)
+    assert len(new) >= 2  # several passages, so "most of the document" is tested, not one
+    sims = folder.embedder.embed([p.text for p in new]) @ folder.embedder.embed([p.text for p in old]).T
+    best = sims.max(axis=1)
+    assert (best >= 0.95).sum() >= 0.8 * len(new)
+    assert best.min() < 0.9999  # not identical: the headline and the extra sentence differ
+
+
+def test_a_different_document_and_an_exact_copy(folder: Folder) -> None:
+    folder.writer.ingest([doc("ledger", ORIGINAL)])
+    report = folder.writer.ingest([doc("power", DIFFERENT), doc("copy", ORIGINAL)])
+    assert report.added == ["power"] and report.near_duplicates == []
+    assert report.unchanged == [("copy", "ledger")]
+
+
+def test_an_update_under_the_same_id_or_url_is_not_a_copy_of_itself(folder: Folder) -> None:
+    folder.writer.ingest([doc("ledger", ORIGINAL, url="https://ledger.test/grain")])
+    same_id = folder.writer.ingest([doc("ledger", SYNDICATED, url="https://ledger.test/grain")])
+    assert same_id.replaced == ["ledger"] and same_id.near_duplicates == []
+    other = folder.writer.ingest([doc("ledger-copy", ORIGINAL + " Updated.")])
+    assert other.near_duplicates == [("ledger-copy", "ledger")]  # another id and URL: a copy
+    by_url = folder.writer.ingest(
+        [doc("ledger-v2", ORIGINAL + " Corrected.", url="https://ledger.test/grain")]
+    )
+    assert by_url.near_duplicates == [] and by_url.replaced == ["ledger"]
+
+
+def test_near_identical_documents_in_one_batch(folder: Folder) -> None:
+    report = folder.writer.ingest([doc("ledger", ORIGINAL), doc("power", DIFFERENT), doc("wire", SYNDICATED)])
+    assert report.added == ["ledger", "power"]
+    assert report.near_duplicates == [("wire", "ledger")]
+    assert sorted(d.id for d in folder.store.documents()) == ["ledger", "power"]
+
+
+def test_short_documents_are_never_near_duplicates(folder: Folder) -> None:
+    # The fake embedder maps "no" and "some" to one bucket: cosine 1, yet the facts differ.
+    report = folder.writer.ingest([doc("a", "Officials gave no figures."), doc("b", "Officials gave some figures.")])
+    assert report.added == ["a", "b"] and report.near_duplicates == []
+
+
+def test_same_words_in_another_order_are_not_a_copy(folder: Folder) -> None:
+    """The fake embedder ignores word order, so every passage matches at cosine 1, as two daily
+    briefings of one newspaper do with the real model; the words themselves are not repeated."""
+    from index.writer import repeats_text
+
+    shuffled = "\n\n".join(" ".join(reversed(paragraph.split())) for paragraph in ARTICLE)
+    assert not repeats_text(shuffled, ORIGINAL) and repeats_text(SYNDICATED, ORIGINAL)
+    folder.writer.ingest([doc("ledger", ORIGINAL)])
+    report = folder.writer.ingest([doc("briefing", shuffled), doc("wire", SYNDICATED)])
+    assert report.added == ["briefing"] and report.near_duplicates == [("wire", "ledger")]
+    batch = Folder(folder.root / "other").writer.ingest([doc("ledger", ORIGINAL), doc("briefing", shuffled)])
+    assert batch.added == ["ledger", "briefing"] and batch.near_duplicates == []

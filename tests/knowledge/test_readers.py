@@ -126,7 +126,8 @@ def test_crlf_and_bom_are_normalised(write_file: Write) -> None:
         ("empty.txt", b"", "empty document"),
         ("blank.md", b"  \n\n\t \r\n", "empty document"),
         ("blank.jsonl", b"\n \n", "empty document"),
-        ("report.pdf", b"%PDF-1.4", "unsupported file type"),
+        ("report.pdf", b"%PDF-1.4", "the PDF cannot be read"),
+        ("notes.docx", b"PK\x03\x04", "unsupported file type"),
     ],
 )
 def test_unreadable_files_are_refused(write_file: Write, name: str, content: bytes, expected: str) -> None:
@@ -226,7 +227,7 @@ def test_read_paths_recurses_and_skips(write_file: Write, tmp_path: Path) -> Non
 
 
 def test_read_paths_folder_without_supported_files(write_file: Write, tmp_path: Path) -> None:
-    write_file("odd/a.pdf", b"%PDF")
+    write_file("odd/a.docx", b"PK")
     write_file("odd/.secret.md", "# Hidden\n\nText.")
     with pytest.raises(SourceError, match=r"no \.md, \.txt or \.jsonl files"):
         read_paths([tmp_path / "odd"], "t")

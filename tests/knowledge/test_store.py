@@ -222,3 +222,37 @@ def test_known_hashes(store: SqliteStore) -> None:
     hashes = [i.document.sha256 for i in items]
     assert store.known_hashes(hashes + ["f" * 64]) == {h: f"d{i}" for i, h in enumerate(hashes)}
     assert store.known_hashes([]) == {}
+
+
+def test_set_kind_bumps_the_generation_and_refuses_unknown_ids(store: SqliteStore) -> None:
+    store.write_documents([new("a")], MODEL)
+    generation = store.generation()
+    result = store.set_kind("a", Kind.FACT_CHECK)
+    assert result.generation == store.generation() == generation + 1
+    assert not result.added_passage_ids and not result.removed_passage_ids
+    assert store.document_info("a").kind is Kind.FACT_CHECK
+    with pytest.raises(StoreError, match="no document with id 'b'"):
+        store.set_kind("b", Kind.NEWS)
+    assert store.generation() == generation + 1
+
+
+def test_documents_page_filters_in_sql_and_counts_all_matches(store: SqliteStore) -> None:
+    store.write_documents([
+        new("a", text="One.", publisher="Kyiv 100% Ledger", published="2024-11-20", kind=Kind.NEWS),
+        new("b", text="Two.", publisher="Kyiv_Post", published="2024-11", kind=Kind.NEWS),
+        new("c", text="Three.", publisher="ISW", published="2023", kind=Kind.ANALYSIS),
+        new("d", text="Four.", publisher=None, published=None),
+    ], MODEL)
+    items, total = store.documents_page(0, 2)
+    assert [d.id for d in items] == ["a", "b"] and total == 4
+    items, total = store.documents_page(2, 2)
+    assert [d.id for d in items] == ["c", "d"] and all(d.passage_count == 1 for d in items)
+    assert [d.id for d in store.documents_page(0, 10, publisher="100%")[0]] == ["a"]
+    assert [d.id for d in store.documents_page(0, 10, publisher="kyiv_")[0]] == ["b"]
+    assert store.documents_page(0, 10, kind=Kind.ANALYSIS)[1] == 1
+    assert [d.id for d in store.documents_page(0, 10, since="2024-11-25")[0]] == ["b"]
+    assert [d.id for d in store.documents_page(0, 10, until="2024-06")[0]] == ["c"]
+    assert store.documents_page(0, 10, since="2025") == ([], 0)
+    assert store.first_passage_text("a") == "One." and store.first_passage_text("zzz") == ""
+    with pytest.raises(StoreError):
+        store.document_info("zzz")

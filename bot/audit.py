@@ -1,0 +1,93 @@
+"""Who changed the knowledge base, when, and with what result: the admins' accountability log.
+
+Unlike the feedback log, people are recorded by name here: an admin's change decides what the
+bot tells everyone, so the community must be able to see who made it. Refused attempts and
+failures are kept too; they are how misuse and broken sources show up. The log lives in the
+knowledge database file, in its own table, with its own connection (as the feedback log does).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bot.actors import Actor
+from knowledge.database import open_tables
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+"""
+
+_MAX_FIELD = 2000  # a pasted target (file list, long URL) must not bloat the log
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One attempted change; `result` starts with "ok:", "refused:" or "error:"."""
+
+    id: int
+    at: str  # UTC, ISO 8601, seconds
+    platform: str
+    user_id: str
+    user_name: str
+    action: str
+    target: str
+    result: str
+
+    @property
+    def who(self) -> str:
+        """'Name (platform:id)', or just 'platform:id' for someone without a display name."""
+        key = f"{self.platform}:{self.user_id}"
+        return f"{self.user_name} ({key})" if self.user_name else key
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_FIELD else text[: _MAX_FIELD - 1] + "…"
+
+
+class AuditLog:
+    """Append-only: entries are written, counted and read back, never changed."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = open_tables(path, _SCHEMA, foreign_keys=False)
+        self._lock = threading.Lock()
+
+    def record(self, actor: Actor, action: str, target: str, result: str) -> AuditEntry:
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        row = (at, actor.platform, actor.user_id, _clip(actor.name), action, _clip(target), _clip(result))
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO audit (at, platform, user_id, user_name, action, target, result)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        return AuditEntry(int(cursor.lastrowid or 0), *row)
+
+    def entries(self, limit: int = 20, offset: int = 0) -> list[AuditEntry]:
+        """The most recent entries first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, at, platform, user_id, user_name, action, target, result FROM audit"
+                " ORDER BY id DESC LIMIT ? OFFSET ?",
+                (max(0, limit), max(0, offset)),
+            ).fetchall()
+        return [AuditEntry(int(r[0]), *(str(v) for v in r[1:])) for r in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()

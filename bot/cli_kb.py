@@ -1,0 +1,137 @@
+"""`crisisbot kb ...`: the knowledge base's admin operations from a terminal.
+
+The person at the terminal acts as an admin (`CrisisBot.local_operator`) and goes through the
+same core calls, role check and audit log as a chat admin does; this module only reads the
+arguments and prints the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.actors import Actor
+from bot.admin import describe
+from bot.answer import describe_date
+from bot.cli import EXIT_OK, _progress
+from bot.service import CrisisBot
+from knowledge.documents import DocumentInfo
+from knowledge.errors import SourceError
+
+
+def kb_add_url(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    update, close = _progress("fetching and ingesting")
+    try:
+        report = bot.admin.add_url(actor, args.url, args.kind, update)
+    finally:
+        close()
+    print(describe(report))
+    return EXIT_OK
+
+
+def kb_add_text(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    text = _read_text(args.file)
+    report = bot.admin.add_text(
+        actor, args.title, text, kind=args.kind, url=args.url, published=args.published,
+        publisher=args.publisher,
+    )
+    print(describe(report))
+    return EXIT_OK
+
+
+def _read_text(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise SourceError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _info_json(info: DocumentInfo) -> dict[str, object]:
+    return {**info.__dict__, "kind": info.kind.value}
+
+
+def kb_list(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    page = bot.admin.list(
+        actor, page=args.page, per_page=args.per_page, publisher=args.publisher, kind=args.kind,
+        since=args.since, until=args.until,
+    )
+    if args.format == "json":
+        payload = {"page": page.page, "pages": page.pages, "total": page.total,
+                   "items": [_info_json(d) for d in page.items]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for d in page.items:
+        print(f"{d.id}  {d.title}")
+        print(f"    {d.publisher or 'publisher unknown'}, {d.kind.value}, "
+              f"{describe_date(d.published)}, {d.passage_count} passages"
+              + (f", {d.url}" if d.url else ""))
+    print(f"page {page.page} of {page.pages} ({page.total} documents)")
+    return EXIT_OK
+
+
+def kb_show(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    info, first = bot.admin.show(actor, args.document_id)
+    rows = [("id", info.id), ("title", info.title), ("url", info.url or "-"),
+            ("publisher", info.publisher or "-"), ("kind", info.kind.value),
+            ("published", info.published or "unknown"), ("language", info.language),
+            ("added by", info.added_by), ("added at", info.added_at),
+            ("passages", str(info.passage_count))]
+    for name, value in rows:
+        print(f"{name + ':':11} {value}")
+    if first:
+        print()
+        print(first)
+    return EXIT_OK
+
+
+def kb_set_kind(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    info = bot.admin.set_kind(actor, args.document_id, args.kind)
+    print(f"{info.id} is now {info.kind.value}")
+    return EXIT_OK
+
+
+def kb_refresh(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    update, close = _progress("fetching and ingesting")
+    try:
+        report = bot.admin.refresh(actor, args.document_id, update)
+    finally:
+        close()
+    print(describe(report))
+    return EXIT_OK
+
+
+def kb_remove(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    removed = bot.admin.remove(actor, args.document_id)
+    print(f"removed {args.document_id} ({removed} passages)")
+    return EXIT_OK
+
+
+def kb_log(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    entries = bot.admin.log(actor, limit=args.limit, page=args.page)
+    for e in entries:
+        print(f"{e.at}  {e.who}  {e.action} {e.target}  {e.result}")
+    if not entries:
+        print("no entries")
+    return EXIT_OK
+
+
+KB_COMMANDS: dict[str, Callable[[argparse.Namespace, CrisisBot, Actor], int]] = {
+    "add-url": kb_add_url,
+    "add-text": kb_add_text,
+    "list": kb_list,
+    "show": kb_show,
+    "set-kind": kb_set_kind,
+    "refresh": kb_refresh,
+    "remove": kb_remove,
+    "log": kb_log,
+}
