@@ -258,18 +258,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.answer import describe_date
+    from bot.render import document_json, document_lines
 
     documents = _bot(settings).sources()
     if args.format == "json":
-        rows = [{**d.__dict__, "kind": d.kind.value} for d in documents]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json.dumps([document_json(d) for d in documents], ensure_ascii=False, indent=2))
         return EXIT_OK
     for d in documents:
-        print(f"{d.id}  {d.title}")
-        print(f"    {d.publisher or 'publisher unknown'}, {d.kind.value}, "
-              f"{describe_date(d.published)}, {d.passage_count} passages"
-              + (f", {d.url}" if d.url else ""))
+        print("\n".join(document_lines(d)))
     print(f"{len(documents)} documents")
     return EXIT_OK
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from bot.actors import Actor
 from bot.admin import describe
-from bot.answer import describe_date
 from bot.cli import EXIT_OK, _progress
+from bot.render import document_json, document_lines
 from bot.service import CrisisBot
-from knowledge.documents import DocumentInfo
 from knowledge.errors import SourceError
 
 
@@ -56,10 +55,6 @@ def _read_text(name: str) -> str:
         raise SourceError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
-def _info_json(info: DocumentInfo) -> dict[str, object]:
-    return {**info.__dict__, "kind": info.kind.value}
-
-
 def kb_list(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
     page = bot.admin.list(
         actor, page=args.page, per_page=args.per_page, publisher=args.publisher, kind=args.kind,
@@ -67,14 +62,11 @@ def kb_list(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
     )
     if args.format == "json":
         payload = {"page": page.page, "pages": page.pages, "total": page.total,
-                   "items": [_info_json(d) for d in page.items]}
+                   "items": [document_json(d) for d in page.items]}
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return EXIT_OK
     for d in page.items:
-        print(f"{d.id}  {d.title}")
-        print(f"    {d.publisher or 'publisher unknown'}, {d.kind.value}, "
-              f"{describe_date(d.published)}, {d.passage_count} passages"
-              + (f", {d.url}" if d.url else ""))
+        print("\n".join(document_lines(d)))
     print(f"page {page.page} of {page.pages} ({page.total} documents)")
     return EXIT_OK
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.answer import NO_ANSWER, Answer, Source
+from bot.answer import NO_ANSWER, Answer, Source, describe_date
+from knowledge.documents import DocumentInfo
 
 
 def source_line(source: Source, today: date | None = None) -> str:
@@ -50,3 +51,15 @@ def render_markdown(answer: Answer, today: date | None = None) -> str:
                           source.as_of(today)])
         lines.append(f"{source.number}. {title} — {meta}")
     return "\n".join(lines)
+
+
+def document_lines(document: DocumentInfo, today: date | None = None) -> list[str]:
+    """Two lines a document for the terminal's source listings (`sources`, `kb list`)."""
+    meta = (f"    {document.publisher or 'publisher unknown'}, {document.kind.value}, "
+            f"{describe_date(document.published, today)}, {document.passage_count} passages")
+    return [f"{document.id}  {document.title}", meta + (f", {document.url}" if document.url else "")]
+
+
+def document_json(document: DocumentInfo) -> dict[str, object]:
+    """A document's listing fields as JSON-ready values (the kind as its name)."""
+    return {**document.__dict__, "kind": document.kind.value}
