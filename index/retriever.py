@@ -131,19 +131,31 @@ class Retriever:
             self._scale.refresh(self.store, len(vector))
             ids = list(fused)
             dense_z = self._scale.z(vector, np.array([cosines[i] for i in ids]))
-        stored = self.store.stored_passages(ids)
-        today = asked_at or date.today()
-        results = []
-        for passage_id, z in zip(ids, dense_z):
-            if passage_id not in stored:  # removed by another process meanwhile
-                continue
-            rank = float(z) + fused[passage_id]
-            if recency:
-                rank += recency_bonus(stored[passage_id].document.published, today,
-                                      policy.recency_weight, policy.recency_days)
-            results.append(ScoredPassage(stored[passage_id], cosines[passage_id], rank))
-        results.sort(key=lambda hit: -hit.rank_score)
-        return results[:k]
+        ranks = {i: float(z) + fused[i] for i, z in zip(ids, dense_z)}
+        stored: dict[int, StoredPassage] = {}
+        if recency:  # the bonus needs every candidate's date
+            stored = self.store.stored_passages(ids)
+            today = asked_at or date.today()
+            for passage_id, passage in stored.items():
+                ranks[passage_id] += recency_bonus(passage.document.published, today,
+                                                   policy.recency_weight, policy.recency_days)
+        order = sorted(ranks, key=lambda i: -ranks[i])
+        return self._take(order, k, cosines, ranks, stored)
+
+    def _take(self, order: list[int], k: int, cosines: dict[int, float], ranks: dict[int, float],
+              stored: dict[int, StoredPassage]) -> list[ScoredPassage]:
+        """The first `k` of `order` that still exist, reading from the store only as many
+        passages as needed (a passage removed by another process meanwhile is skipped)."""
+        results: list[ScoredPassage] = []
+        start = 0
+        while len(results) < k and start < len(order):
+            chunk = order[start : start + k - len(results)]
+            start += len(chunk)
+            missing = [i for i in chunk if i not in stored]
+            if missing:
+                stored.update(self.store.stored_passages(missing))
+            results += [ScoredPassage(stored[i], cosines[i], ranks[i]) for i in chunk if i in stored]
+        return results
 
     def _add_lexical(self, fused: dict[int, float], cosines: dict[int, float], vector: np.ndarray,
                      ids: np.ndarray, scores: np.ndarray, top: np.ndarray) -> None:
