@@ -166,3 +166,7 @@ class SearchIndex:
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         self.refresh_if_stale()
         return self.vectors.search(vector, k)
+
+    def search_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        self.refresh_if_stale()
+        return self.vectors.search_many(vectors, k)

@@ -81,12 +81,17 @@ class FaissVectorStore:
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Best `k` (passage id, cosine) pairs; FAISS pads with -1 when there are fewer."""
-        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        return self.search_many(vector.reshape(1, -1), k)[0]
+
+    def search_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        """`search` for each row of `vectors`, in one FAISS call."""
+        queries = np.ascontiguousarray(vectors, dtype=np.float32)
         with self._lock:
             if self._index.ntotal == 0:
-                return []
-            scores, ids = self._index.search(query, min(k, int(self._index.ntotal)))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+                return [[] for _ in range(len(queries))]
+            scores, ids = self._index.search(queries, min(k, int(self._index.ntotal)))
+        return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i != -1]
+                for row_ids, row_scores in zip(ids, scores)]
 
     # -- persistence ----------------------------------------------------------------------
 

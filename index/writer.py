@@ -168,10 +168,11 @@ class KnowledgeWriter:
         Each passage's closest stored passages come from the vector index; the document's own
         earlier version (same id or URL, which this one replaces) is never its original.
         """
+        if len(item.vectors) == 0:
+            return None
         hits: list[list[tuple[int, float]]] = [
-            [(pid, score) for pid, score in self.index.search(vector, _NEAR_DUPLICATE_K)
-             if score >= NEAR_DUPLICATE_COSINE]
-            for vector in item.vectors
+            [(pid, score) for pid, score in row if score >= NEAR_DUPLICATE_COSINE]
+            for row in self.index.search_many(np.asarray(item.vectors), _NEAR_DUPLICATE_K)
         ]
         ids = sorted({pid for row in hits for pid, _ in row})
         if not ids:

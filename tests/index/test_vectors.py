@@ -71,3 +71,12 @@ def test_damaged_file_is_reported_as_corrupt(tmp_path: Path, damage: str) -> Non
 def test_missing_file_is_not_corrupt(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         FaissVectorStore.load(tmp_path / "absent.faiss")
+
+
+def test_search_many_answers_each_row_like_search() -> None:
+    store = FaissVectorStore(8, "m")
+    vectors = unit_rows(20, 8)
+    store.add(np.arange(100, 120), vectors)
+    queries = unit_rows(4, 8, seed=1)
+    assert store.search_many(queries, 3) == [store.search(q, 3) for q in queries]
+    assert FaissVectorStore(8, "m").search_many(queries, 3) == [[], [], [], []]
