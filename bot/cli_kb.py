@@ -18,7 +18,7 @@ from bot.admin import describe
 from bot.cli import EXIT_OK, _progress
 from bot.render import document_json, document_lines
 from bot.service import CrisisBot
-from knowledge.errors import SourceError
+from knowledge.readers import read_text_file
 
 
 def kb_add_url(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
@@ -42,17 +42,8 @@ def kb_add_text(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
 
 
 def _read_text(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    path = Path(name)
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise SourceError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    """The pasted text: from stdin with "-", else a text file read as `ingest` reads one."""
+    return sys.stdin.read() if name == "-" else read_text_file(Path(name))
 
 
 def kb_list(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:

@@ -64,7 +64,8 @@ def _read_bytes(path: Path) -> bytes:
         raise SourceError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
-def _read_text_file(path: Path) -> str:
+def read_text_file(path: Path) -> str:
+    """A UTF-8 text file within the size limit; binary data and other encodings refused."""
     raw = _read_bytes(path)
     if b"\x00" in raw[:65536]:
         raise SourceError(f"{path}: binary data, not a text document")
@@ -116,7 +117,7 @@ def _document(
 
 def read_markdown(path: Path, added_by: str) -> Document:
     """Markdown with an optional YAML front matter block (title, published, publisher, ...)."""
-    content = normalise_text(_read_text_file(path))
+    content = normalise_text(read_text_file(path))
     meta: dict[str, object] = {}
     body = content
     if content.startswith("---\n"):
@@ -145,7 +146,7 @@ def _first_line(text: str, path: Path) -> str:
 
 def read_plain_text(path: Path, added_by: str) -> Document:
     """Plain text: the first non-empty line is the title, the rest the text."""
-    content = normalise_text(_read_text_file(path))
+    content = normalise_text(read_text_file(path))
     title = _first_line(content, path)
     rest = content.split("\n", 1)[1] if "\n" in content else ""
     body = rest if rest.strip() else content
@@ -162,7 +163,7 @@ def title_from_text(text: str, limit: int = 80) -> str:
 
 def read_jsonl(path: Path, added_by: str) -> list[Document]:
     """One JSON object a line (id, title, text, url, publisher, kind, published, language)."""
-    content = _read_text_file(path)
+    content = read_text_file(path)
     documents: list[Document] = []
     first_line_of: dict[str, int] = {}
     # Only "\n" ends a record: JSON strings may hold U+2028 and friends that splitlines() splits on.
@@ -293,7 +294,7 @@ def read_csv(path: Path, mapping: Mapping[str, str] | None, added_by: str) -> li
     Raises:
         SourceError: naming `file:line` of the first bad record, or the missing column.
     """
-    content = _read_text_file(path)
+    content = read_text_file(path)
     csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
     reader = csv.reader(io.StringIO(content, newline=""), strict=True)
     documents: list[Document] = []
