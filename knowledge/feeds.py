@@ -79,6 +79,7 @@ class PollReport:
 
     feed_url: str
     added: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry link, why): copies
     failed: list[tuple[str, str]] = field(default_factory=list)  # (entry link, error)
     error: str | None = None  # the feed itself could not be fetched or parsed
 
@@ -217,7 +218,7 @@ class FeedSubscriptions:
         with self._lock:
             rows = self._db.execute(
                 "SELECT url, title, added_by, added_at, last_polled_at, last_error FROM feeds"
-                " ORDER BY added_at, url"
+                " ORDER BY added_at, rowid"
             ).fetchall()
         return [Subscription(*row) for row in rows]
 
@@ -229,7 +230,7 @@ def poll_feed(
     subscriptions: FeedSubscriptions,
     feed_url: str,
     fetch_bytes: Callable[[str], bytes],
-    add_entry: Callable[[FeedEntry], object],
+    add_entry: Callable[[FeedEntry], str | None],
 ) -> PollReport:
     """Fetch a subscribed feed and add each entry not seen before.
 
@@ -237,11 +238,12 @@ def poll_feed(
         subscriptions: where the feed and its seen entries are kept.
         feed_url: a subscribed feed.
         fetch_bytes: fetches a URL's body (through the SSRF guard and size limits).
-        add_entry: fetches the entry's page and ingests it; raises to report a failure.
+        add_entry: fetches the entry's page and ingests it; returns None when it was added,
+            or why it was skipped (a copy of a stored document); raises to report a failure.
 
     Returns:
-        The entries added and those that failed; failed entries stay unseen and are tried
-        again next time. An entry that fails does not stop the others.
+        The entries added, skipped and failed; failed entries stay unseen and are tried
+        again next time, skipped ones are not. An entry that fails does not stop the others.
 
     Raises:
         SourceError: the feed is not subscribed.
@@ -260,7 +262,7 @@ def poll_feed(
         raise
     for entry in subscriptions.new_entries(feed_url, feed):
         try:
-            add_entry(entry)
+            skipped = add_entry(entry)
         except CrisisbotError as exc:
             report.failed.append((entry.link, str(exc)))
             log.warning("feed %s: entry %s not added: %s", feed_url, entry.link, exc)
@@ -270,7 +272,11 @@ def poll_feed(
             log.exception("feed %s: entry %s failed unexpectedly", feed_url, entry.link)
             continue
         subscriptions.mark_seen(feed_url, [entry.link])
-        report.added.append(entry.link)
+        if skipped is None:
+            report.added.append(entry.link)
+        else:
+            report.skipped.append((entry.link, skipped))
+            log.info("feed %s: entry %s skipped: %s", feed_url, entry.link, skipped)
     subscriptions.record_poll(feed_url, _summary(report), feed.title)
     return report
 
@@ -278,6 +284,6 @@ def poll_feed(
 def _summary(report: PollReport) -> str | None:
     if not report.failed:
         return None
-    total = len(report.failed) + len(report.added)
+    total = len(report.failed) + len(report.added) + len(report.skipped)
     link, error = report.failed[0]
     return f"{len(report.failed)} of {total} new entries failed; first: {link}: {error}"

@@ -14,7 +14,7 @@ import logging
 import time
 from contextlib import closing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 PDF_TYPE = "application/pdf"
 ALLOWED_TYPES = HTML_TYPES | {PDF_TYPE}
+# Feeds come with every one of these in the wild; text/xml and application/xml are the most
+# common for RSS. Only feed polling accepts them: a page fetch still wants HTML or a PDF.
+FEED_TYPES = frozenset({
+    "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
+    "text/xml", "application/feed+xml",
+})
+FEED_ACCEPT = "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.8"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "crisisbot/0.1 (knowledge base fetcher)"
 # Uncompressed bodies only: the size limit then bounds what we hold in memory exactly, with
@@ -50,6 +57,8 @@ class FetchPolicy:
     max_url_length: int = MAX_URL_LENGTH
     allow_private: bool = False  # loopback and private networks, for self-hosted sources
     resolver: Resolver = field(default=system_resolver)
+    accept: frozenset[str] = ALLOWED_TYPES  # media types taken; anything else is refused
+    wanted: str = "an HTML page or a PDF"  # how a refusal names what `accept` stands for
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ class FetchedPage:
     """What the server sent, after every check: enough for the extractor to build a document."""
 
     url: str  # the final URL, after redirects, without a #fragment
-    content_type: str  # lower case, without parameters: one of ALLOWED_TYPES
+    content_type: str  # lower case, without parameters: one of the policy's `accept`
     content: bytes
     charset: str | None = None  # from the Content-Type header, if it named one
 
@@ -73,15 +82,27 @@ def fetch(url: str, policy: FetchPolicy | None = None) -> FetchedPage:
     deadline = time.monotonic() + policy.timeout
     # trust_env=False: no proxy or .netrc from the environment; a proxy would make the
     # connected address meaningless and credentials must never be sent to a stranger's URL.
-    with httpx.Client(
-        follow_redirects=False, trust_env=False, headers=REQUEST_HEADERS
-    ) as client:
+    headers = REQUEST_HEADERS if policy.accept == ALLOWED_TYPES else {
+        **REQUEST_HEADERS, "Accept": FEED_ACCEPT if policy.accept == FEED_TYPES else "*/*"
+    }
+    with httpx.Client(follow_redirects=False, trust_env=False, headers=headers) as client:
         try:
             return _follow(client, url, policy, deadline)
         except httpx.TimeoutException:
             raise SourceError(f"timed out after {policy.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise SourceError(f"could not fetch {url}: {_describe(exc)}") from None
+
+
+def fetch_feed(url: str, policy: FetchPolicy | None = None) -> bytes:
+    """Fetch an RSS or Atom feed's bytes with the page fetch's guard and limits.
+
+    Raises:
+        SourceError: as `fetch` does; a page that is not a feed is refused by its type.
+    """
+    base = policy or FetchPolicy()
+    feed_policy = replace(base, accept=FEED_TYPES, wanted="an RSS or Atom feed")
+    return fetch(url, feed_policy).content
 
 
 def _follow(client: httpx.Client, url: str, policy: FetchPolicy, deadline: float) -> FetchedPage:
@@ -101,7 +122,7 @@ def _follow(client: httpx.Client, url: str, policy: FetchPolicy, deadline: float
             if response.status_code != 200:
                 reason = response.reason_phrase or "error"
                 raise SourceError(f"the server answered {response.status_code} {reason}")
-            content_type, charset = _content_type(response.headers)
+            content_type, charset = _content_type(response.headers, policy)
             content = _read_body(response, policy, deadline)
             final = str(response.url.copy_with(fragment=None))
             return FetchedPage(final, content_type, content, charset)
@@ -169,15 +190,15 @@ def _redirect_target(response: httpx.Response) -> str:
         raise SourceError(f"the server redirected to an invalid URL: {exc}") from None
 
 
-def _content_type(headers: httpx.Headers) -> tuple[str, str | None]:
+def _content_type(headers: httpx.Headers, policy: FetchPolicy) -> tuple[str, str | None]:
     """The media type and charset, refusing anything the extractor cannot read."""
     raw = headers.get("Content-Type", "")
     media_type, _, params = raw.partition(";")
     media_type = media_type.strip().lower()
     if not media_type:
-        raise SourceError("no content type given by the server: send an HTML page or a PDF")
-    if media_type not in ALLOWED_TYPES:
-        raise SourceError(f"unsupported content type {media_type}: send an HTML page or a PDF")
+        raise SourceError(f"no content type given by the server: send {policy.wanted}")
+    if media_type not in policy.accept:
+        raise SourceError(f"unsupported content type {media_type}: send {policy.wanted}")
     charset = None
     for param in params.split(";"):
         key, _, value = param.partition("=")

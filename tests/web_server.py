@@ -208,6 +208,14 @@ class Handler(BaseHTTPRequestHandler):
         """Atom 1.0 of `server.feed_items`, with links relative to the feed."""
         self.send(200, "application/atom+xml", atom_feed(self.server.feed_items, ""))
 
+    def route_syndicated(self, path: str, query: dict[str, list[str]]) -> None:
+        """The /article story as a partner site republishes it: its own title, site name and
+        page, and one word changed, so neither the URL nor the content hash matches."""
+        page = (ARTICLE_HTML.replace("| Kyiv Ledger", "| Wire Partner")
+                .replace('content="Kyiv Ledger"', 'content="Wire Partner"')
+                .replace("reopened on Wednesday", "reopened on Wednesday morning"))
+        self.send(200, "text/html; charset=utf-8", page.encode("utf-8"))
+
     def route_image(self, path: str, query: dict[str, list[str]]) -> None:
         self.send(200, "image/png", b"\x89PNG\r\n\x1a\n")
 

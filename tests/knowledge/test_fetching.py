@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from knowledge.errors import SourceError
-from knowledge.fetching import FetchPolicy, fetch
+from knowledge.fetching import FetchPolicy, fetch, fetch_feed
+from knowledge.feeds import parse_feed
 from tests.web_server import ARTICLE_HTML, REPORT_PDF, LocalServer
 
 LOCAL = FetchPolicy(allow_private=True)
@@ -172,3 +173,19 @@ def test_the_rebinding_setup_really_reaches_the_local_server(server: LocalServer
     page = fetch(server.url("/to?url=" + server.url("/article"), host="news.test"), policy)
     assert page.url == server.url("/article")
     assert server.seen == ["/to?url=" + server.url("/article"), "/article"]
+
+
+def test_feeds_are_fetched_only_by_the_feed_fetch(server: LocalServer) -> None:
+    """A feed is not a page to ingest, and a page is not a feed to poll."""
+    for path in ("/feed.rss", "/feed.atom"):
+        feed = parse_feed(fetch_feed(server.url(path), LOCAL), server.url(path))
+        assert [e.link for e in feed.entries] == [server.url("/story/1"), server.url("/story/2")]
+        assert refusal(server.url(path)).startswith("unsupported content type application/")
+    with pytest.raises(SourceError, match="unsupported content type text/html: send an RSS or Atom feed"):
+        fetch_feed(server.url("/article"), LOCAL)
+
+
+def test_the_feed_fetch_keeps_the_guard(server: LocalServer) -> None:
+    with pytest.raises(SourceError, match="127.0.0.1"):
+        fetch_feed(server.url("/feed.rss"))
+    assert server.seen == []
