@@ -64,6 +64,11 @@ class Actor:
         return max(self.roles | {Role.MEMBER}, key=_RANK.__getitem__)
 
 
+SCHEDULER = Actor("scheduler", "feeds", "feed poller", frozenset({Role.MEMBER, Role.ADMIN}))
+"""The process itself polling subscribed feeds on schedule: an admin subscribed them, so the
+poller acts with an admin's rights, and the audit log names it rather than a person."""
+
+
 @dataclass(frozen=True)
 class RoleDirectory:
     """Configured admins and moderators per platform, e.g. {"telegram": {"123"}}."""

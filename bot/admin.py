@@ -13,6 +13,8 @@ import hashlib
 import logging
 import math
 import re
+import threading
+from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,9 +22,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.actors import Action, Actor, NotAllowed, require
 from bot.audit import AuditEntry
+from bot.coverage import MAX_GAP_QUESTIONS, GapCluster, KnowledgeStats, group_gaps, week_start, weekly_stats
 from index.writer import IngestReport, Progress, write_lock
 from knowledge.documents import Document, DocumentInfo, Kind, parse_published
 from knowledge.errors import CrisisbotError, SourceError
+from knowledge.feeds import FeedEntry, PollReport, Subscription, parse_feed, poll_feed
 from knowledge.readers import normalise_text
 
 if TYPE_CHECKING:
@@ -35,6 +39,7 @@ T = TypeVar("T")
 MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 300
 MAX_PER_PAGE = 100
+MAX_STATS_WEEKS = 104
 _ID_SLUG_CHARS = 60
 
 
@@ -80,6 +85,18 @@ def describe(report: IngestReport) -> str:
     )
 
 
+def describe_poll(report: PollReport) -> str:
+    """One feed's poll in a few words, for the audit log and for people."""
+    if report.error:
+        return f"feed not read: {report.error}"
+    parts = [f"{len(report.added)} added"]
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped as copies")
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed (first: {report.failed[0][0]}: {report.failed[0][1]})")
+    return ", ".join(parts)
+
+
 def text_document_id(title: str) -> str:
     """A readable id for pasted text: a slug of the title and a short hash of it.
 
@@ -111,6 +128,9 @@ class KnowledgeAdmin:
 
     def __init__(self, bot: CrisisBot) -> None:
         self._bot = bot
+        # One poll at a time per process: a slow poll must not be overlapped by the next
+        # scheduled one (or an admin's), which would fetch every new entry twice.
+        self._polling = threading.Lock()
 
     # -- the one gate -------------------------------------------------------------------------
 
@@ -283,6 +303,114 @@ class KnowledgeAdmin:
             return self._bot.audit.entries(limit, (page - 1) * limit)
 
         return self._run(actor, "log", f"page {page}", work, None)
+
+    # -- feeds --------------------------------------------------------------------------------
+
+    def subscribe(self, actor: Actor, url: str) -> Subscription:
+        """Follow an RSS or Atom feed. It is fetched once now, so that a page that is not a
+        feed (or a URL that cannot be reached) is refused at once rather than at every poll;
+        its entries are taken in by the next poll."""
+
+        def work() -> Subscription:
+            from knowledge.url_guard import validate_url
+
+            checked = validate_url(url).url
+            feed = parse_feed(self._fetch_feed(checked), checked)
+            return self._bot.feeds.subscribe(checked, actor.key, feed.title)
+
+        return self._run(
+            actor, "subscribe", url, work,
+            lambda sub: f"subscribed to {sub.title or sub.url}",
+        )
+
+    def unsubscribe(self, actor: Actor, url: str) -> None:
+        """Stop following a feed; the documents it brought in stay until removed."""
+        self._run(actor, "unsubscribe", url, lambda: self._bot.feeds.unsubscribe(url.strip()),
+                  lambda _: "unsubscribed")
+
+    def feeds(self, actor: Actor) -> builtins.list[Subscription]:
+        return self._run(actor, "feeds", "", self._bot.feeds.list, None)
+
+    def poll_feeds(self, actor: Actor) -> builtins.list[PollReport]:
+        """Poll every subscribed feed now, each entry through the URL path (guard, limits,
+        extraction, de-duplication). Each feed's outcome is a line of the audit log.
+
+        Raises:
+            AdminError: a poll is already running in this process.
+        """
+
+        def work() -> builtins.list[PollReport]:
+            if not self._polling.acquire(blocking=False):
+                raise AdminError("the feeds are being polled already; try again when that poll is done")
+            try:
+                return [self._poll_one(actor, sub) for sub in self._bot.feeds.list()]
+            finally:
+                self._polling.release()
+
+        return self._run(actor, "poll", "all feeds", work, None)  # each feed is audited
+
+    def _poll_one(self, actor: Actor, sub: Subscription) -> PollReport:
+        def add_entry(entry: FeedEntry) -> str | None:
+            document = self._fetch_document(entry.link, f"feed:{sub.url}", _kind(None))
+            if document.published is None and entry.published:  # the feed dates it
+                document = replace(document, published=entry.published)
+            report = self._bot.ingest([document])
+            if report.near_duplicates:
+                return f"nearly repeats {report.near_duplicates[0][1]}"
+            if report.unchanged:
+                new_id, existing = report.unchanged[0]
+                return "already stored" if new_id == existing else f"same text as {existing}"
+            return None
+
+        def work() -> PollReport:
+            return poll_feed(self._bot.feeds, sub.url, self._fetch_feed, add_entry)
+
+        return self._run(actor, "poll-feed", sub.url, work, describe_poll)
+
+    def _fetch_feed(self, url: str) -> bytes:
+        from knowledge.fetching import FetchPolicy, fetch_feed
+
+        return fetch_feed(url, FetchPolicy(allow_private=self._bot.settings.allow_private_urls))
+
+    # -- coverage -------------------------------------------------------------------------------
+
+    def gaps(self, actor: Actor, since: str | None = None, limit: int = 10) -> builtins.list[GapCluster]:
+        """Declined and 👎-voted questions since a date, grouped by meaning, biggest first."""
+
+        def work() -> builtins.list[GapCluster]:
+            if not 1 <= limit <= 100:
+                raise AdminError("the number of groups must be between 1 and 100")
+            first = _date_filter("since", since)
+            rows = self._bot.feedback.gap_questions(first, MAX_GAP_QUESTIONS)
+            if not rows:
+                return []
+            return group_gaps(rows, self._bot.embedder)[:limit]
+
+        return self._run(actor, "gaps", since or "all", work, None)
+
+    def stats(self, actor: Actor, weeks: int = 8, today: date | None = None) -> KnowledgeStats:
+        """Totals, and documents added, questions, answers and votes in each recent week."""
+
+        def work() -> KnowledgeStats:
+            if not 1 <= weeks <= MAX_STATS_WEEKS:
+                raise AdminError(f"the number of weeks must be between 1 and {MAX_STATS_WEEKS}")
+            day = today or datetime.now(timezone.utc).date()
+            since = (week_start(day) - timedelta(weeks=weeks - 1)).isoformat()
+            bot = self._bot
+            bot.ensure_open()
+            totals = bot.feedback.totals()
+            return KnowledgeStats(
+                documents=bot.store.document_count(),
+                passages=bot.store.passage_count(),
+                questions=totals.questions,
+                answered=totals.answered,
+                votes_up=totals.votes_up,
+                votes_down=totals.votes_down,
+                weeks=weekly_stats(bot.store.documents_added_by_week(since),
+                                   bot.feedback.activity_by_week(since), weeks, day),
+            )
+
+        return self._run(actor, "stats", f"{weeks} weeks", work, None)
 
     # -- building documents (before any write) ---------------------------------------------
 

@@ -124,6 +124,21 @@ def _add_kb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     audit.add_argument("--limit", type=int, default=20)
     audit.add_argument("--page", type=int, default=1)
 
+    subscribe = sub.add_parser("subscribe", help="follow an RSS or Atom feed; new entries are added when polled")
+    subscribe.add_argument("url", metavar="FEED_URL")
+    unsubscribe = sub.add_parser("unsubscribe", help="stop following a feed (its documents stay)")
+    unsubscribe.add_argument("url", metavar="FEED_URL")
+    sub.add_parser("feeds", help="the subscribed feeds and how their last poll went")
+    sub.add_parser("poll", help="poll every subscribed feed now (for cron; a running bot polls on its own)")
+
+    gaps = sub.add_parser("gaps", help="declined and 👎-voted questions, grouped, most frequent first")
+    gaps.add_argument("--since", metavar="DATE", help="questions asked on or after")
+    gaps.add_argument("--limit", type=int, default=10, help="how many groups")
+    gaps.add_argument("--format", choices=["text", "json"], default="text")
+    stats = sub.add_parser("stats", help="documents, passages, questions, answers and votes, by week")
+    stats.add_argument("--weeks", type=int, default=8)
+    stats.add_argument("--format", choices=["text", "json"], default="text")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)

@@ -14,9 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.actors import Actor
+from dataclasses import asdict
+
 from bot.admin import describe
 from bot.cli import EXIT_OK, _progress
-from bot.render import document_json, document_lines
+from bot.render import (
+    audit_line, document_json, document_lines, gap_lines, poll_lines, stats_lines, subscription_lines,
+)
 from bot.service import CrisisBot
 from knowledge.readers import read_text_file
 
@@ -102,9 +106,51 @@ def kb_remove(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
 def kb_log(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
     entries = bot.admin.log(actor, limit=args.limit, page=args.page)
     for e in entries:
-        print(f"{e.at}  {e.who}  {e.action} {e.target}  {e.result}")
+        print(audit_line(e))
     if not entries:
         print("no entries")
+    return EXIT_OK
+
+
+def kb_subscribe(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    sub = bot.admin.subscribe(actor, args.url)
+    print(f"subscribed to {sub.title or sub.url} ({sub.url}); new entries are added at each poll")
+    return EXIT_OK
+
+
+def kb_unsubscribe(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    bot.admin.unsubscribe(actor, args.url)
+    print(f"unsubscribed from {args.url}; the documents it brought in stay")
+    return EXIT_OK
+
+
+def kb_feeds(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    print("\n".join(subscription_lines(bot.admin.feeds(actor))))
+    return EXIT_OK
+
+
+def kb_poll(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    """Exit 1 when a feed could not be read or an entry failed, so cron mails someone."""
+    reports = bot.admin.poll_feeds(actor)
+    print("\n".join(poll_lines(reports)))
+    return EXIT_OK if all(r.error is None and not r.failed for r in reports) else 1
+
+
+def kb_gaps(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    clusters = bot.admin.gaps(actor, since=args.since, limit=args.limit)
+    if args.format == "json":
+        print(json.dumps([asdict(c) for c in clusters], ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(gap_lines(clusters)))
+    return EXIT_OK
+
+
+def kb_stats(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
+    stats = bot.admin.stats(actor, weeks=args.weeks)
+    if args.format == "json":
+        print(json.dumps(asdict(stats), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(stats_lines(stats)))
     return EXIT_OK
 
 
@@ -117,4 +163,10 @@ KB_COMMANDS: dict[str, Callable[[argparse.Namespace, CrisisBot, Actor], int]] = 
     "refresh": kb_refresh,
     "remove": kb_remove,
     "log": kb_log,
+    "subscribe": kb_subscribe,
+    "unsubscribe": kb_unsubscribe,
+    "feeds": kb_feeds,
+    "poll": kb_poll,
+    "gaps": kb_gaps,
+    "stats": kb_stats,
 }

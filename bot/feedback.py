@@ -48,6 +48,32 @@ class UnknownAnswer(CrisisbotError):
 
 
 @dataclass(frozen=True)
+class GapQuestion:
+    """A question the knowledge base did not serve: declined, or answered and voted 👎."""
+
+    question: str
+    asked_at: str
+    declined: bool
+    voted_down: bool
+
+
+@dataclass(frozen=True)
+class WeekActivity:
+    questions: int = 0
+    answered: int = 0
+    votes_up: int = 0
+    votes_down: int = 0
+
+
+@dataclass(frozen=True)
+class Totals:
+    questions: int
+    answered: int
+    votes_up: int
+    votes_down: int
+
+
+@dataclass(frozen=True)
 class Vote:
     answer_id: int
     question: str
@@ -116,6 +142,53 @@ class FeedbackLog:
                 (answer_id,),
             ).fetchall()
         return [Vote(int(r[0]), str(r[1]), json.loads(r[2]), int(r[3]), str(r[4])) for r in rows]
+
+    # -- reports --------------------------------------------------------------------------
+
+    def gap_questions(self, since: str | None = None, limit: int = 5000) -> list[GapQuestion]:
+        """Declined questions and answers with more 👎 than 👍, most recent first.
+
+        An answer is counted as a gap by its net vote, so one person's 👎 among several 👍 does
+        not send admins after a source that serves most people well.
+        """
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.question, a.asked_at, a.found, COALESCE(SUM(v.value), 0) AS net"
+                " FROM asked a LEFT JOIN votes v ON v.answer_id = a.id"
+                " WHERE a.asked_at >= ? GROUP BY a.id"
+                " HAVING a.found = 0 OR net < 0 ORDER BY a.asked_at DESC, a.id DESC LIMIT ?",
+                (since or "", limit),
+            ).fetchall()
+        return [GapQuestion(str(r[0]), str(r[1]), not r[2], int(r[3]) < 0) for r in rows]
+
+    def totals(self) -> Totals:
+        with self._lock:
+            asked = self._db.execute("SELECT COUNT(*), COALESCE(SUM(found), 0) FROM asked").fetchone()
+            votes = self._db.execute(
+                "SELECT COALESCE(SUM(value > 0), 0), COALESCE(SUM(value < 0), 0) FROM votes"
+            ).fetchone()
+        return Totals(int(asked[0]), int(asked[1]), int(votes[0]), int(votes[1]))
+
+    def activity_by_week(self, since: str) -> dict[str, WeekActivity]:
+        """Questions, answers and votes per ISO week (keyed by its Monday, UTC) from `since`
+        (YYYY-MM-DD) on."""
+        monday = "date({0}, 'weekday 0', '-6 days')"
+        with self._lock:
+            asked = self._db.execute(
+                f"SELECT {monday.format('asked_at')} AS week, COUNT(*), SUM(found) FROM asked"
+                " WHERE asked_at >= ? GROUP BY week", (since,)
+            ).fetchall()
+            votes = self._db.execute(
+                f"SELECT {monday.format('voted_at')} AS week, SUM(value > 0), SUM(value < 0)"
+                " FROM votes WHERE voted_at >= ? GROUP BY week", (since,)
+            ).fetchall()
+        weeks: dict[str, WeekActivity] = {}
+        for week, questions, answered in asked:
+            weeks[str(week)] = WeekActivity(int(questions), int(answered or 0))
+        for week, up, down in votes:
+            seen = weeks.get(str(week), WeekActivity())
+            weeks[str(week)] = WeekActivity(seen.questions, seen.answered, int(up or 0), int(down or 0))
+        return weeks
 
     def close(self) -> None:
         self._db.close()

@@ -1,4 +1,7 @@
-"""Plain-text and Markdown renderings of an `Answer`, for the terminal and for files.
+"""Plain-text and Markdown renderings of answers and admin reports, for the terminal and files.
+
+Chat adapters reuse the plain-text admin renderings (escaped for their markup), so a report
+reads the same on every surface.
 
 Each quote is followed by its marker, "[1]", or "[1, 2024-10-20]" when the quoted sources differ
 in date (`Answer.marker`). Dates are validated at ingest (YYYY[-MM[-DD]]), so a marker holds
@@ -7,10 +10,14 @@ nothing Markdown reacts to and is not escaped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from bot.answer import NO_ANSWER, Answer, Source, describe_date
+from bot.audit import AuditEntry
+from bot.coverage import GapCluster, KnowledgeStats
 from knowledge.documents import DocumentInfo
+from knowledge.feeds import PollReport, Subscription
 
 
 def source_line(source: Source, today: date | None = None) -> str:
@@ -63,3 +70,65 @@ def document_lines(document: DocumentInfo, today: date | None = None) -> list[st
 def document_json(document: DocumentInfo) -> dict[str, object]:
     """A document's listing fields as JSON-ready values (the kind as its name)."""
     return {**document.__dict__, "kind": document.kind.value}
+
+
+def audit_line(entry: AuditEntry) -> str:
+    """'2026-11-27T01:02:03+00:00  Olena (telegram:501)  add-url https://…  ok: added …'."""
+    return f"{entry.at}  {entry.who}  {entry.action} {entry.target}  {entry.result}"
+
+
+def subscription_lines(subscriptions: Sequence[Subscription]) -> list[str]:
+    """Two lines a feed: its title and URL, then who added it and how the last poll went."""
+    lines = []
+    for sub in subscriptions:
+        polled = f"last polled {sub.last_polled_at}" if sub.last_polled_at else "not polled yet"
+        state = f"; last error: {sub.last_error}" if sub.last_error else ""
+        lines.append(f"{sub.title or '(no title yet)'} — {sub.url}")
+        lines.append(f"    added by {sub.added_by} on {sub.added_at[:10]}, {polled}{state}")
+    return lines or ["no feeds are subscribed"]
+
+
+def poll_lines(reports: Sequence[PollReport]) -> list[str]:
+    """One line a feed, then one line per entry skipped or failed."""
+    from bot.admin import describe_poll  # bot.admin imports this module's neighbours
+
+    if not reports:
+        return ["no feeds are subscribed"]
+    lines = []
+    for report in reports:
+        lines.append(f"{report.feed_url}: {describe_poll(report)}")
+        lines.extend(f"    skipped {link}: {why}" for link, why in report.skipped)
+        lines.extend(f"    failed {link}: {why}" for link, why in report.failed)
+    return lines
+
+
+def gap_lines(clusters: Sequence[GapCluster], examples: int = 3) -> list[str]:
+    """Per group: how often it was asked and how it went, then up to `examples` wordings."""
+    if not clusters:
+        return ["no gaps: every recorded question was answered and none was voted down"]
+    lines = []
+    for number, cluster in enumerate(clusters, 1):
+        how = [f"{cluster.declined} declined"] if cluster.declined else []
+        how += [f"{cluster.voted_down} voted 👎"] if cluster.voted_down else []
+        lines.append(f"{number}. asked {cluster.asked}× ({', '.join(how)}), last {cluster.last_asked[:10]}")
+        lines.extend(f"    “{q}”" for q in cluster.questions[:examples])
+        if len(cluster.questions) > examples:
+            lines.append(f"    … and {len(cluster.questions) - examples} more wordings")
+    return lines
+
+
+def stats_lines(stats: KnowledgeStats) -> list[str]:
+    """Totals, then a fixed-width table by week (for a terminal or a code block)."""
+    share = f"{stats.answered_share:.0%}" if stats.answered_share is not None else "-"
+    lines = [
+        f"documents: {stats.documents:,}   passages: {stats.passages:,}",
+        f"questions: {stats.questions:,}   answered: {stats.answered:,} ({share})   "
+        f"votes: {stats.votes_up:,} 👍 / {stats.votes_down:,} 👎",
+        "",
+        f"{'week of':10}  {'docs+':>5}  {'asked':>5}  {'answered':>8}  {'up':>4}  {'down':>4}",
+    ]
+    for week in stats.weeks:
+        answered = f"{week.answered / week.questions:.0%}" if week.questions else "-"
+        lines.append(f"{week.week:10}  {week.documents_added:>5}  {week.questions:>5}  "
+                     f"{answered:>8}  {week.votes_up:>4}  {week.votes_down:>4}")
+    return lines

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.actors import LOCAL_PLATFORM, Action, Actor, RoleDirectory, require
+from bot.actors import LOCAL_PLATFORM, SCHEDULER, Action, Actor, RoleDirectory, require
 from bot.answer import Answer
 from bot.audit import AuditLog
 from bot.feedback import FeedbackLog, Vote
@@ -34,6 +34,7 @@ from index.retriever import RetrievalPolicy, Retriever
 from index.search_index import RepairReport, SearchIndex
 from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo
+from knowledge.feeds import FeedSubscriptions, PollReport
 from knowledge.readers import ReadResult, read_markdown, read_paths
 from knowledge.store import SqliteStore
 
@@ -126,6 +127,10 @@ class CrisisBot:
     @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self.settings.database_path)
+
+    @cached_property
+    def feeds(self) -> FeedSubscriptions:
+        return FeedSubscriptions(self.settings.database_path)
 
     @cached_property
     def admin(self) -> KnowledgeAdmin:
@@ -250,6 +255,19 @@ class CrisisBot:
         self._seed_if_new()
         return self.writer.reindex(progress)
 
+    def poll_feeds_scheduled(self) -> list[PollReport]:
+        """The scheduled poll the adapters run every `feed_poll_minutes`: every feed, as the
+        feed poller, audited per feed. A poll still running (a slow feed, or an admin's
+        poll) makes this one a no-op instead of an error, and nothing here raises for a
+        feed's failure: it is in the report and the audit log."""
+        from bot.admin import AdminError
+
+        try:
+            return self.admin.poll_feeds(SCHEDULER)
+        except AdminError as exc:
+            log.info("scheduled feed poll skipped: %s", exc)
+            return []
+
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
@@ -257,5 +275,7 @@ class CrisisBot:
             self.feedback.close()
         if "audit" in self.__dict__:
             self.audit.close()
+        if "feeds" in self.__dict__:
+            self.feeds.close()
         if self._embedding_cache is not None:
             self._embedding_cache.close()

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # Admins may add URLs on loopback and private networks (self-hosted sources); off by
     # default, so an admin's link can never make the server probe its own network.
     allow_private_urls: bool = False
+    # How often a running bot polls the subscribed RSS/Atom feeds; 0 turns scheduled polling
+    # off (`crisisbot kb poll` from cron still works).
+    feed_poll_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
 
     # Telegram. The token only ever comes from the environment (TELEGRAM_BOT_TOKEN).
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")

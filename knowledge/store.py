@@ -277,6 +277,22 @@ class SqliteStore:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 
+    def passage_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
+
+    def documents_added_by_week(self, since: str) -> dict[str, int]:
+        """Documents added per ISO week (keyed by its Monday, UTC) from `since` (YYYY-MM-DD) on.
+
+        Counts the documents still stored: a removed one no longer counts in its week.
+        """
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT date(added_at, 'weekday 0', '-6 days') AS week, COUNT(*) FROM documents"
+                " WHERE added_at >= ? GROUP BY week", (since,)
+            ).fetchall()
+        return {str(week): int(count) for week, count in rows}
+
     def passage_ids(self) -> np.ndarray:
         with self._lock:
             rows = self._db.execute("SELECT id FROM passages ORDER BY id").fetchall()

@@ -379,6 +379,63 @@ def test_kb_add_url_and_refresh(
     assert results[2].startswith(f"ok: added {doc}") and results[3].startswith("error: ") and "127.0.0.1" in results[3]
 
 
+def test_kb_feeds_subscribe_poll_unsubscribe(
+    data_dir: Path, fast_bot: None, web: LocalServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRISISBOT_ALLOW_PRIVATE_URLS", "true")
+    feed = web.url("/feed.rss")
+    code, out, err = run(["kb", "subscribe", feed], capsys)
+    assert code == 0, err
+    assert out.strip() == f"subscribed to Local wire ({feed}); new entries are added at each poll"
+    code, out, _ = run(["kb", "feeds"], capsys)
+    assert out.splitlines()[0] == f"Local wire — {feed}" and "not polled yet" in out
+    code, out, _ = run(["kb", "poll"], capsys)
+    assert (code, out.strip()) == (0, f"{feed}: 2 added")
+    assert document_count(data_dir) == 2
+    web.feed_items.append(("/image", "A picture"))
+    code, out, _ = run(["kb", "poll"], capsys)
+    assert code == 1  # cron sees that an entry failed
+    assert out.splitlines() == [
+        f"{feed}: 0 added, 1 failed (first: {web.url('/image')}: unsupported content type image/png: "
+        "send an HTML page or a PDF)",
+        f"    failed {web.url('/image')}: unsupported content type image/png: send an HTML page or a PDF",
+    ]
+    code, out, _ = run(["kb", "feeds"], capsys)
+    assert "last error: 1 of 1 new entries failed" in out
+    code, out, _ = run(["kb", "unsubscribe", feed], capsys)
+    assert code == 0 and document_count(data_dir) == 2
+    code, out, _ = run(["kb", "feeds"], capsys)
+    assert out.strip() == "no feeds are subscribed"
+    code, _, err = run(["kb", "subscribe", web.url("/article")], capsys)
+    assert code == 1 and "send an RSS or Atom feed" in error_line(err)
+
+
+def test_kb_gaps_and_stats(data_dir: Path, fast_bot: None, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["kb", "gaps"], capsys)
+    assert (code, out.strip()) == (0, "no gaps: every recorded question was answered and none was voted down")
+    from bot.service import CrisisBot
+    from bot.settings import load_settings
+    from tests.fakes import HashingEmbedder
+
+    bot = CrisisBot(load_settings(), HashingEmbedder())
+    try:
+        for _ in range(2):
+            assert not bot.ask("Who won the world cup?", bot.actor("telegram", 5)).found
+    finally:
+        bot.close()
+    code, out, _ = run(["kb", "gaps", "--format", "json"], capsys)
+    (group,) = json.loads(out)
+    assert (group["questions"], group["asked"], group["declined"]) == (["Who won the world cup?"], 2, 2)
+    code, out, _ = run(["kb", "stats", "--weeks", "2"], capsys)
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "documents: 0   passages: 0"
+    assert lines[1].startswith("questions: 2   answered: 0 (0%)") and len(lines) == 6
+    code, out, _ = run(["kb", "stats", "--format", "json"], capsys)
+    assert json.loads(out)["questions"] == 2 and len(json.loads(out)["weeks"]) == 8
+    code, _, err = run(["kb", "stats", "--weeks", "500"], capsys)
+    assert code == 1 and "between 1 and 104" in error_line(err)
+
+
 def test_top_level_ingest_and_remove_are_audited_too(
     data_dir: Path, fast_bot: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
