@@ -113,7 +113,8 @@ def gap_lines(clusters: Sequence[GapCluster], examples: int = 3) -> list[str]:
         lines.append(f"{number}. asked {cluster.asked}× ({', '.join(how)}), last {cluster.last_asked[:10]}")
         lines.extend(f"    “{q}”" for q in cluster.questions[:examples])
         if len(cluster.questions) > examples:
-            lines.append(f"    … and {len(cluster.questions) - examples} more wordings")
+            more = len(cluster.questions) - examples
+            lines.append(f"    … and {more} more wording{'s' if more > 1 else ''}")
     return lines
 
 
