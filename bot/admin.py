@@ -331,9 +331,10 @@ class KnowledgeAdmin:
     def feeds(self, actor: Actor) -> builtins.list[Subscription]:
         return self._run(actor, "feeds", "", self._bot.feeds.list, None)
 
-    def poll_feeds(self, actor: Actor) -> builtins.list[PollReport]:
+    def poll_feeds(self, actor: Actor, progress: Progress | None = None) -> builtins.list[PollReport]:
         """Poll every subscribed feed now, each entry through the URL path (guard, limits,
-        extraction, de-duplication). Each feed's outcome is a line of the audit log.
+        extraction, de-duplication). Each feed's outcome is a line of the audit log;
+        `progress` hears (feeds polled, feeds) after each one.
 
         Raises:
             AdminError: a poll is already running in this process.
@@ -343,7 +344,13 @@ class KnowledgeAdmin:
             if not self._polling.acquire(blocking=False):
                 raise AdminError("the feeds are being polled already; try again when that poll is done")
             try:
-                return [self._poll_one(actor, sub) for sub in self._bot.feeds.list()]
+                subscriptions = self._bot.feeds.list()
+                reports = []
+                for sub in subscriptions:
+                    reports.append(self._poll_one(actor, sub))
+                    if progress is not None:
+                        progress(len(reports), len(subscriptions))
+                return reports
             finally:
                 self._polling.release()
 

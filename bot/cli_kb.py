@@ -131,7 +131,11 @@ def kb_feeds(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
 
 def kb_poll(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
     """Exit 1 when a feed could not be read or an entry failed, so cron mails someone."""
-    reports = bot.admin.poll_feeds(actor)
+    update, close = _progress("polling feeds")
+    try:
+        reports = bot.admin.poll_feeds(actor, update)
+    finally:
+        close()
     print("\n".join(poll_lines(reports)))
     return EXIT_OK if all(r.error is None and not r.failed for r in reports) else 1
 

@@ -91,8 +91,10 @@ def test_feeds_on_the_local_network_are_refused_by_default(make_bot: Callable[..
 
 def test_a_poll_adds_new_entries_only_and_audits_each_feed(bot: CrisisBot, web: LocalServer) -> None:
     bot.admin.subscribe(admin_of(bot), web.url("/feed.rss"))
-    first = bot.admin.poll_feeds(admin_of(bot))
+    heard: list[tuple[int, int]] = []
+    first = bot.admin.poll_feeds(admin_of(bot), lambda done, total: heard.append((done, total)))
     assert [r.added for r in first] == [[web.url("/story/1"), web.url("/story/2")]]
+    assert heard == [(1, 1)]
     assert {d.id for d in bot.store.documents()} == {document_id(web.url("/story/1")), document_id(web.url("/story/2"))}
     story = bot.store.document_info(document_id(web.url("/story/1")))
     assert (story.published, story.added_by) == ("2024-11-20", f"feed:{web.url('/feed.rss')}")
