@@ -190,15 +190,22 @@ class KnowledgeAdmin:
     def add_files(
         self, actor: Actor, paths: Iterable[Path], progress: Progress | None = None,
         added_by: str | None = None, csv_columns: Mapping[str, str] | None = None,
+        label: str | None = None, kind: Kind | str | None = None,
     ) -> FilesAdded:
-        """Read and validate every file first, then add them all (or nothing, on a bad one)."""
+        """Read and validate every file first, then add them all (or nothing, on a bad one).
+
+        `kind`, when given, overrides what the files say (front matter, a JSONL field).
+        `label` names the files in the audit log when their paths mean nothing to a reader
+        (an upload saved to a temporary folder is logged by the name it was sent under)."""
         paths = list(paths)
 
         def work() -> FilesAdded:
+            forced = None if kind is None or kind == "" else _kind(kind)
             read = self._bot.read(paths, added_by or actor.key, csv_columns)
-            return FilesAdded(self._bot.ingest(read.documents, progress), read.skipped)
+            documents = read.documents if forced is None else [replace(d, kind=forced) for d in read.documents]
+            return FilesAdded(self._bot.ingest(documents, progress), read.skipped)
 
-        target = ", ".join(str(p) for p in paths)
+        target = label if label is not None else ", ".join(str(p) for p in paths)
         return self._run(actor, "add-files", target, work, lambda added: describe(added.report))
 
     def remove(self, actor: Actor, document_id: str) -> int:

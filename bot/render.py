@@ -133,3 +133,13 @@ def stats_lines(stats: KnowledgeStats) -> list[str]:
         lines.append(f"{week.week:10}  {week.documents_added:>5}  {week.questions:>5}  "
                      f"{answered:>8}  {week.votes_up:>4}  {week.votes_down:>4}")
     return lines
+
+
+def poll_summary(reports: Sequence[PollReport]) -> str:
+    """One line for the log after a scheduled poll: feeds, entries added, skipped, failed."""
+    added = sum(len(r.added) for r in reports)
+    skipped = sum(len(r.skipped) for r in reports)
+    failed = sum(len(r.failed) for r in reports)
+    unread = sum(1 for r in reports if r.error)
+    return (f"{len(reports)} feeds, {added} entries added, {skipped} skipped as copies, "
+            f"{failed} failed, {unread} feeds not read")
