@@ -15,6 +15,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from aiohttp import web
@@ -28,7 +29,9 @@ CALLBACK_DATA_LIMIT = 64  # bytes
 ANSWER_TEXT_LIMIT = 200  # characters of answerCallbackQuery text
 # Telegram HTML tags and the entity type each produces.
 STRING_PARAMS = frozenset({"text", "caption", "parse_mode", "callback_query_id", "url",
-                           "secret_token", "description", "short_description", "question"})
+                           "secret_token", "description", "short_description", "question",
+                           "file_id"})
+GET_FILE_LIMIT = 20 * 1024 * 1024  # bytes a bot may download through getFile
 NOT_MODIFIED = ("message is not modified: specified new message content and reply "
                 "markup are exactly the same as a current content and reply markup of the message")
 
@@ -49,6 +52,16 @@ def decode_param(name: str, value: str) -> Any:
     except ValueError:
         return value
     return decoded if isinstance(decoded, (dict, list, bool, int, float)) else value
+
+
+class StoredFile(NamedTuple):
+    """A file a user sent: `size` is what Telegram reports, `data` what a download returns."""
+
+    file_id: str
+    unique_id: str
+    path: str  # "documents/file_3.md": Telegram's own name, not the sender's
+    size: int
+    data: bytes
 
 
 class Failure(NamedTuple):
@@ -77,6 +90,8 @@ class FakeTelegram(StandIn[Recorded]):
         self._update_ids = itertools.count(10_001)  # never 0 or 1: catches offset mistakes
         self._message_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self.files: dict[str, StoredFile] = {}  # file_id -> what getFile and downloads serve
         self._updates_arrived = asyncio.Event()
         self._closing = False
         methods: dict[str, Callable[[JSON], Any]] = {
@@ -90,7 +105,7 @@ class FakeTelegram(StandIn[Recorded]):
             "setMyCommands": self._set_commands, "getMyCommands": lambda p: self.commands,
             "deleteMyCommands": lambda p: self._set_commands({}),
             "getChatAdministrators": self._get_admins, "getChatMember": self._get_member,
-            "getChat": self._get_chat,
+            "getChat": self._get_chat, "getFile": self._get_file,
             "setWebhook": lambda p: self._set_webhook(p, p.get("url") or None),
             "deleteWebhook": lambda p: self._set_webhook(p, None),
             **dict.fromkeys(["sendChatAction", "close", "logOut"], lambda p: True),
@@ -102,6 +117,7 @@ class FakeTelegram(StandIn[Recorded]):
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         await self._serve(app)
 
     async def stop(self) -> None:
@@ -186,7 +202,45 @@ class FakeTelegram(StandIn[Recorded]):
         return {"message": self._message(self._chat(user_id), self._user(user_id), photo=photo,
                                          caption=caption)}
 
+    def add_file(self, data: bytes, suffix: str = "", size: int | None = None) -> StoredFile:
+        """Store bytes as a file users sent; `size` may claim more than `data` holds (a large
+        file whose download a test expects never to happen)."""
+        number = next(self._file_ids)
+        stored = StoredFile(f"BQACAgIAAxkBAAIBdoc{number}", f"AgADdoc{number}",
+                            f"documents/file_{number}{suffix}", len(data) if size is None else size, data)
+        self.files[stored.file_id] = stored
+        return stored
+
+    def document_message(self, file_name: str, data: bytes, user_id: int = 501,
+                         chat_id: int | None = None, caption: str | None = None,
+                         mime_type: str = "text/plain", file_size: int | None = None) -> JSON:
+        """A message carrying a document, its bytes stored for getFile and the download."""
+        stored = self.add_file(data, Path(file_name).suffix.lower(), file_size)
+        document = {"file_id": stored.file_id, "file_unique_id": stored.unique_id,
+                    "file_name": file_name, "mime_type": mime_type, "file_size": stored.size}
+        chat = self._chat(user_id if chat_id is None else chat_id)
+        return {"message": self._message(chat, self._user(user_id), document=document,
+                                         caption=caption,
+                                         caption_entities=(auto_entities(caption) or None) if caption else None)}
+
+    def downloads(self) -> list[Recorded]:
+        """Every file download the bot made (recorded as method "download")."""
+        return self.calls("download")
+
     # -- HTTP ------------------------------------------------------------------------------
+    async def _download(self, request: web.Request) -> web.Response:
+        """GET /file/bot<token>/<file_path>: the bytes of a file getFile described."""
+        path = request.match_info["path"]
+        record = Recorded("download", {"file_path": path})
+        self._record(record)
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        stored = next((f for f in self.files.values() if f.path == path), None)
+        if stored is None:
+            self.unknown.append(record)
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=stored.data, content_type="application/octet-stream")
+
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return self._reply(ApiError(401, "Unauthorized"))
@@ -369,6 +423,15 @@ class FakeTelegram(StandIn[Recorded]):
 
     def _get_member(self, params: JSON) -> JSON:
         return self._member(self._chat_id(params), int(params["user_id"]))
+
+    def _get_file(self, params: JSON) -> JSON:
+        stored = self.files.get(str(params.get("file_id", "")))
+        if stored is None:
+            raise bad_request("invalid file_id")
+        if stored.size > GET_FILE_LIMIT:
+            raise bad_request("file is too big")
+        return {"file_id": stored.file_id, "file_unique_id": stored.unique_id,
+                "file_size": stored.size, "file_path": stored.path}
 
     def _get_chat(self, params: JSON) -> JSON:
         gifts = dict.fromkeys(["unlimited_gifts", "limited_gifts", "unique_gifts",

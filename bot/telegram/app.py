@@ -19,6 +19,7 @@ from telegram.ext import (
 from bot.service import CrisisBot
 from bot.settings import Settings
 from bot.telegram.handlers import COMMANDS, TelegramHandlers
+from bot.telegram.kb import KB_CAPTION, KB_PREFIX, KnowledgeHandlers
 from knowledge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -42,23 +43,46 @@ def build_application(
         .post_init(_register_commands)
         .build()
     )
+    executor = executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="crisisbot-core")
     handlers = TelegramHandlers(
-        service, executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="crisisbot-core"),
-        lambda: application.bot.username,
+        service, executor, lambda: application.bot.username,
         **({"message_limit": message_limit} if message_limit else {}),
     )
+    kb = KnowledgeHandlers(service, executor, lambda: application.bot.username)
+    new = filters.UpdateType.MESSAGE  # an edited message is not asked (or run) again
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help))
     application.add_handler(CommandHandler("ask", handlers.ask_command))
     application.add_handler(CommandHandler("sources", handlers.sources))
-    new = filters.UpdateType.MESSAGE  # an edited message is not asked again
+    application.add_handler(CommandHandler("kb", kb.command, filters=new))
     application.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown_command))
+    # Before the caption handler: a document is an upload (private chat, or captioned
+    # "/kb add" in a group), never a question.
+    uploads = filters.ChatType.PRIVATE | filters.CaptionRegex(KB_CAPTION)
+    application.add_handler(MessageHandler(new & filters.Document.ALL & uploads, kb.document))
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.text))
     application.add_handler(MessageHandler(new & filters.CAPTION & ~filters.COMMAND, handlers.text))
+    application.add_handler(CallbackQueryHandler(kb.button, pattern=f"^{KB_PREFIX}:"))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(new & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_error_handler(handlers.error)
+    _schedule_feed_polls(application, kb, settings)
     return application
+
+
+def _schedule_feed_polls(
+    application: Application, kb: KnowledgeHandlers, settings: Settings,  # type: ignore[type-arg]
+) -> None:
+    """Poll the subscribed feeds every `feed_poll_minutes` (0: never) with PTB's JobQueue.
+
+    The first run waits one interval: a restart loop must not hammer the feeds.
+    """
+    if settings.feed_poll_minutes <= 0:
+        return
+    if application.job_queue is None:
+        raise ConfigError("scheduled feed polling needs python-telegram-bot[job-queue] (APScheduler)")
+    seconds = settings.feed_poll_minutes * 60
+    application.job_queue.run_repeating(kb.poll_feeds_job, interval=seconds, first=seconds, name="poll-feeds")
 
 
 def _token(settings: Settings) -> str:

@@ -31,7 +31,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.actors import Actor
+from bot.actors import Action, Actor, may
 from bot.service import CrisisBot
 from bot.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
 from knowledge.errors import CrisisbotError
@@ -146,6 +146,10 @@ class TelegramHandlers:
             "whether it helped.\n\n"
             f"Maintained by {html.escape(self.service.settings.maintainer)}."
         )
+        if update.effective_user is not None and may(self._actor(update), Action.CHANGE_KNOWLEDGE):
+            # Only a hint, not a gate: /kb stays out of the public command menu, and the core
+            # checks the role again on every /kb call.
+            text += "\n\nAs an admin, you can change the knowledge base: /kb help lists how."
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
     async def ask_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,7 +15,6 @@ from telegram.ext import Application
 
 from bot.service import CrisisBot
 from bot.telegram.app import build_application
-from index.embedder import SentenceTransformerEmbedder
 from tests.telegram_server import FakeTelegram, Recorded
 
 QUESTION = "How many North Korean troops arrived in Russia?"
@@ -56,24 +55,6 @@ async def stop(application: Application) -> None:  # type: ignore[type-arg]
     await application.updater.stop()
     await application.stop()
     await application.shutdown()
-
-
-@pytest.fixture
-def make_service(
-    tmp_path: Path, real_embedder: SentenceTransformerEmbedder, telegram_server: FakeTelegram
-) -> Callable[..., CrisisBot]:
-    from bot.settings import load_settings
-
-    def make(**overrides: Any) -> CrisisBot:
-        overrides.setdefault("data_dir", tmp_path / "data")
-        settings = load_settings(
-            TELEGRAM_BOT_TOKEN=telegram_server.token, telegram_api_url=telegram_server.base_url, **overrides
-        )
-        service = CrisisBot(settings, real_embedder)
-        service.open()
-        return service
-
-    return make
 
 
 @pytest_asyncio.fixture
