@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
+from discord.ext import tasks
 
 from bot.actors import Actor
 from bot.answer import Answer
 from bot.discord.components import SourcesPageButton, VoteButton, pager_view, vote_view
 from bot.discord.formatting import answer_messages, sources_page
+from bot.discord.kb import KbListButton, KnowledgeCommands, feed_poll_loop
 from bot.service import CrisisBot, clean_question
 from knowledge.errors import CrisisbotError
 
@@ -47,15 +49,24 @@ class CrisisDiscordClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         register_commands(self.tree)
+        self.feed_loop: tasks.Loop[Any] | None = None
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(VoteButton, SourcesPageButton)
+        self.add_dynamic_items(VoteButton, SourcesPageButton, KbListButton)
+        self.feed_loop = feed_poll_loop(self)
+        if self.feed_loop is not None:
+            self.feed_loop.start()
         if self.sync_target is not None:
             guild = discord.Object(self.sync_target) if self.sync_target else None
             if guild is not None:
                 self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.warning("synced %d slash commands %s", len(synced), f"to guild {self.sync_target}" if guild else "globally")
+
+    async def close(self) -> None:
+        if self.feed_loop is not None:
+            self.feed_loop.cancel()
+        await super().close()
 
     async def run_core(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
@@ -163,7 +174,7 @@ def _view_kwargs(view: discord.ui.View | None) -> dict[str, Any]:
 
 
 def register_commands(tree: app_commands.CommandTree[Any]) -> None:
-    """The members' commands; moderator and admin commands join with their issues."""
+    """The members' commands, and the admins' `/kb` group; moderator commands join with their issue."""
 
     @tree.command(name="ask")
     @app_commands.describe(question="Your question about the war in Ukraine")
@@ -181,3 +192,5 @@ def register_commands(tree: app_commands.CommandTree[Any]) -> None:
         await interaction.response.send_message(
             embed=embed, allowed_mentions=NO_MENTIONS, **_view_kwargs(pager_view(0, pages))
         )
+
+    tree.add_command(KnowledgeCommands())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+from urllib.parse import quote
 from typing import Any
 
 from tests.discord_server.state import (BOT_PERMISSIONS, DM_APP_PERMISSIONS, JSON,
@@ -24,8 +25,10 @@ class EventBuilders(DiscordState):
                           user_id: int = 501, guild: bool = True, command_id: str | None = None,
                           permissions: int | None = None, locale: str = "en-US") -> JSON:
         """INTERACTION_CREATE data for a chat-input command. `name` may be "command sub" for a
-        subcommand. Option types come from the synced command when there is one (unknown or
-        missing required options then raise ValueError), else from the Python values."""
+        subcommand, or "command group sub". Option types come from the synced command when there
+        is one (unknown or missing required options then raise ValueError), else from the Python
+        values. An attachment option takes the payload `user_attachment` returned: the option
+        carries its id and `data.resolved.attachments` the attachment, as on Discord."""
         parts = name.split()
         command = self._synced_command(parts[0], guild)
         data: JSON = {"id": command_id or (command["id"] if command else str(self._snowflake())),
@@ -35,10 +38,31 @@ class EventBuilders(DiscordState):
         built = self._build_options(command, parts[1:], options or {})
         if built:
             data["options"] = built
+        files = {str(v["id"]): copy.deepcopy(v) for v in (options or {}).values()
+                 if isinstance(v, dict)}
+        if files:
+            data["resolved"] = {"attachments": files}
         payload = self._interaction_payload(2, user_id, guild, self.channel_id if guild else None,
                                             permissions, locale)
         payload["data"] = data
         return payload
+
+    def user_attachment(self, filename: str, data: bytes, content_type: str | None = None,
+                        size: int | None = None) -> JSON:
+        """A file a user attached to a slash command, as Discord resolves it; the stand-in serves
+        `data` at its `url` (each download is recorded as a GET of /attachments/...). `size`
+        overrides the declared size, so a test can claim a huge file without sending one."""
+        attachment_id = self._snowflake()
+        url = (f"http://127.0.0.1:{self.port}/attachments/{self.channel_id}/{attachment_id}/"
+               f"{quote(filename)}")
+        payload: JSON = {"id": str(attachment_id), "filename": filename,
+                         "size": len(data) if size is None else size, "url": url,
+                         "proxy_url": url.replace("/attachments/", "/proxy/attachments/", 1),
+                         "ephemeral": True}
+        if content_type is not None:
+            payload["content_type"] = content_type
+        self.user_files[attachment_id] = {"payload": payload, "data": data}
+        return copy.deepcopy(payload)
 
     def component_interaction(self, custom_id: str, message: JSON, user_id: int = 501,
                               values: list[str] | None = None, permissions: int | None = None,
@@ -117,7 +141,15 @@ class EventBuilders(DiscordState):
         return copy.deepcopy(stored)
 
     def _permissions_of(self, user_id: int) -> int:
-        return self.member_permissions.get(user_id, MEMBER_PERMISSIONS)
+        """`member_permissions` when set, else @everyone's and those of the member's roles."""
+        if user_id in self.member_permissions:
+            return self.member_permissions[user_id]
+        held = {str(role) for role in self.member_roles.get(user_id, [])}
+        granted = MEMBER_PERMISSIONS
+        for role in self.extra_roles:
+            if role["id"] in held:
+                granted |= int(role["permissions"])
+        return granted
 
     def _guild_payload(self) -> JSON:
         """GUILD_CREATE data: enough for channels, roles and the bot member to resolve."""
@@ -137,7 +169,8 @@ class EventBuilders(DiscordState):
             "id": str(self.guild_id), "name": "Crisis Test Guild", "icon": None, "splash": None,
             "discovery_splash": None, "owner_id": str(self.owner_id), "afk_channel_id": None,
             "afk_timeout": 300, "verification_level": 0, "default_message_notifications": 1,
-            "explicit_content_filter": 0, "roles": [everyone, bot_role], "emojis": [],
+            "explicit_content_filter": 0, "roles": [everyone, bot_role, *self.extra_roles],
+            "emojis": [],
             "stickers": [], "features": [], "mfa_level": 0, "application_id": None,
             "system_channel_id": str(self.channel_id), "system_channel_flags": 0,
             "rules_channel_id": None, "vanity_url_code": None, "description": None,
@@ -162,10 +195,14 @@ class EventBuilders(DiscordState):
     def _build_options(self, command: JSON | None, path: list[str], values: dict[str, Any]
                        ) -> list[JSON]:
         declared: list[JSON] | None = None if command is None else command.get("options") or []
-        for sub in path:
+        # A subcommand is type 1; in front of it, a subcommand group is type 2.
+        kinds = [2 if n < len(path) - 1 else 1 for n in range(len(path))]
+        for number, sub in enumerate(path):
             option = next((o for o in declared or [] if o["name"] == sub), None)
             if declared is not None and (option is None or option["type"] not in (1, 2)):
                 raise ValueError(f"{command and command['name']!r} has no subcommand {sub!r}")
+            if option is not None:
+                kinds[number] = option["type"]
             declared = None if option is None else option.get("options") or []
         built: list[JSON] = []
         for key, value in values.items():
@@ -174,15 +211,21 @@ class EventBuilders(DiscordState):
                 if option is None:
                     raise ValueError(f"the synced command has no option {key!r}")
                 kind = option["type"]
+            elif isinstance(value, dict):
+                kind = 11  # an attachment
             else:
                 kind = next(t for py, t in OPTION_TYPES if isinstance(value, py))
+            if kind == 11:
+                if not isinstance(value, dict) or "id" not in value:
+                    raise ValueError(f"option {key!r} takes a payload from user_attachment")
+                value = str(value["id"])
             built.append({"name": key, "type": kind, "value": value})
         if declared is not None:
             missing = [o["name"] for o in declared if o.get("required") and o["name"] not in values]
             if missing:
                 raise ValueError(f"required options missing: {missing}")
-        for sub in reversed(path):
-            built = [{"name": sub, "type": 1, "options": built}]
+        for sub, kind in reversed(list(zip(path, kinds))):
+            built = [{"name": sub, "type": kind, "options": built}]
         return built
 
     def _interaction_payload(self, kind: int, user_id: int, guild: bool, channel_id: int | None,

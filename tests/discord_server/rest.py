@@ -59,6 +59,8 @@ class FakeDiscord(ChannelRoutes):
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{channel}/{attachment}/{filename}", self._download)
+        app.router.add_get("/proxy/attachments/{channel}/{attachment}/{filename}", self._download)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         await self._serve(app)
 
@@ -72,6 +74,19 @@ class FakeDiscord(ChannelRoutes):
         Failures queue up, one call each."""
         self._failures.add(Failure(method.upper(), path_contains, status, retry_after, via,
                                       global_, code, message))
+    async def _download(self, request: web.Request) -> web.Response:
+        """The CDN: the bytes of a file a user attached (recorded like every request; 404 for
+        an unknown one, as the CDN answers)."""
+        self._record(Recorded(request.method, request.path, None, dict(request.headers)))
+        try:
+            stored = self.user_files.get(int(request.match_info["attachment"]))
+        except ValueError:
+            stored = None
+        if stored is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=stored["data"], headers={
+            "Content-Type": stored["payload"].get("content_type") or "application/octet-stream"})
+
     # -- REST plumbing ---------------------------------------------------------------------
     def _route(self, method: str, pattern: str, handler: Handler, auth: bool = True) -> None:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)

@@ -108,6 +108,9 @@ class DiscordState(StandIn[Recorded]):
     def __init__(self) -> None:
         super().__init__()
         self.uploads: list[JSON] = []  # {"path", "field", "filename", "data"} per uploaded file
+        # Files users attached to slash commands, by attachment id: {"payload", "data"}; the
+        # stand-in serves their bytes at the payload's `url` (see `user_attachment`).
+        self.user_files: dict[int, JSON] = {}
         self.sent_messages: list[JSON] = []
         self.edited_messages: list[JSON] = []  # a snapshot after every edit of a message
         self.messages: dict[int, JSON] = {}  # current state of every message, by id
@@ -128,6 +131,11 @@ class DiscordState(StandIn[Recorded]):
         self.echo_own_messages = False
         # Guild permissions of members, by user id; anyone else gets MEMBER_PERMISSIONS.
         self.member_permissions: dict[int, int] = {}
+        # Server roles beyond @everyone and the bot's (see `add_role`), and who holds them. A
+        # member's guild permissions come from these, as on Discord: discord.py computes
+        # `Member.guild_permissions` from the roles, not from an interaction's permissions.
+        self.extra_roles: list[JSON] = []
+        self.member_roles: dict[int, list[int]] = {}
         self._interactions: dict[int, InteractionState] = {}
         self._tokens: dict[str, InteractionState] = {}
         self._dm_channels: dict[int, int] = {}  # user id -> DM channel id
@@ -198,6 +206,20 @@ class DiscordState(StandIn[Recorded]):
         """Current state of the messages in a channel, oldest first."""
         return [m for m in self.messages.values() if int(m["channel_id"]) == channel_id]
 
+    def add_role(self, name: str, permissions: int, members: list[int]) -> int:
+        """A server role granting `permissions`, held by `members`; returns its id. Add roles
+        before the client connects: they travel in GUILD_CREATE."""
+        role_id = self._snowflake()
+        self.extra_roles.append({
+            "id": str(role_id), "name": name, "permissions": str(permissions),
+            "position": len(self.extra_roles) + 2, "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False, "managed": False, "mentionable": False, "icon": None,
+            "unicode_emoji": None, "flags": 0})
+        for member in members:
+            self.member_roles.setdefault(member, []).append(role_id)
+        return role_id
+
     # -- builders' helpers -----------------------------------------------------------------
     def _snowflake(self) -> int:
         """A Discord-like snowflake: creation time in the top bits, increasing."""
@@ -208,7 +230,9 @@ class DiscordState(StandIn[Recorded]):
 
     def _member_payload(self, user_id: int, with_user: bool = False,
                         permissions: int | None = None) -> JSON:
-        member: JSON = {"roles": [str(self.bot_role_id)] if user_id == self.application_id else [],
+        roles = ([self.bot_role_id] if user_id == self.application_id
+                 else self.member_roles.get(user_id, []))
+        member: JSON = {"roles": [str(role) for role in roles],
                         "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False,
                         "flags": 0, "pending": False, "nick": None, "avatar": None,
                         "premium_since": None, "communication_disabled_until": None}
