@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench bench-chat bench-eval calibrate clean
+.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries calibrate clean
 
 install: $(STAMP)
 
@@ -38,6 +38,12 @@ bench-chat: install
 
 bench-eval: install
 	$(BIN)/python benchmarks/eval_speed.py
+
+bench-gaps: install
+	$(BIN)/python benchmarks/gaps.py
+
+bench-summaries: install
+	$(BIN)/python benchmarks/summaries.py
 
 calibrate: install
 	$(BIN)/python benchmarks/calibrate_threshold.py

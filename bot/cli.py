@@ -1,4 +1,4 @@
-"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|kb|serve|eval`.
+"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|kb|summary|digest|serve|eval`.
 
 Imports stay light at module level (no torch, no faiss) so that `crisisbot --help` and bad
 input are answered at once; the service, and with it the model, is built only when a command
@@ -62,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("reindex", help="embed every passage again and rebuild the index")
 
     _add_kb_parser(commands)
+
+    summary = commands.add_parser("summary", help="what the knowledge base says about a topic, quoted and cited")
+    summary.add_argument("topic", nargs="?", default=None,
+                         help="the topic, in quotes (none: everything published in the date range)")
+    summary.add_argument("--since", metavar="DATE", help="sources published on or after (YYYY[-MM[-DD]])")
+    summary.add_argument("--until", metavar="DATE", help="sources published on or before")
+    summary.add_argument("--sentences", type=int, default=None, help="at most this many (default 6)")
+    summary.add_argument("--format", choices=["text", "json"], default="text")
+
+    digest = commands.add_parser("digest", help="the documents added recently, grouped into topics")
+    digest.add_argument("--since", metavar="DATE", help="added on or after (default: the last 7 days)")
+    digest.add_argument("--format", choices=["text", "json"], default="text")
 
     serve = commands.add_parser("serve", help="run the bot on a chat platform")
     serve.add_argument("platform", choices=["telegram", "discord"], help="the platform to serve")
@@ -336,6 +348,38 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render import render_summary_plain
+
+    summary = _bot(settings).summarize(args.topic, args.since, args.until, args.sentences)
+    if args.format == "json":
+        payload = {"topic": summary.topic, "since": summary.since, "until": summary.until,
+                   "heading": summary.heading, **_answer_json(summary.answer)}
+        payload.pop("question")
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        print(render_summary_plain(summary))
+    return EXIT_OK
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """Shows a digest; never marks it posted (only the chat schedulers do, once delivered)."""
+    from bot.render import digest_heading, render_digest_plain
+
+    digest = _bot(settings).digest(since=args.since)
+    if args.format == "json":
+        topics = [{"label": t.label, "document_ids": t.document_ids, **_answer_json(t.answer)}
+                  for t in digest.topics]
+        for topic in topics:
+            topic.pop("question")
+        print(json.dumps({"since": digest.since, "until": digest.until, "documents": digest.documents,
+                          "heading": digest_heading(digest), "topics": topics,
+                          "more_topics": digest.more_topics}, ensure_ascii=False, indent=2))
+    else:
+        print(render_digest_plain(digest))
+    return EXIT_OK
+
+
 def cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli_kb import KB_COMMANDS
 
@@ -354,6 +398,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "remove": cmd_remove,
     "reindex": cmd_reindex,
     "kb": cmd_kb,
+    "summary": cmd_summary,
+    "digest": cmd_digest,
     "serve": cmd_serve,
     "eval": cmd_eval,
 }

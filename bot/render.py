@@ -16,6 +16,7 @@ from datetime import date
 from bot.answer import NO_ANSWER, Answer, Source, describe_date
 from bot.audit import AuditEntry
 from bot.coverage import GapCluster, KnowledgeStats
+from bot.summary import Digest, Summary
 from knowledge.documents import DocumentInfo
 from knowledge.feeds import PollReport, Subscription
 
@@ -143,3 +144,49 @@ def poll_summary(reports: Sequence[PollReport]) -> str:
     unread = sum(1 for r in reports if r.error)
     return (f"{len(reports)} feeds, {added} entries added, {skipped} skipped as copies, "
             f"{failed} failed, {unread} feeds not read")
+
+
+NO_SUMMARY = ("The knowledge base has nothing on that topic in that period. Try other words, a "
+              "wider date range, or ask an admin to add sources.")
+
+
+def render_summary_plain(summary: Summary, today: date | None = None) -> str:
+    """Heading, one quoted sentence a line with its marker, then the numbered sources."""
+    if not summary.found:
+        return NO_SUMMARY
+    answer = summary.answer
+    lines = [summary.heading, ""]
+    lines += [f"- {quote.text} {answer.marker(quote)}" for quote in answer.quotes]
+    lines += ["", "Sources:"]
+    for source in answer.sources:
+        lines.append(source_line(source, today))
+        if source.document.url:
+            lines.append(f"    {source.document.url}")
+    return "\n".join(lines)
+
+
+def digest_heading(digest: Digest) -> str:
+    """'What's new: 12 documents added 2024-11-18 to 2024-11-25, in 4 topics'."""
+    first, last = digest.since[:10], digest.until[:10]
+    noun = "document" if digest.documents == 1 else "documents"
+    topics = len(digest.topics)
+    return (f"What's new: {digest.documents} {noun} added {first} to {last}, "
+            f"in {topics} topic{'s' if topics != 1 else ''}")
+
+
+NO_DIGEST = "Nothing new: no documents were added in that period."
+
+
+def render_digest_plain(digest: Digest, today: date | None = None) -> str:
+    """The heading, then per topic its label, its quoted sentences and its sources."""
+    if digest.empty:
+        return NO_DIGEST
+    lines = [digest_heading(digest)]
+    for number, topic in enumerate(digest.topics, 1):
+        answer = topic.answer
+        lines += ["", f"{number}. {topic.label}"]
+        lines += [f"   {quote.text} {answer.marker(quote)}" for quote in answer.quotes]
+        lines += [f"   {source_line(source, today)}" for source in answer.sources]
+    if digest.more_topics:
+        lines += ["", f"… and {digest.more_topics} smaller topic{'s' if digest.more_topics != 1 else ''}."]
+    return "\n".join(lines)

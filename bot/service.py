@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -24,16 +24,18 @@ from bot.audit import AuditLog
 from bot.feedback import FeedbackLog, Vote
 from bot.rate_limit import RateLimiter
 from bot.composer import AnswerComposer, AnswerPolicy
-from bot.errors import QuestionError
+from bot.errors import QuestionError, SummaryError
 from bot.relevance import RelevancePolicy
 from bot.settings import Settings
+from bot.summary import Digest, Summarizer, Summary
 from index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path
 from index.embedding_cache import CachedEmbedder, EmbeddingCache
 from index.lexical import LexicalIndex
 from index.retriever import RetrievalPolicy, Retriever
 from index.search_index import RepairReport, SearchIndex
 from index.writer import IngestReport, KnowledgeWriter, Progress
-from knowledge.documents import Document, DocumentInfo
+from knowledge.documents import Document, DocumentInfo, parse_published
+from knowledge.errors import SourceError
 from knowledge.feeds import FeedSubscriptions, PollReport
 from knowledge.readers import ReadResult, read_markdown, read_paths
 from knowledge.store import SqliteStore
@@ -51,6 +53,18 @@ def builtin_documents() -> list[Document]:
     folder = resources.files("knowledge") / "builtin"
     with resources.as_file(folder) as path:
         return [read_markdown(p, BUILTIN_ADDED_BY) for p in sorted(Path(path).glob("*.md"))]
+
+
+def _date_arg(name: str, value: str | None) -> str | None:
+    try:
+        return parse_published(value.strip() if value else None)
+    except SourceError:
+        raise SummaryError(f"bad {name} date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
+
+
+def _first_day(partial: str) -> str:
+    """'2024' -> '2024-01-01', '2024-11' -> '2024-11-01'."""
+    return (partial + "-01-01")[:10] if len(partial) == 4 else (partial + "-01")[:10]
 
 
 def clean_question(text: str, limit: int) -> str:
@@ -254,6 +268,67 @@ class CrisisBot:
     def reindex(self, progress: Progress | None = None) -> RepairReport:
         self._seed_if_new()
         return self.writer.reindex(progress)
+
+    # -- moderators -------------------------------------------------------------------------
+
+    @cached_property
+    def summarizer(self) -> Summarizer:
+        s = self.settings
+        relevance = RelevancePolicy(min_score=s.min_passage_score, min_shared_terms=s.min_shared_terms,
+                                    phrase_floor=s.phrase_match_floor)
+        return Summarizer(self.store, self.retriever, self.embedder, relevance)
+
+    def summarize(
+        self, topic: str | None, since: str | None = None, until: str | None = None,
+        max_sentences: int | None = None, actor: Actor | None = None,
+    ) -> Summary:
+        """"What we know about X": quoted sentences on `topic` (or on everything published in
+        the date range), in date order, each cited. With an actor (chat), moderators only."""
+        if actor is not None:
+            require(actor, Action.SUMMARIZE)
+        clean_topic = " ".join((topic or "").split()) or None
+        if clean_topic is not None and len(clean_topic) > self.settings.max_question_chars:
+            raise SummaryError(f"The topic is too long ({len(clean_topic):,} characters; the limit is "
+                               f"{self.settings.max_question_chars:,}).")
+        first, last = _date_arg("since", since), _date_arg("until", until)
+        if first and last and first[: len(last)] > last[: len(first)]:
+            raise SummaryError(f"the range ends ({last}) before it starts ({first})")
+        count = self.settings.summary_sentences if max_sentences is None else max_sentences
+        if not 1 <= count <= 20:
+            raise SummaryError("the number of sentences must be between 1 and 20")
+        self.ensure_open()
+        return self.summarizer.summarize(clean_topic, first, last, count)
+
+    def digest(
+        self, actor: Actor | None = None, since: str | None = None, key: str | None = None,
+        now: datetime | None = None,
+    ) -> Digest:
+        """The documents added since `since` (a date, from its start in UTC), else since the
+        digest last posted under `key` (a chat or channel), else in the last 7 days."""
+        if actor is not None:
+            require(actor, Action.SUMMARIZE)
+        moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        first = _date_arg("since", since)
+        self.ensure_open()
+        if first is not None:
+            start = datetime.fromisoformat(_first_day(first)).replace(tzinfo=timezone.utc)
+        elif key is not None and (last := self.store.get_meta(f"digest:{key}")) is not None:
+            start = datetime.fromisoformat(last)
+        else:
+            start = moment - timedelta(days=7)
+        return self.summarizer.digest(
+            start.isoformat(timespec="seconds"), moment.isoformat(timespec="seconds"),
+            self.settings.digest_topics, 2,
+        )
+
+    def mark_digest_posted(self, key: str, digest: Digest) -> None:
+        """The next digest under `key` starts where this one ended; call only once it is posted.
+
+        Never moves back: an older preview posted after a newer digest went out must not make
+        the next one repeat what was already posted."""
+        current = self.store.get_meta(f"digest:{key}")
+        if current is None or datetime.fromisoformat(current) < datetime.fromisoformat(digest.until):
+            self.store.set_meta(f"digest:{key}", digest.until)
 
     def poll_feeds_scheduled(self) -> list[PollReport]:
         """The scheduled poll the adapters run every `feed_poll_minutes`: every feed, as the

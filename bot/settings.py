@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.schedule import DigestSchedule, parse_schedule
 from knowledge.errors import ConfigError
 
 CONFIG_FILE_VARIABLE = "CRISISBOT_CONFIG"
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
     # How often a running bot polls the subscribed RSS/Atom feeds; 0 turns scheduled polling
     # off (`crisisbot kb poll` from cron still works).
     feed_poll_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    # Summaries and digests (moderators).
+    summary_sentences: int = Field(default=6, ge=1, le=20)
+    digest_topics: int = Field(default=8, ge=1, le=25)
+    digest_schedule: str = "mon 09:00"  # days and a time: "mon,thu 18:30", "mon-fri 08:00", "daily 09:00"
+    digest_timezone: str = "UTC"  # an IANA zone such as Europe/Kyiv
 
     # Telegram. The token only ever comes from the environment (TELEGRAM_BOT_TOKEN).
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
@@ -73,6 +79,7 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_path: str = "telegram"
+    telegram_digest_chat_id: int | None = None  # receives the scheduled digest
     telegram_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )
@@ -82,6 +89,7 @@ class Settings(BaseSettings):
     discord_admin_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     discord_moderator_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     discord_thread_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    discord_digest_channel_id: int | None = None  # receives the scheduled digest
 
     @field_validator(
         "telegram_admin_ids", "telegram_moderator_ids", "discord_admin_role_ids",
@@ -93,6 +101,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _schedule_is_readable(cls, value: str) -> str:
+        parse_schedule(value, "UTC")  # a ValueError says what is wrong
+        return value
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _zone_is_known(cls, value: str) -> str:
+        parse_schedule("daily 00:00", value)
+        return value
+
+    @property
+    def schedule(self) -> DigestSchedule:
+        return parse_schedule(self.digest_schedule, self.digest_timezone)
 
     @field_validator("telegram_webhook_secret")
     @classmethod

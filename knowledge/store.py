@@ -359,6 +359,23 @@ class SqliteStore:
             for r in rows
         }
 
+    def passage_ids_where(
+        self, since: str | None = None, until: str | None = None, added_since: str | None = None,
+    ) -> list[int]:
+        """Ids of the passages of documents published within `since`..`until` (compared as
+        `documents_page` compares them; undated documents never match a date) and added at
+        or after `added_since` (an ISO 8601 UTC time), in id order."""
+        where, params = self._page_filter(None, None, since, until)
+        if added_since:
+            where += (" AND " if where else " WHERE ") + "d.added_at >= ?"
+            params.append(added_since)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id{where} ORDER BY p.id",
+                params,
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
     def documents(self) -> list[DocumentInfo]:
         """Every document, newest publication first, with its passage count."""
         with self._lock:

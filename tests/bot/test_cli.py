@@ -436,6 +436,47 @@ def test_kb_gaps_and_stats(data_dir: Path, fast_bot: None, capsys: pytest.Captur
     assert code == 1 and "between 1 and 104" in error_line(err)
 
 
+def test_summary_and_digest_from_the_terminal(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real model over the seed article: a topic summary, its JSON, and the digest of what
+    was just added (the seed itself)."""
+    code, out, err = run(["summary", "north korean troops"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("What the knowledge base says about “north korean troops”, 2024-11")
+    quotes = [line for line in lines if line.startswith("- ")]
+    assert quotes and all(line.endswith("[1]") for line in quotes)
+    assert "Sources:" in lines and any(line.startswith("[1] Turning Tides") for line in lines)
+    code, out, _ = run(["summary", "north korean troops", "--sentences", "2", "--format", "json"], capsys)
+    payload = json.loads(out)
+    assert payload["found"] and len(payload["quotes"]) == 2 and payload["heading"].startswith("What the")
+    seed = SEED_ARTICLE.read_text(encoding="utf-8")
+    assert all(" ".join(q["text"].split()) in " ".join(seed.split()) for q in payload["quotes"])
+    code, out, _ = run(["summary", "north korean troops", "--since", "2025"], capsys)
+    assert code == 0 and out.startswith("The knowledge base has nothing on that topic in that period.")
+    code, _, err = run(["summary", "troops", "--since", "2024-12", "--until", "2024-11"], capsys)
+    assert code == 1 and "the range ends (2024-11) before it starts (2024-12)" in error_line(err)
+
+    # A digest covers what was added before the current second (a document added within it
+    # waits for the next digest); let the clock move on an hour, as it would have by then.
+    import bot.service
+    from datetime import datetime, timedelta
+
+    class AnHourLater(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def,override]
+            return datetime.now(tz) + timedelta(hours=1)
+
+    monkeypatch.setattr(bot.service, "datetime", AnHourLater)
+    code, out, _ = run(["digest"], capsys)
+    assert code == 0 and out.startswith("What's new: 1 document added ") and "Turning Tides" in out
+    code, out, _ = run(["digest", "--format", "json"], capsys)
+    assert json.loads(out)["documents"] == 1
+    code, out, _ = run(["digest", "--since", "2999-01-01"], capsys)
+    assert out.strip() == "Nothing new: no documents were added in that period."
+
+
 def test_top_level_ingest_and_remove_are_audited_too(
     data_dir: Path, fast_bot: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
