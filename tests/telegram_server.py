@@ -82,6 +82,8 @@ class FakeTelegram(StandIn[Recorded]):
         super().__init__()
         self.sent_messages: list[JSON] = []
         self.chat_admins: dict[int, list[int]] = {}
+        # Users who never pressed Start: Telegram refuses a bot's first message to them.
+        self.not_started: set[int] = set()
         self.commands: list[JSON] = []
         self.webhook_url: str | None = None
         self._pending: list[JSON] = []
@@ -354,6 +356,8 @@ class FakeTelegram(StandIn[Recorded]):
 
     def _send_message(self, params: JSON) -> JSON:
         chat_id = self._chat_id(params)
+        if chat_id in self.not_started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         text, entities = self._render(params)
         markup = self._markup(params)
         message = self._message(self._chat(chat_id), dict(self.bot_user), text=text,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeAllChatAdministrators, Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -18,8 +18,9 @@ from telegram.ext import (
 
 from bot.service import CrisisBot
 from bot.settings import Settings
-from bot.telegram.handlers import COMMANDS, TelegramHandlers
+from bot.telegram.handlers import COMMANDS, MODERATOR_COMMANDS, TelegramHandlers
 from bot.telegram.kb import KB_CAPTION, KB_PREFIX, KnowledgeHandlers
+from bot.telegram.summaries import POST_PREFIX, SummaryHandlers, ptb_days
 from knowledge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,18 @@ def build_application(
         **({"message_limit": message_limit} if message_limit else {}),
     )
     kb = KnowledgeHandlers(service, executor, lambda: application.bot.username)
+    summaries = SummaryHandlers(
+        service, executor, handlers.actor_with_chat_roles, lambda: application.bot.username,
+        **({"message_limit": message_limit} if message_limit else {}),
+    )
     new = filters.UpdateType.MESSAGE  # an edited message is not asked (or run) again
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help))
     application.add_handler(CommandHandler("ask", handlers.ask_command))
     application.add_handler(CommandHandler("sources", handlers.sources))
     application.add_handler(CommandHandler("kb", kb.command, filters=new))
+    application.add_handler(CommandHandler("summary", summaries.summary, filters=new))
+    application.add_handler(CommandHandler("digest", summaries.digest, filters=new))
     application.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown_command))
     # Before the caption handler: a document is an upload (private chat, or captioned
     # "/kb add" in a group), never a question.
@@ -63,10 +70,12 @@ def build_application(
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.text))
     application.add_handler(MessageHandler(new & filters.CAPTION & ~filters.COMMAND, handlers.text))
     application.add_handler(CallbackQueryHandler(kb.button, pattern=f"^{KB_PREFIX}:"))
+    application.add_handler(CallbackQueryHandler(summaries.button, pattern=f"^{POST_PREFIX}:"))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(new & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_error_handler(handlers.error)
     _schedule_feed_polls(application, kb, settings)
+    _schedule_digest(application, summaries, settings)
     return application
 
 
@@ -85,6 +94,21 @@ def _schedule_feed_polls(
     application.job_queue.run_repeating(kb.poll_feeds_job, interval=seconds, first=seconds, name="poll-feeds")
 
 
+def _schedule_digest(
+    application: Application, summaries: SummaryHandlers, settings: Settings,  # type: ignore[type-arg]
+) -> None:
+    """Post the digest to `telegram_digest_chat_id` on the configured days and time (in the
+    configured zone: the time carries its ZoneInfo, so daylight saving is APScheduler's job)."""
+    if settings.telegram_digest_chat_id is None:
+        return
+    if application.job_queue is None:
+        raise ConfigError("the scheduled digest needs python-telegram-bot[job-queue] (APScheduler)")
+    schedule = settings.schedule
+    application.job_queue.run_daily(summaries.digest_job, time=schedule.at, days=ptb_days(schedule.days),
+                                    name="digest", chat_id=settings.telegram_digest_chat_id)
+    log.info("digest to chat %s: %s", settings.telegram_digest_chat_id, schedule.describe())
+
+
 def _token(settings: Settings) -> str:
     if settings.telegram_bot_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
@@ -92,6 +116,9 @@ def _token(settings: Settings) -> str:
 
 
 async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """Everyone sees the members' commands; group administrators (moderators) also see theirs."""
+    moderators = [BotCommand(name, text) for name, text in COMMANDS + MODERATOR_COMMANDS]
+    await application.bot.set_my_commands(moderators, scope=BotCommandScopeAllChatAdministrators())
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
 
 

@@ -28,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.actors import Action, Actor, may
@@ -49,6 +49,10 @@ COMMANDS = [
     ("ask", "Ask a question about the war in Ukraine"),
     ("sources", "List the sources the answers come from"),
     ("help", "How to ask, and what the bot knows"),
+]
+MODERATOR_COMMANDS = [  # shown to group administrators only; the core checks the role anyway
+    ("summary", "Moderators: preview a quoted summary of a topic"),
+    ("digest", "Moderators: preview what is new in the knowledge base"),
 ]
 
 
@@ -146,11 +150,25 @@ class TelegramHandlers:
             "whether it helped.\n\n"
             f"Maintained by {html.escape(self.service.settings.maintainer)}."
         )
-        if update.effective_user is not None and may(self._actor(update), Action.CHANGE_KNOWLEDGE):
-            # Only a hint, not a gate: /kb stays out of the public command menu, and the core
-            # checks the role again on every /kb call.
+        actor = await self._helped_actor(update)
+        if actor is not None and may(actor, Action.SUMMARIZE):
+            # Hints, not gates: moderator and admin commands stay out of the public command
+            # menu, and the core checks the role again on every call.
+            text += ("\n\nAs a moderator, /summary &lt;topic&gt; [since=YYYY-MM-DD] [until=YYYY-MM-DD] "
+                     "sends you a preview of a quoted summary, and /digest one of what is new; "
+                     "a button posts it to the group.")
+        if actor is not None and may(actor, Action.CHANGE_KNOWLEDGE):
             text += "\n\nAs an admin, you can change the knowledge base: /kb help lists how."
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+
+    async def _helped_actor(self, update: Update) -> Actor | None:
+        """The /help reader with their group roles; without them if Telegram will not say."""
+        if update.effective_user is None:
+            return None
+        try:
+            return await self.actor_with_chat_roles(update)
+        except TelegramError:
+            return self._actor(update)
 
     async def ask_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
