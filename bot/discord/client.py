@@ -24,6 +24,7 @@ from bot.answer import Answer
 from bot.discord.components import SourcesPageButton, VoteButton, pager_view, vote_view
 from bot.discord.formatting import answer_messages, sources_page
 from bot.discord.kb import KbListButton, KnowledgeCommands, feed_poll_loop
+from bot.discord.summaries import PostButton, Previews, add_moderator_commands, digest_loop
 from bot.service import CrisisBot, clean_question
 from knowledge.errors import CrisisbotError
 
@@ -50,12 +51,17 @@ class CrisisDiscordClient(discord.Client):
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         register_commands(self.tree)
         self.feed_loop: tasks.Loop[Any] | None = None
+        self.digest_loop: tasks.Loop[Any] | None = None
+        self.previews = Previews()  # summaries and digests waiting for "Post to channel"
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(VoteButton, SourcesPageButton, KbListButton)
+        self.add_dynamic_items(VoteButton, SourcesPageButton, KbListButton, PostButton)
         self.feed_loop = feed_poll_loop(self)
         if self.feed_loop is not None:
             self.feed_loop.start()
+        self.digest_loop = digest_loop(self)
+        if self.digest_loop is not None:
+            self.digest_loop.start()
         if self.sync_target is not None:
             guild = discord.Object(self.sync_target) if self.sync_target else None
             if guild is not None:
@@ -64,8 +70,9 @@ class CrisisDiscordClient(discord.Client):
             log.warning("synced %d slash commands %s", len(synced), f"to guild {self.sync_target}" if guild else "globally")
 
     async def close(self) -> None:
-        if self.feed_loop is not None:
-            self.feed_loop.cancel()
+        for loop in (self.feed_loop, self.digest_loop):
+            if loop is not None:
+                loop.cancel()
         await super().close()
 
     async def run_core(self, function: Callable[..., T], *args: object) -> T:
@@ -174,7 +181,7 @@ def _view_kwargs(view: discord.ui.View | None) -> dict[str, Any]:
 
 
 def register_commands(tree: app_commands.CommandTree[Any]) -> None:
-    """The members' commands, and the admins' `/kb` group; moderator commands join with their issue."""
+    """The members' commands, the moderators' `/summary` and `/digest`, and the admins' `/kb` group."""
 
     @tree.command(name="ask")
     @app_commands.describe(question="Your question about the war in Ukraine")
@@ -193,4 +200,5 @@ def register_commands(tree: app_commands.CommandTree[Any]) -> None:
             embed=embed, allowed_mentions=NO_MENTIONS, **_view_kwargs(pager_view(0, pages))
         )
 
+    add_moderator_commands(tree)
     tree.add_command(KnowledgeCommands())

@@ -136,6 +136,8 @@ class DiscordState(StandIn[Recorded]):
         # `Member.guild_permissions` from the roles, not from an interaction's permissions.
         self.extra_roles: list[JSON] = []
         self.member_roles: dict[int, list[int]] = {}
+        # Display names (`global_name`) of users, by id; anyone else is "User <id>".
+        self.display_names: dict[int, str] = {}
         self._interactions: dict[int, InteractionState] = {}
         self._tokens: dict[str, InteractionState] = {}
         self._dm_channels: dict[int, int] = {}  # user id -> DM channel id
@@ -190,7 +192,8 @@ class DiscordState(StandIn[Recorded]):
         if user_id == self.application_id:
             return dict(self.bot_user)
         return {"id": str(user_id), "username": f"user{user_id}", "discriminator": "0",
-                "global_name": f"User {user_id}", "avatar": None, "bot": False,
+                "global_name": self.display_names.get(user_id, f"User {user_id}"), "avatar": None,
+                "bot": False,
                 "public_flags": 0}
 
     def dm_channel_id(self, user_id: int) -> int:

@@ -85,7 +85,7 @@ def custom_ids(request: Recorded) -> list[str]:
 @pytest.mark.asyncio
 async def test_sync_payload(running: Running) -> None:
     commands = {c["name"]: c for c in running.server.synced_commands[str(running.server.guild_id)]}
-    assert set(commands) == {"ask", "sources", "kb"}
+    assert set(commands) == {"ask", "sources", "summary", "digest", "kb"}
     option = commands["ask"]["options"][0]
     assert (option["name"], option["type"], option["required"]) == ("question", 3, True)
     assert commands["ask"]["description"].startswith("Ask a question")
