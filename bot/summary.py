@@ -212,8 +212,7 @@ class Summarizer:
             for span in split_sentences(passage.text):
                 text = passage.text[span.start : span.end]
                 words = len(text.split())
-                if (self.policy.min_sentence_words <= words <= self.policy.max_sentence_words
-                        and not _DANGLING.match(text)):
+                if self.policy.min_sentence_words <= words <= self.policy.max_sentence_words and standalone(text):
                     start = passage.start + span.start
                     sentences.append(_Sentence(stored, start, start + len(text), text, score))
         return sentences
@@ -310,6 +309,18 @@ def _answer(title: str, sentences: list[_Sentence], chosen: list[int], relevance
                             sentence.start, sentence.end, float(relevance[index])))
     best = max((s.passage_score for s in sentences), default=0.0)
     return Answer(title, quotes, sources, best)
+
+
+def standalone(text: str) -> bool:
+    """Whether a sentence can be quoted on its own without misleading.
+
+    Not one that leans on the sentence before it ("But they said…"), and not a piece of a longer
+    quotation (an opening quote mark never closed, or a closing one never opened): alone, its
+    words would lose their speaker and read as the publisher's own claim."""
+    if _DANGLING.match(text):
+        return False
+    opened, closed = text.count("“"), text.count("”")
+    return opened == closed and text.count('"') % 2 == 0
 
 
 def _runs(text: str) -> set[tuple[str, ...]]:

@@ -18,7 +18,7 @@ from bot.errors import SummaryError
 from bot.render import NO_DIGEST, NO_SUMMARY, render_digest_plain, render_summary_plain
 from bot.service import CrisisBot
 from bot.settings import Settings, load_settings
-from bot.summary import SummaryPolicy, Summarizer, _Sentence
+from bot.summary import SummaryPolicy, Summarizer, _Sentence, standalone
 from index.embedder import SentenceTransformerEmbedder
 from knowledge.documents import Document, Passage, StoredPassage
 from knowledge.readers import read_jsonl
@@ -271,3 +271,21 @@ def test_a_digest_with_nothing_new_is_empty(make_bot: Callable[..., CrisisBot]) 
     bot = make_bot([added(d, "2024-11-01T10:00:00+00:00") for d in corridor_documents()])
     digest = bot.digest(now=datetime(2024, 11, 22, tzinfo=timezone.utc))
     assert digest.empty and digest.documents == 0 and digest.topics == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "alone"),
+    [
+        ("The ministry said the corridor would stay open through the winter.", True),
+        ("“We will rebuild every port,” the minister said on Monday.", True),
+        ('"Ships are moving again," a port official said.', True),
+        ("But they said the talks had failed.", False),
+        ("It was the third strike on the terminal this month.", False),
+        ("“Russia can't afford not to engage with Turkey.", False),  # the quotation goes on
+        ("That is why we are here,” he added.", False),
+        ('The official said "nothing has changed.', False),
+        ("Thereafter the convoy sailed south.", True),  # "There" only as a whole word
+    ],
+)
+def test_only_sentences_that_stand_alone_are_quoted(sentence: str, alone: bool) -> None:
+    assert standalone(sentence) is alone
