@@ -35,7 +35,7 @@ from index.retriever import RetrievalPolicy, Retriever
 from index.search_index import RepairReport, SearchIndex
 from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo, parse_published
-from knowledge.errors import SourceError
+from knowledge.errors import ConfigError, SourceError
 from knowledge.feeds import FeedSubscriptions, PollReport
 from knowledge.readers import ReadResult, read_markdown, read_paths
 from knowledge.store import SqliteStore
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUILTIN_ADDED_BY = "builtin"
+DIGEST_SETTLE = timedelta(minutes=1)  # documents added this recently wait for the next digest
 
 
 def builtin_documents() -> list[Document]:
@@ -90,6 +91,11 @@ class CrisisBot:
     ) -> None:
         """`embedding_cache_path` overrides the settings' one: `crisisbot eval` builds a
         throwaway knowledge base but reuses the vectors cached in the real data folder."""
+        if settings.database_url is not None:
+            raise ConfigError(
+                "CRISISBOT_DATABASE_URL is set, but the bot cannot serve from PostgreSQL yet (only "
+                "`crisisbot migrate --from-sqlite` uses it): unset it to run on the embedded store"
+            )
         self.settings = settings
         self._embedder = embedder
         self.embedding_cache_path = embedding_cache_path or settings.embedding_cache_path
@@ -304,10 +310,16 @@ class CrisisBot:
         now: datetime | None = None,
     ) -> Digest:
         """The documents added since `since` (a date, from its start in UTC), else since the
-        digest last posted under `key` (a chat or channel), else in the last 7 days."""
+        digest last posted under `key` (a chat or channel), else in the last 7 days; up to a
+        minute before `now`.
+
+        The last minute waits for the next digest: a write stamps its documents' time before
+        it commits, so one still committing could otherwise fall between two digests and be
+        lost. With the margin every document lands in exactly one digest of a key."""
         if actor is not None:
             require(actor, Action.SUMMARIZE)
         moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        end = moment - DIGEST_SETTLE
         first = _date_arg("since", since)
         self.ensure_open()
         if first is not None:
@@ -317,7 +329,7 @@ class CrisisBot:
         else:
             start = moment - timedelta(days=7)
         return self.summarizer.digest(
-            start.isoformat(timespec="seconds"), moment.isoformat(timespec="seconds"),
+            start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds"),
             self.settings.digest_topics, 2,
         )
 

@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from bot.discord.summaries import NOT_YOURS, POSTED, PREVIEW_NOTE
 from bot.render import NO_DIGEST
-from bot.service import CrisisBot
+from bot.service import DIGEST_SETTLE, CrisisBot
 from bot.settings import load_settings
 from index.embedder import SentenceTransformerEmbedder
 from knowledge.documents import Document, Kind
@@ -126,7 +126,7 @@ async def test_preview_then_post_to_the_channel(moderated: Moderated) -> None:
     pressed = await moderated.press(button)
     assert pressed.json["type"] == 6
     server = moderated.server
-    edit = await server.wait_for("PATCH", "/messages/@original", after=server.requests.index(pressed))
+    edit = await server.wait_for("PATCH", "/messages/@original", after=server.requests.index(pressed), timeout=60)
     assert edit.json["content"] == POSTED and edit.json["components"] == []
 
     posted = moderated.public()
@@ -212,7 +212,8 @@ async def test_scheduled_digest_is_posted_once_and_only_on_scheduled_days(modera
     assert text.startswith("What's new: 4 documents") and "1. " in text and "grain" in text
     assert all(r.json["allowed_mentions"] == NO_PINGS for r in moderated.server.calls("POST", "/channels/"))
     key = f"digest:discord:{moderated.server.channel_id}"
-    assert moderated.service.store.get_meta(key) == monday.astimezone(timezone.utc).isoformat(timespec="seconds")
+    settled = monday - DIGEST_SETTLE  # the last minute waits for the next digest
+    assert moderated.service.store.get_meta(key) == settled.astimezone(timezone.utc).isoformat(timespec="seconds")
 
     await loop.coro(now=monday + timedelta(minutes=1))  # a second run: nothing new since
     assert len(moderated.public()) == len(posted)
@@ -243,7 +244,7 @@ async def test_digest_on_demand_previews_and_says_when_nothing_is_new(moderated:
     assert moderated.service.store.get_meta(f"digest:{key}") is None
     pressed = await moderated.press(post_button(preview))
     server = moderated.server
-    await server.wait_for("PATCH", "/messages/@original", after=server.requests.index(pressed))
+    await server.wait_for("PATCH", "/messages/@original", after=server.requests.index(pressed), timeout=60)
     assert moderated.public()[0]["content"] == f"Posted by {MODERATOR_NAME}"
     assert moderated.service.store.get_meta(f"digest:{key}") is not None
     again = await moderated.command("digest")
