@@ -1,4 +1,4 @@
-"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|kb|summary|digest|serve|eval`.
+"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|kb|summary|digest|migrate|serve|eval`.
 
 Imports stay light at module level (no torch, no faiss) so that `crisisbot --help` and bad
 input are answered at once; the service, and with it the model, is built only when a command
@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     digest = commands.add_parser("digest", help="the documents added recently, grouped into topics")
     digest.add_argument("--since", metavar="DATE", help="added on or after (default: the last 7 days)")
     digest.add_argument("--format", choices=["text", "json"], default="text")
+
+    migrate = commands.add_parser(
+        "migrate", help="copy an embedded knowledge base into PostgreSQL (CRISISBOT_DATABASE_URL), vectors included"
+    )
+    migrate.add_argument("--from-sqlite", type=Path, required=True, metavar="PATH",
+                         help="the data folder (or its knowledge.sqlite3) to copy")
 
     serve = commands.add_parser("serve", help="run the bot on a chat platform")
     serve.add_argument("platform", choices=["telegram", "discord"], help="the platform to serve")
@@ -380,6 +386,31 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Schema migrations, then the copy: all of it or nothing (one transaction)."""
+    if settings.database_url is None:
+        raise CrisisbotError("set CRISISBOT_DATABASE_URL=postgresql://… to the database to copy into")
+    try:
+        import psycopg
+    except ImportError:
+        raise CrisisbotError("the PostgreSQL driver is missing: pip install 'crisisbot[postgres]'") from None
+    from knowledge.postgres.copy_from_sqlite import copy_from_sqlite
+
+    try:
+        connection = psycopg.connect(settings.database_url.get_secret_value(), connect_timeout=10)
+    except psycopg.Error as exc:
+        raise CrisisbotError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
+    update, close = _progress("copying passages")
+    try:
+        with connection:
+            report = copy_from_sqlite(args.from_sqlite, connection, update)
+    finally:
+        close()
+    rows = ", ".join(f"{count:,} {table}" for table, count in report.rows.items())
+    print(f"copied {rows}; {report.checked_vectors} sampled vectors identical")
+    return EXIT_OK
+
+
 def cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli_kb import KB_COMMANDS
 
@@ -400,6 +431,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "kb": cmd_kb,
     "summary": cmd_summary,
     "digest": cmd_digest,
+    "migrate": cmd_migrate,
     "serve": cmd_serve,
     "eval": cmd_eval,
 }

@@ -25,7 +25,7 @@ from bot.schedule import DigestSchedule, parse_schedule
 from knowledge.errors import ConfigError
 
 CONFIG_FILE_VARIABLE = "CRISISBOT_CONFIG"
-SECRET_NAMES = {"telegram_bot_token", "telegram_webhook_secret", "discord_bot_token"}
+SECRET_NAMES = {"telegram_bot_token", "telegram_webhook_secret", "discord_bot_token", "database_url"}
 
 
 def default_data_dir() -> Path:
@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CRISISBOT_", extra="forbid", frozen=True)
 
     data_dir: Path = Field(default_factory=default_data_dir)
+    # PostgreSQL + pgvector (postgresql://user:password@host/db): only `crisisbot migrate` uses it
+    # so far; the bot refuses to start with it set until the shared backend is finished.
+    database_url: SecretStr | None = None
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
     model_name: str = "all-MiniLM-L6-v2"
     # Calibrated on the seed article and the eval sets (see README, "Declining to answer").
@@ -100,6 +103,13 @@ class Settings(BaseSettings):
         """Accept "1, 2" from the environment as well as a TOML list."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(r"postgres(ql)?://", value.get_secret_value()):
+            raise ValueError("expected a postgresql:// URL")
         return value
 
     @field_validator("digest_schedule")

@@ -9,7 +9,6 @@ import psycopg
 import pytest
 
 from knowledge.postgres.migrations import Migration, MigrationError, bundled_migrations, check_sequence, migrate
-from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
