@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries calibrate clean
+.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors calibrate clean
 
 install: $(STAMP)
 
@@ -44,6 +44,10 @@ bench-gaps: install
 
 bench-summaries: install
 	$(BIN)/python benchmarks/summaries.py
+
+# About 30 minutes: 1M vectors, HNSW builds in FAISS and pgvector (pgserver).
+bench-vectors: install
+	$(BIN)/python benchmarks/vector_indexes.py --sizes 100000 1000000
 
 calibrate: install
 	$(BIN)/python benchmarks/calibrate_threshold.py
