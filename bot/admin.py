@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.actors import Action, Actor, NotAllowed, require
 from bot.audit import AuditEntry
+from bot.render import describe_poll
 from bot.coverage import MAX_GAP_QUESTIONS, GapCluster, KnowledgeStats, group_gaps, week_start, weekly_stats
 from index.writer import IngestReport, Progress, write_lock
 from knowledge.documents import Document, DocumentInfo, Kind, parse_published
@@ -83,18 +84,6 @@ def describe(report: IngestReport) -> str:
         + (f", {len(copies)} near-duplicates skipped" if copies else "")
         + f" ({report.passages} passages)"
     )
-
-
-def describe_poll(report: PollReport) -> str:
-    """One feed's poll in a few words, for the audit log and for people."""
-    if report.error:
-        return f"feed not read: {report.error}"
-    parts = [f"{len(report.added)} added"]
-    if report.skipped:
-        parts.append(f"{len(report.skipped)} skipped as copies")
-    if report.failed:
-        parts.append(f"{len(report.failed)} failed (first: {report.failed[0][0]}: {report.failed[0][1]})")
-    return ", ".join(parts)
 
 
 def text_document_id(title: str) -> str:

@@ -89,10 +89,20 @@ def subscription_lines(subscriptions: Sequence[Subscription]) -> list[str]:
     return lines or ["no feeds are subscribed"]
 
 
+def describe_poll(report: PollReport) -> str:
+    """One feed's poll in a few words, for the audit log and for people."""
+    if report.error:
+        return f"feed not read: {report.error}"
+    parts = [f"{len(report.added)} added"]
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped as copies")
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed (first: {report.failed[0][0]}: {report.failed[0][1]})")
+    return ", ".join(parts)
+
+
 def poll_lines(reports: Sequence[PollReport]) -> list[str]:
     """One line a feed, then one line per entry skipped or failed."""
-    from bot.admin import describe_poll  # bot.admin imports this module's neighbours
-
     if not reports:
         return ["no feeds are subscribed"]
     lines = []

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from bot.actors import SCHEDULER, NotAllowed
-from bot.admin import AdminError, describe_poll
+from bot.admin import AdminError
+from bot.render import describe_poll
 from bot.service import CrisisBot
 from bot.settings import Settings
 from knowledge.errors import SourceError
