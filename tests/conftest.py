@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bot.service import CrisisBot  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
+from tests.web_server import LocalServer, start_server, stop_server  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT.parent / "shared"
@@ -48,3 +49,11 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available")
     return path
+
+
+@pytest.fixture
+def web() -> Iterator[LocalServer]:
+    """A stand-in web server on an ephemeral 127.0.0.1 port (pages, PDFs, feeds), for one test."""
+    httpd, thread = start_server()
+    yield httpd
+    stop_server(httpd, thread)

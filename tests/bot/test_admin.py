@@ -6,7 +6,7 @@ Uses the fast hashing embedder (no model judgement needed) and a stand-in web se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,41 +14,11 @@ import pytest
 from bot.actors import Actor, NotAllowed
 from bot.admin import MAX_TEXT_CHARS, AdminError, describe, text_document_id
 from bot.service import CrisisBot
-from bot.settings import Settings
 from index.writer import IngestReport
 from knowledge.documents import Kind
 from knowledge.errors import CrisisbotError, SourceError, StoreError
 from knowledge.extraction import document_id
-from tests.fakes import HashingEmbedder
-from tests.web_server import ARTICLE_HTML, LocalServer, start_server, stop_server
-
-
-@pytest.fixture
-def web() -> Iterator[LocalServer]:
-    httpd, thread = start_server()
-    yield httpd
-    stop_server(httpd, thread)
-
-
-@pytest.fixture
-def make_bot(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., CrisisBot]]:
-    made: list[CrisisBot] = []
-
-    def make(**overrides: object) -> CrisisBot:
-        overrides.setdefault("load_builtin_knowledge", False)
-        overrides.setdefault("allow_private_urls", True)
-        bot = CrisisBot(make_settings(**overrides), HashingEmbedder())
-        made.append(bot)
-        return bot
-
-    yield make
-    for bot in made:
-        bot.close()
-
-
-@pytest.fixture
-def bot(make_bot: Callable[..., CrisisBot]) -> CrisisBot:
-    return make_bot()
+from tests.web_server import ARTICLE_HTML, LocalServer
 
 
 def admin_of(bot: CrisisBot) -> Actor:

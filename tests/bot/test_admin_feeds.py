@@ -8,7 +8,7 @@ where a test proves the default refusal).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -16,41 +16,11 @@ from bot.actors import SCHEDULER, NotAllowed
 from bot.admin import AdminError
 from bot.render import describe_poll
 from bot.service import CrisisBot
-from bot.settings import Settings
 from knowledge.errors import SourceError
 from knowledge.extraction import document_id
 from knowledge.feeds import PollReport
 from tests.bot.test_admin import admin_of, last_result, member_of
-from tests.fakes import HashingEmbedder
-from tests.web_server import LocalServer, start_server, stop_server
-
-
-@pytest.fixture
-def web() -> Iterator[LocalServer]:
-    httpd, thread = start_server()
-    yield httpd
-    stop_server(httpd, thread)
-
-
-@pytest.fixture
-def make_bot(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., CrisisBot]]:
-    made: list[CrisisBot] = []
-
-    def make(**overrides: object) -> CrisisBot:
-        overrides.setdefault("load_builtin_knowledge", False)
-        overrides.setdefault("allow_private_urls", True)
-        bot = CrisisBot(make_settings(**overrides), HashingEmbedder())
-        made.append(bot)
-        return bot
-
-    yield make
-    for bot in made:
-        bot.close()
-
-
-@pytest.fixture
-def bot(make_bot: Callable[..., CrisisBot]) -> CrisisBot:
-    return make_bot()
+from tests.web_server import LocalServer
 
 
 def test_subscribe_reads_the_feed_once_and_records_its_title(bot: CrisisBot, web: LocalServer) -> None:
@@ -223,3 +193,4 @@ def test_polls_never_overlap(bot: CrisisBot, web: LocalServer, monkeypatch: pyte
         worker.join(10)
     assert [len(r.added) for r in first[0]] == [2]
     assert bot.store.document_count() == 2
+

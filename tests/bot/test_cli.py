@@ -9,7 +9,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from bot.admin import text_document_id
 from bot.cli import main
 from knowledge.extraction import document_id
 from tests.conftest import PROJECT, SEED_ARTICLE
-from tests.web_server import ARTICLE_HTML, LocalServer, start_server, stop_server
+from tests.web_server import ARTICLE_HTML, LocalServer
 
 
 @pytest.fixture
@@ -252,13 +251,6 @@ def fast_bot(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(bot.cli, "_bot", lambda settings: CrisisBot(settings, HashingEmbedder()))
     monkeypatch.setenv("CRISISBOT_LOAD_BUILTIN_KNOWLEDGE", "false")
-
-
-@pytest.fixture
-def web() -> Iterator[LocalServer]:
-    httpd, thread = start_server()
-    yield httpd
-    stop_server(httpd, thread)
 
 
 def test_kb_add_text_list_show_set_kind_remove_and_log(

@@ -4,7 +4,7 @@ local web server as the internet (pages, PDFs and feeds on 127.0.0.1)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from tests.bot.discord.test_adapter import (
 )
 from tests.discord_server import FakeDiscord, Recorded
 from tests.discord_server.state import FLAG_EPHEMERAL, permissions
-from tests.web_server import LocalServer, start_server, stop_server
+from tests.web_server import LocalServer
 
 ADMIN = 601  # has Manage Server in the stand-in guild
 MEMBER = 602  # an ordinary member
@@ -53,13 +53,6 @@ class Admin(Running):
 
     def stored(self) -> dict[str, Any]:
         return {doc.id: doc for doc in self.service.store.documents()}
-
-
-@pytest.fixture
-def web() -> Iterator[LocalServer]:
-    httpd, thread = start_server()
-    yield httpd
-    stop_server(httpd, thread)
 
 
 @pytest_asyncio.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,17 +17,10 @@ from bot.service import CrisisBot
 from bot.telegram.kb import ProgressMessage
 from tests.bot.telegram.test_adapter import Running, buttons, start, stop
 from tests.telegram_server import FakeTelegram, Recorded
-from tests.web_server import LocalServer, start_server, stop_server
+from tests.web_server import LocalServer
 
 ADMIN = 501  # the stand-in's default private-chat user
 MEMBER = 777
-
-
-@pytest.fixture
-def web() -> Iterator[LocalServer]:
-    httpd, thread = start_server()
-    yield httpd
-    stop_server(httpd, thread)
 
 
 @pytest_asyncio.fixture
