@@ -344,16 +344,25 @@ class CrisisBot:
 
     def poll_feeds_scheduled(self) -> list[PollReport]:
         """The scheduled poll the adapters run every `feed_poll_minutes`: every feed, as the
-        feed poller, audited per feed. A poll still running (a slow feed, or an admin's
-        poll) makes this one a no-op instead of an error, and nothing here raises for a
-        feed's failure: it is in the report and the audit log."""
+        feed poller, audited per feed, with one summary line logged.
+
+        It never raises, so no scheduler (PTB's JobQueue, a discord.py `tasks.loop`) can be
+        stopped by one bad run: a poll still running (a slow feed, or an admin's poll) makes
+        this one a no-op, a feed's failure is in its report and the audit log, and anything
+        unexpected is logged with its traceback and retried at the next run."""
         from bot.admin import AdminError
+        from bot.render import poll_summary
 
         try:
-            return self.admin.poll_feeds(SCHEDULER)
+            reports = self.admin.poll_feeds(SCHEDULER)
         except AdminError as exc:
             log.info("scheduled feed poll skipped: %s", exc)
             return []
+        except Exception:
+            log.exception("scheduled feed poll failed")
+            return []
+        log.info("scheduled feed poll: %s", poll_summary(reports))
+        return reports
 
     def close(self) -> None:
         if "store" in self.__dict__:

@@ -15,8 +15,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
-from functools import partial
-from typing import TypeVar
 
 from telegram import (
     Bot,
@@ -33,12 +31,12 @@ from telegram.ext import ContextTypes
 
 from bot.actors import Action, Actor, may
 from bot.service import CrisisBot
+from bot.telegram.core_calls import CoreCalls
 from bot.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
 from knowledge.errors import CrisisbotError
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMIN_CACHE_SECONDS = 300
 VOTE_PREFIX = "v"
@@ -56,7 +54,7 @@ MODERATOR_COMMANDS = [  # shown to group administrators only; the core checks th
 ]
 
 
-class TelegramHandlers:
+class TelegramHandlers(CoreCalls):
     """The bot's behaviour in Telegram; one instance per running application."""
 
     def __init__(
@@ -66,20 +64,10 @@ class TelegramHandlers:
         bot_username: Callable[[], str],
         message_limit: int = MESSAGE_LIMIT,
     ) -> None:
-        self.service = service
-        self.executor = executor
+        super().__init__(service, executor)
         self._username = bot_username
         self.message_limit = message_limit
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
-
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, partial(function, *args))
-
-    def _actor(self, update: Update) -> Actor:
-        user = update.effective_user
-        assert user is not None
-        return self.service.actor("telegram", user.id, user.full_name)
 
     async def actor_with_chat_roles(self, update: Update) -> Actor:
         """The actor, moderator too when they administer the group the update comes from.

@@ -23,7 +23,6 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from telegram import Document as TelegramDocument
@@ -41,7 +40,6 @@ from telegram.ext import ContextTypes
 from bot.actors import Action, Actor, may
 from bot.admin import Page, describe
 from bot.render import (
-    poll_summary,
     audit_line,
     gap_lines,
     poll_lines,
@@ -49,6 +47,7 @@ from bot.render import (
     subscription_lines,
 )
 from bot.service import CrisisBot
+from bot.telegram.core_calls import CoreCalls
 from bot.uploads import safe_upload_name, upload_problem
 from bot.telegram.formatting import escape
 from bot.telegram.kb_format import (
@@ -64,7 +63,6 @@ from knowledge.errors import CrisisbotError
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 KB_PREFIX = "k"  # callback data "k:l:<page>[:<filters>]"; "v" and "s" belong to handlers.py
 EDIT_INTERVAL = 2.0  # seconds between progress edits: Telegram rate-limits edits per chat
@@ -77,7 +75,6 @@ APOLOGY = "Sorry, something went wrong while doing that. The error was logged."
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 KB_CAPTION = re.compile(r"^/kb(?:@(\w+))?\s+add\s*$", re.IGNORECASE)  # a group upload's caption
 _LIST_FILTERS = {"publisher": "p", "kind": "k", "since": "s", "until": "u"}
-
 
 
 class UsageError(CrisisbotError):
@@ -170,13 +167,12 @@ class ProgressMessage:
 # -- handlers -----------------------------------------------------------------------------
 
 
-class KnowledgeHandlers:
+class KnowledgeHandlers(CoreCalls):
     """`/kb`, admin uploads, the list's page buttons and the scheduled feed poll."""
 
     def __init__(self, service: CrisisBot, executor: Executor, bot_username: Callable[[], str],
                  edit_interval: float = EDIT_INTERVAL) -> None:
-        self.service = service
-        self.executor = executor
+        super().__init__(service, executor)
         self._username = bot_username
         self.edit_interval = edit_interval
         self._list_filters: dict[int, dict[str, str]] = {}  # long filters behind a button
@@ -187,15 +183,6 @@ class KnowledgeHandlers:
             "log": self._log, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
             "feeds": self._feeds, "poll": self._poll, "gaps": self._gaps, "stats": self._stats,
         }
-
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, partial(function, *args))
-
-    def _actor(self, update: Update) -> Actor:
-        user = update.effective_user
-        assert user is not None
-        return self.service.actor("telegram", user.id, user.full_name)
 
     # -- /kb ----------------------------------------------------------------------------------
 
@@ -448,14 +435,9 @@ class KnowledgeHandlers:
     # -- the scheduled feed poll --------------------------------------------------------------
 
     async def poll_feeds_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The JobQueue callback: poll every feed as the scheduler (audited per feed by the
-        core) and log one line. A failure is logged and the next run still happens."""
-        try:
-            reports = await self._run(self.service.poll_feeds_scheduled)
-        except Exception:
-            log.exception("scheduled feed poll failed")
-            return
-        log.info("scheduled feed poll: %s", poll_summary(reports))
+        """The JobQueue callback: poll every feed as the scheduler (audited per feed, logged,
+        and never raising: the core sees to that) in the executor."""
+        await self._run(self.service.poll_feeds_scheduled)
 
 
 def parse_list_args(rest: str) -> tuple[int, dict[str, str]]:

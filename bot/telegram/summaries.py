@@ -13,7 +13,6 @@ only after it was posted, so a failed post is retried with the same documents ne
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -22,7 +21,6 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -31,6 +29,7 @@ from telegram.ext import ContextTypes
 
 from bot.actors import Actor
 from bot.service import CrisisBot
+from bot.telegram.core_calls import CoreCalls
 from bot.summary import Digest
 from bot.telegram.formatting import MESSAGE_LIMIT
 from bot.telegram.summary_format import (
@@ -44,7 +43,6 @@ from knowledge.errors import CrisisbotError
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 POST_PREFIX = "p"  # callback data "p:<s|d>:<token>"; "v", "s" (handlers.py) and "k" (kb.py) are taken
 MAX_PENDING = 256
@@ -112,7 +110,7 @@ def parse_args(command: str, args: Sequence[str]) -> tuple[str | None, dict[str,
     return topic or None, options
 
 
-class SummaryHandlers:
+class SummaryHandlers(CoreCalls):
     """The moderators' summary and digest commands, their Post button and the digest job."""
 
     def __init__(
@@ -123,16 +121,11 @@ class SummaryHandlers:
         bot_username: Callable[[], str],
         message_limit: int = MESSAGE_LIMIT,
     ) -> None:
-        self.service = service
-        self.executor = executor
+        super().__init__(service, executor)
         self._actor_of = actor_of
         self._username = bot_username
         self.message_limit = message_limit
         self._pending: OrderedDict[str, Preview] = OrderedDict()
-
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, partial(function, *args))
 
     # -- commands -----------------------------------------------------------------------------
 

@@ -194,3 +194,15 @@ def test_polls_never_overlap(bot: CrisisBot, web: LocalServer, monkeypatch: pyte
     assert [len(r.added) for r in first[0]] == [2]
     assert bot.store.document_count() == 2
 
+
+def test_the_scheduled_poll_never_raises(bot: CrisisBot, monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A scheduler stops for good on an exception, so the core's scheduled entry point logs
+    an unexpected failure instead of raising it; the next run tries again."""
+
+    def broken(*args: object) -> list[PollReport]:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(bot.admin, "poll_feeds", broken)
+    assert bot.poll_feeds_scheduled() == []
+    assert "scheduled feed poll failed" in caplog.text and "disk on fire" in caplog.text
