@@ -32,12 +32,17 @@ def render_plain(answer: Answer, today: date | None = None) -> str:
     if not answer.found:
         return NO_ANSWER
     body = " ".join(f"{quote.text} {answer.marker(quote)}" for quote in answer.quotes)
-    lines = [body, "", "Sources:"]
+    return "\n".join([body, "", *_sources_block(answer, today)])
+
+
+def _sources_block(answer: Answer, today: date | None) -> list[str]:
+    """'Sources:', then each source's line with its URL indented below it."""
+    lines = ["Sources:"]
     for source in answer.sources:
         lines.append(source_line(source, today))
         if source.document.url:
             lines.append(f"    {source.document.url}")
-    return "\n".join(lines)
+    return lines
 
 
 def _escape_markdown(text: str) -> str:
@@ -167,12 +172,7 @@ def render_summary_plain(summary: Summary, today: date | None = None) -> str:
     answer = summary.answer
     lines = [summary.heading, ""]
     lines += [f"- {quote.text} {answer.marker(quote)}" for quote in answer.quotes]
-    lines += ["", "Sources:"]
-    for source in answer.sources:
-        lines.append(source_line(source, today))
-        if source.document.url:
-            lines.append(f"    {source.document.url}")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *_sources_block(answer, today)])
 
 
 def digest_heading(digest: Digest) -> str:

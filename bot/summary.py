@@ -142,8 +142,10 @@ class Summarizer:
         self, topic: str | None, since: str | None, until: str | None, max_sentences: int,
     ) -> Summary:
         """`since`/`until` are (possibly partial) publication dates, already validated."""
+        query: np.ndarray | None = None
         if topic:
-            passages = self._topic_passages(topic, since, until)
+            query = self.retriever.embed_query(topic)  # once: it ranks passages, then sentences
+            passages = self._topic_passages(topic, query, since, until)
         else:
             passages = self._central_passages(since, until)
         if not passages:
@@ -152,8 +154,8 @@ class Summarizer:
         if not sentences:
             return Summary(topic, since, until, Answer(topic or ""))
         vectors = self.embedder.embed([s.text for s in sentences])
-        if topic:
-            relevance = vectors @ self.retriever.embed_query(topic)
+        if query is not None:
+            relevance = vectors @ query
             eligible = relevance >= self.policy.min_topic_score
         else:
             relevance = _centrality(vectors)
@@ -161,13 +163,14 @@ class Summarizer:
         chosen = self._pick(sentences, vectors, relevance, eligible, max_sentences)
         return Summary(topic, since, until, _answer(topic or "", sentences, chosen, relevance))
 
-    def _topic_passages(self, topic: str, since: str | None, until: str | None) -> list[tuple[StoredPassage, float]]:
+    def _topic_passages(
+        self, topic: str, query: np.ndarray, since: str | None, until: str | None,
+    ) -> list[tuple[StoredPassage, float]]:
         """The passages the relevance gate accepts for the topic, best first.
 
         Without dates, the retriever's hybrid search; with dates, every passage published in
         the range is scored, so an old topic is not crowded out of the candidates by newer
         reports that the range would then drop."""
-        query = self.retriever.embed_query(topic)
         k = self.policy.candidate_passages
         if since or until:
             ids = self.store.passage_ids_where(since, until)[-self.policy.max_range_passages:]
@@ -258,9 +261,7 @@ class Summarizer:
 
     def digest(self, since: str, until: str, max_topics: int, sentences_per_topic: int) -> Digest:
         """The documents added in [since, until), grouped into at most `max_topics` topics."""
-        ids = [i for i in self.store.passage_ids_where(added_since=since)]
-        stored = self.store.stored_passages(ids)
-        stored = {i: p for i, p in stored.items() if p.document.added_at < until}
+        stored = self.store.stored_passages(self.store.passage_ids_where(added_since=since, added_before=until))
         if not stored:
             return Digest(since, until)
         ids = sorted(stored)

@@ -361,14 +361,16 @@ class SqliteStore:
 
     def passage_ids_where(
         self, since: str | None = None, until: str | None = None, added_since: str | None = None,
+        added_before: str | None = None,
     ) -> list[int]:
         """Ids of the passages of documents published within `since`..`until` (compared as
-        `documents_page` compares them; undated documents never match a date) and added at
-        or after `added_since` (an ISO 8601 UTC time), in id order."""
+        `documents_page` compares them; undated documents never match a date) and added in
+        [`added_since`, `added_before`) (ISO 8601 UTC times), in id order."""
         where, params = self._page_filter(None, None, since, until)
-        if added_since:
-            where += (" AND " if where else " WHERE ") + "d.added_at >= ?"
-            params.append(added_since)
+        for bound, operator in ((added_since, ">="), (added_before, "<")):
+            if bound:
+                where += (" AND " if where else " WHERE ") + f"d.added_at {operator} ?"
+                params.append(bound)
         with self._lock:
             rows = self._db.execute(
                 f"SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id{where} ORDER BY p.id",
