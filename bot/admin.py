@@ -24,7 +24,7 @@ from bot.actors import Action, Actor, NotAllowed, require
 from bot.audit import AuditEntry
 from bot.render import describe_poll
 from bot.coverage import MAX_GAP_QUESTIONS, GapCluster, KnowledgeStats, group_gaps, week_start, weekly_stats
-from index.writer import IngestReport, Progress, write_lock
+from index.writer import IngestReport, Progress
 from knowledge.documents import Document, DocumentInfo, Kind, parse_published
 from knowledge.errors import CrisisbotError, SourceError
 from knowledge.feeds import FeedEntry, PollReport, Subscription, parse_feed, poll_feed
@@ -219,7 +219,7 @@ class KnowledgeAdmin:
             bot = self._bot
             bot.ensure_open()
             before = bot.store.document_info(document_id)
-            with write_lock(bot.settings.lock_path):
+            with bot.writer.lock():
                 bot.index.refresh_if_stale()
                 result = bot.store.set_kind(document_id, new_kind)
                 bot.index.apply(result, save=True)  # only the generation moves

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from bot.actors import Actor
 from knowledge.database import open_tables
@@ -57,6 +58,21 @@ def _clip(text: str) -> str:
     return text if len(text) <= _MAX_FIELD else text[: _MAX_FIELD - 1] + "…"
 
 
+def new_entry_fields(actor: Actor, action: str, target: str, result: str) -> tuple[str, ...]:
+    """(at, platform, user_id, user_name, action, target, result) of an entry written now."""
+    at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return (at, actor.platform, actor.user_id, _clip(actor.name), action, _clip(target), _clip(result))
+
+
+class Audit(Protocol):
+    """What the bot needs of an audit log, whichever database keeps it."""
+
+    def record(self, actor: Actor, action: str, target: str, result: str) -> AuditEntry: ...
+    def entries(self, limit: int = 20, offset: int = 0) -> list[AuditEntry]: ...
+    def count(self) -> int: ...
+    def close(self) -> None: ...
+
+
 class AuditLog:
     """Append-only: entries are written, counted and read back, never changed."""
 
@@ -65,8 +81,7 @@ class AuditLog:
         self._lock = threading.Lock()
 
     def record(self, actor: Actor, action: str, target: str, result: str) -> AuditEntry:
-        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        row = (at, actor.platform, actor.user_id, _clip(actor.name), action, _clip(target), _clip(result))
+        row = new_entry_fields(actor, action, target, result)
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO audit (at, platform, user_id, user_name, action, target, result)"

@@ -249,8 +249,10 @@ def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | 
     queries = dataset.queries[:limit] if limit is not None else dataset.queries
     with ExitStack() as stack:  # closes the bot before its temporary folder goes
         data_dir = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crisisbot-eval-")))
-        # The cache of the user's own data folder: a second run embeds nothing again.
-        bot = CrisisBot(load_settings(data_dir=data_dir, load_builtin_knowledge=False),
+        # The cache of the user's own data folder: a second run embeds nothing again. Always
+        # embedded: an evaluation's throwaway knowledge base must never land in the shared
+        # database that CRISISBOT_DATABASE_URL may point to.
+        bot = CrisisBot(load_settings(data_dir=data_dir, load_builtin_knowledge=False, database_url=None),
                         embedding_cache_path=embedding_cache)
         stack.callback(bot.close)
         update, close = bar("ingesting")

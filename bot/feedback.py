@@ -11,9 +11,11 @@ import hashlib
 import json
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
 
 from bot.actors import Actor
 from bot.answer import Answer
@@ -86,6 +88,55 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def hash_user(salt: str, actor: Actor) -> str:
+    """The salted hash a person is stored as (the same in every backend, given the same salt)."""
+    return hashlib.sha256(f"{salt}:{actor.key}".encode()).hexdigest()[:32]
+
+
+def answer_ids(answer: Answer) -> tuple[list[str], list[Any]]:
+    """The documents an answer cited, in order, and the passages it quoted, as logged."""
+    return [s.document.id for s in answer.sources], sorted({q.passage_id for q in answer.quotes})
+
+
+UNKNOWN_ANSWER = "That answer is no longer on record; your vote was not counted."
+
+
+def check_vote(value: int) -> None:
+    if value not in (-1, 1):
+        raise ValueError("a vote is +1 or -1")
+
+
+def storable_id(answer_id: int) -> bool:
+    """Whether `answer_id` fits the databases' 64-bit ids (a larger one names no answer)."""
+    return -(2**63) <= answer_id < 2**63
+
+
+def merge_weeks(
+    asked: Iterable[tuple[Any, Any, Any]], votes: Iterable[tuple[Any, Any, Any]]
+) -> dict[str, WeekActivity]:
+    """Rows of (week, questions, answered) and (week, votes up, votes down) as one mapping."""
+    weeks: dict[str, WeekActivity] = {}
+    for week, questions, answered in asked:
+        weeks[str(week)] = WeekActivity(int(questions or 0), int(answered or 0))
+    for week, up, down in votes:
+        seen = weeks.get(str(week), WeekActivity())
+        weeks[str(week)] = WeekActivity(seen.questions, seen.answered, int(up or 0), int(down or 0))
+    return weeks
+
+
+class Feedback(Protocol):
+    """What the bot needs of a feedback log, whichever database keeps it."""
+
+    def user_hash(self, actor: Actor) -> str: ...
+    def record_answer(self, actor: Actor, answer: Answer) -> int: ...
+    def vote(self, actor: Actor, answer_id: int, value: int) -> Vote: ...
+    def votes(self, answer_id: int) -> list[Vote]: ...
+    def gap_questions(self, since: str | None = None, limit: int = 5000) -> list[GapQuestion]: ...
+    def totals(self) -> Totals: ...
+    def activity_by_week(self, since: str) -> dict[str, WeekActivity]: ...
+    def close(self) -> None: ...
+
+
 class FeedbackLog:
     """Questions, answers and votes in the knowledge database file, in their own tables."""
 
@@ -101,12 +152,11 @@ class FeedbackLog:
         return str(self._db.execute("SELECT value FROM feedback_meta WHERE key = 'salt'").fetchone()[0])
 
     def user_hash(self, actor: Actor) -> str:
-        return hashlib.sha256(f"{self._salt}:{actor.key}".encode()).hexdigest()[:32]
+        return hash_user(self._salt, actor)
 
     def record_answer(self, actor: Actor, answer: Answer) -> int:
         """Log a question and what the bot answered; returns the id votes refer to."""
-        documents = [s.document.id for s in answer.sources]
-        passages = sorted({q.passage_id for q in answer.quotes})
+        documents, passages = answer_ids(answer)
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO asked (asked_at, platform, user_hash, question, found, document_ids,"
@@ -118,15 +168,16 @@ class FeedbackLog:
 
     def vote(self, actor: Actor, answer_id: int, value: int) -> Vote:
         """One vote per person and answer; voting again changes it."""
-        if value not in (-1, 1):
-            raise ValueError("a vote is +1 or -1")
+        check_vote(value)
+        if not storable_id(answer_id):
+            raise UnknownAnswer(UNKNOWN_ANSWER)
         user = self.user_hash(actor)
         with self._lock:
             row = self._db.execute(
                 "SELECT question, document_ids FROM asked WHERE id = ?", (answer_id,)
             ).fetchone()
             if row is None:
-                raise UnknownAnswer("That answer is no longer on record; your vote was not counted.")
+                raise UnknownAnswer(UNKNOWN_ANSWER)
             self._db.execute(
                 "INSERT INTO votes VALUES (?, ?, ?, ?) ON CONFLICT (answer_id, user_hash)"
                 " DO UPDATE SET value = excluded.value, voted_at = excluded.voted_at",
@@ -135,6 +186,8 @@ class FeedbackLog:
         return Vote(answer_id, str(row[0]), json.loads(row[1]), value, user)
 
     def votes(self, answer_id: int) -> list[Vote]:
+        if not storable_id(answer_id):
+            return []
         with self._lock:
             rows = self._db.execute(
                 "SELECT v.answer_id, a.question, a.document_ids, v.value, v.user_hash FROM votes v"
@@ -182,13 +235,7 @@ class FeedbackLog:
                 f"SELECT {monday.format('voted_at')} AS week, SUM(value > 0), SUM(value < 0)"
                 " FROM votes WHERE voted_at >= ? GROUP BY week", (since,)
             ).fetchall()
-        weeks: dict[str, WeekActivity] = {}
-        for week, questions, answered in asked:
-            weeks[str(week)] = WeekActivity(int(questions), int(answered or 0))
-        for week, up, down in votes:
-            seen = weeks.get(str(week), WeekActivity())
-            weeks[str(week)] = WeekActivity(seen.questions, seen.answered, int(up or 0), int(down or 0))
-        return weeks
+        return merge_weeks(asked, votes)
 
     def close(self) -> None:
         self._db.close()

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 
 from bot.actors import LOCAL_PLATFORM, SCHEDULER, Action, Actor, RoleDirectory, require
 from bot.answer import Answer
-from bot.audit import AuditLog
-from bot.feedback import FeedbackLog, Vote
+from bot.audit import Audit
+from bot.backends import choose_backend
+from bot.feedback import Feedback, Vote
 from bot.rate_limit import RateLimiter
 from bot.composer import AnswerComposer, AnswerPolicy
 from bot.errors import QuestionError, SummaryError
@@ -30,15 +31,15 @@ from bot.settings import Settings
 from bot.summary import Digest, Summarizer, Summary
 from index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path
 from index.embedding_cache import CachedEmbedder, EmbeddingCache
-from index.lexical import LexicalIndex
 from index.retriever import RetrievalPolicy, Retriever
-from index.search_index import RepairReport, SearchIndex
+from index.interfaces import VectorIndex
+from index.search_index import RepairReport
 from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo, parse_published
-from knowledge.errors import ConfigError, SourceError
-from knowledge.feeds import FeedSubscriptions, PollReport
+from knowledge.errors import SourceError
+from knowledge.feeds import FeedStore, PollReport
 from knowledge.readers import ReadResult, read_markdown, read_paths
-from knowledge.store import SqliteStore
+from knowledge.store_interface import KnowledgeStore
 
 if TYPE_CHECKING:
     from bot.admin import KnowledgeAdmin
@@ -91,12 +92,8 @@ class CrisisBot:
     ) -> None:
         """`embedding_cache_path` overrides the settings' one: `crisisbot eval` builds a
         throwaway knowledge base but reuses the vectors cached in the real data folder."""
-        if settings.database_url is not None:
-            raise ConfigError(
-                "CRISISBOT_DATABASE_URL is set, but the bot cannot serve from PostgreSQL yet (only "
-                "`crisisbot migrate --from-sqlite` uses it): unset it to run on the embedded store"
-            )
         self.settings = settings
+        self.backend = choose_backend(settings)
         self._embedder = embedder
         self.embedding_cache_path = embedding_cache_path or settings.embedding_cache_path
         self._embedding_cache: EmbeddingCache | None = None
@@ -111,14 +108,12 @@ class CrisisBot:
         return SentenceTransformerEmbedder(path, self.settings.model_name)
 
     @cached_property
-    def store(self) -> SqliteStore:
-        return SqliteStore(self.settings.database_path)
+    def store(self) -> KnowledgeStore:
+        return self.backend.open_store()
 
     @cached_property
-    def index(self) -> SearchIndex:
-        return SearchIndex(
-            self.store, self.settings.index_path, self.embedder.name, self.embedder.dimension
-        )
+    def index(self) -> VectorIndex:
+        return self.backend.open_index(self.store, self.embedder.name, self.embedder.dimension)
 
     @cached_property
     def writer(self) -> KnowledgeWriter:
@@ -127,7 +122,7 @@ class CrisisBot:
         if self.settings.embedding_cache:
             self._embedding_cache = EmbeddingCache(self.embedding_cache_path)
             embedder = CachedEmbedder(embedder, self._embedding_cache)
-        return KnowledgeWriter(self.store, self.index, embedder, self.settings.lock_path)
+        return KnowledgeWriter(self.store, self.index, embedder, self.backend.write_lock())
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -138,19 +133,19 @@ class CrisisBot:
             recency_weight=s.recency_weight,
             recency_days=s.recency_days,
         )
-        return Retriever(self.store, self.index, self.embedder, LexicalIndex(self.store), policy)
+        return Retriever(self.store, self.index, self.embedder, self.backend.open_lexical(self.store), policy)
 
     @cached_property
-    def feedback(self) -> FeedbackLog:
-        return FeedbackLog(self.settings.database_path)
+    def feedback(self) -> Feedback:
+        return self.backend.open_feedback()
 
     @cached_property
-    def audit(self) -> AuditLog:
-        return AuditLog(self.settings.database_path)
+    def audit(self) -> Audit:
+        return self.backend.open_audit()
 
     @cached_property
-    def feeds(self) -> FeedSubscriptions:
-        return FeedSubscriptions(self.settings.database_path)
+    def feeds(self) -> FeedStore:
+        return self.backend.open_feeds()
 
     @cached_property
     def admin(self) -> KnowledgeAdmin:
@@ -375,3 +370,4 @@ class CrisisBot:
             self.feeds.close()
         if self._embedding_cache is not None:
             self._embedding_cache.close()
+        self.backend.close()

@@ -27,7 +27,7 @@ from index.embedder import Embedder
 from index.retriever import Retriever
 from knowledge.documents import DocumentInfo, StoredPassage
 from knowledge.sentences import split_sentences
-from knowledge.store import SqliteStore
+from knowledge.store_interface import KnowledgeStore
 
 UNDATED_LAST = "9999"
 SHARED_RUN_WORDS = 8
@@ -127,7 +127,7 @@ class Summarizer:
     """Builds `Summary` and `Digest` values from the store, the retriever and the model."""
 
     def __init__(
-        self, store: SqliteStore, retriever: Retriever, embedder: Embedder,
+        self, store: KnowledgeStore, retriever: Retriever, embedder: Embedder,
         relevance: RelevancePolicy = RelevancePolicy(), policy: SummaryPolicy = SummaryPolicy(),
     ) -> None:
         self.store = store

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from knowledge.store import SqliteStore
+from knowledge.store_interface import KnowledgeStore
 
 if TYPE_CHECKING:
     import bm25s
@@ -36,10 +36,29 @@ class LexicalPolicy:
 
 @dataclass(frozen=True)
 class LexicalScores:
-    """BM25 scores of one question against every passage (`ids[i]` scores `scores[i]`)."""
+    """Lexical scores of one question (`ids[i]` scores `scores[i]`, ids ascending).
+
+    `ids` may list only the passages that match (PostgreSQL's text search); the other passages
+    of the `total` score 0, and the mean and spread that fusion needs count them too.
+    """
 
     ids: np.ndarray
     scores: np.ndarray
+    total: int | None = None  # passages in the knowledge base; None: `ids` lists them all
+
+    @property
+    def passages(self) -> int:
+        return len(self.ids) if self.total is None else max(self.total, len(self.ids))
+
+    def mean_and_spread(self) -> tuple[float, float]:
+        """Mean and standard deviation over every passage (1.0 for a spread of 0)."""
+        n = self.passages
+        if n == 0:
+            return 0.0, 1.0
+        values = self.scores.astype(np.float64)
+        mean = float(values.sum()) / n
+        variance = max(float((values * values).sum()) / n - mean * mean, 0.0)
+        return mean, (float(np.sqrt(variance)) or 1.0)
 
     def top(self, n: int) -> np.ndarray:
         """Ids of the `n` best-scoring passages that match at least one term."""
@@ -61,7 +80,7 @@ class _Built:
 class LexicalIndex:
     """In-memory BM25 of one store, rebuilt lazily whenever the store has changed."""
 
-    def __init__(self, store: SqliteStore, policy: LexicalPolicy = LexicalPolicy()) -> None:
+    def __init__(self, store: KnowledgeStore, policy: LexicalPolicy = LexicalPolicy()) -> None:
         self.store = store
         self.policy = policy
         self._built: _Built | None = None

@@ -20,11 +20,11 @@ from datetime import date
 import numpy as np
 
 from index.embedder import Embedder
-from index.lexical import LexicalIndex
+from index.interfaces import TextIndex, VectorIndex
+from index.lexical import LexicalScores
 from index.recency import mentions_recency, recency_bonus
-from index.search_index import SearchIndex
 from knowledge.documents import StoredPassage
-from knowledge.store import SqliteStore
+from knowledge.store_interface import KnowledgeStore
 
 _STATS_SAMPLE = 20_000
 
@@ -62,7 +62,7 @@ class _DenseScale:
         self.mean = np.zeros(0, dtype=np.float64)
         self.covariance = np.zeros((0, 0), dtype=np.float64)
 
-    def refresh(self, store: SqliteStore, dimension: int) -> None:
+    def refresh(self, store: KnowledgeStore, dimension: int) -> None:
         generation = store.generation()
         if generation == self.generation:
             return
@@ -90,10 +90,10 @@ class Retriever:
 
     def __init__(
         self,
-        store: SqliteStore,
-        index: SearchIndex,
+        store: KnowledgeStore,
+        index: VectorIndex,
         embedder: Embedder,
-        lexical: LexicalIndex | None = None,
+        lexical: TextIndex | None = None,
         policy: RetrievalPolicy = RetrievalPolicy(),
     ) -> None:
         self.store = store
@@ -126,7 +126,7 @@ class Retriever:
         if lexical_part:
             assert self.lexical is not None
             lexical = self.lexical.scores(text)
-            self._add_lexical(fused, cosines, vector, lexical.ids, lexical.scores, lexical.top(pool))
+            self._add_lexical(fused, cosines, vector, lexical, pool)
         with self._scale_lock:
             self._scale.refresh(self.store, len(vector))
             ids = list(fused)
@@ -158,10 +158,11 @@ class Retriever:
         return results
 
     def _add_lexical(self, fused: dict[int, float], cosines: dict[int, float], vector: np.ndarray,
-                     ids: np.ndarray, scores: np.ndarray, top: np.ndarray) -> None:
+                     lexical: LexicalScores, pool: int) -> None:
         """Add BM25's weighted z-score to every candidate; lexical-only candidates get their
         cosine from the stored vectors so both halves score every candidate."""
-        missing = [int(i) for i in top if int(i) not in cosines]
+        ids, scores = lexical.ids, lexical.scores
+        missing = [int(i) for i in lexical.top(pool) if int(i) not in cosines]
         if missing:
             found, vectors = self.store.existing_vectors(missing, len(vector))
             for passage_id, similarity in zip(found.tolist(), vectors @ vector):
@@ -169,14 +170,13 @@ class Retriever:
                 fused[int(passage_id)] = 0.0
         if len(scores) == 0:
             return
-        spread = float(scores.std()) or 1.0
-        mean = float(scores.mean())
+        mean, spread = lexical.mean_and_spread()
         candidates = np.fromiter(fused, dtype=np.int64, count=len(fused))
         at = np.clip(np.searchsorted(ids, candidates), 0, len(ids) - 1)
         found_here = ids[at] == candidates
-        lexical = np.where(found_here, scores[at], 0.0)
+        values = np.where(found_here, scores[at], 0.0)
         weight = self.policy.lexical_weight
-        for passage_id, value in zip(candidates.tolist(), lexical):
+        for passage_id, value in zip(candidates.tolist(), values):
             fused[passage_id] += weight * (float(value) - mean) / spread
 
     def _dense_only(self, cosines: dict[int, float], k: int) -> list[ScoredPassage]:

@@ -1,6 +1,7 @@
 """The one writer: documents become passages and vectors, stored and indexed together.
 
-All writes of a data folder go through here under an exclusive file lock, so two processes
+All writes of a knowledge base go through here under one exclusive lock (a file lock in the
+data folder, or a PostgreSQL advisory lock when processes share a database), so two processes
 cannot interleave their changes, and every batch is one store transaction: after a crash a
 document is either whole (row, passages, vectors) or absent, and the index is mended from the
 store the next time it is opened.
@@ -13,17 +14,19 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from index.embedder import Embedder
-from index.search_index import RepairReport, SearchIndex
+from index.interfaces import VectorIndex
+from index.search_index import RepairReport
 from knowledge.chunking import ChunkingPolicy, chunk_document
 from knowledge.documents import Document
-from knowledge.store import NewDocument, SqliteStore, WriteResult
+from knowledge.store import NewDocument, WriteResult
+from knowledge.store_interface import KnowledgeStore
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,10 @@ class IngestReport:
         self.passages += len(result.added_passage_ids)
 
 
+WriteLock = Callable[[], AbstractContextManager[None]]
+"""Makes the context that holds the one writer's lock (a file lock, or PostgreSQL's advisory lock)."""
+
+
 @contextmanager
 def write_lock(path: Path) -> Iterator[None]:
     """Exclusive across processes; released by the OS if the holder dies."""
@@ -86,24 +93,28 @@ class KnowledgeWriter:
 
     def __init__(
         self,
-        store: SqliteStore,
-        index: SearchIndex,
+        store: KnowledgeStore,
+        index: VectorIndex,
         embedder: Embedder,
-        lock_path: Path,
+        lock: Path | WriteLock,
         policy: ChunkingPolicy = ChunkingPolicy(),
     ) -> None:
         self.store = store
         self.index = index
         self.embedder = embedder
-        self.lock_path = lock_path
+        self._lock = lock
         self.policy = policy
+
+    def lock(self) -> AbstractContextManager[None]:
+        """The one writer's lock: held by whoever changes the knowledge, in any process."""
+        return write_lock(self._lock) if isinstance(self._lock, Path) else self._lock()
 
     def ingest(self, documents: Sequence[Document], progress: Progress | None = None) -> IngestReport:
         """Chunk, embed and store documents in batches of about 256 passages, one transaction
         each; the index file is saved once at the end (a crash before that is mended at the
         next start from the stored vectors)."""
         report = IngestReport()
-        with write_lock(self.lock_path):
+        with self.lock():
             self.index.refresh_if_stale()
             known = self.store.known_hashes([d.sha256 for d in documents])
             pending: list[Document] = []
@@ -193,7 +204,7 @@ class KnowledgeWriter:
 
     def remove(self, document_id: str) -> int:
         """Remove a document with its passages and vectors; returns the passage count."""
-        with write_lock(self.lock_path):
+        with self.lock():
             self.index.refresh_if_stale()
             result = self.store.remove_document(document_id)
             self.index.apply(result, save=True)
@@ -201,7 +212,7 @@ class KnowledgeWriter:
 
     def reindex(self, progress: Progress | None = None) -> RepairReport:
         """Embed every passage again with the current model, then rebuild the index."""
-        with write_lock(self.lock_path):
+        with self.lock():
             ids_and_texts = list(self.store.passage_texts())
             total = len(ids_and_texts)
 

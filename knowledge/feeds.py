@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from knowledge.database import open_tables
 from knowledge.errors import CrisisbotError, SourceError
@@ -139,6 +140,19 @@ def _text(value: object) -> str | None:
 # -- subscriptions ----------------------------------------------------------------------------
 
 
+class FeedStore(Protocol):
+    """Where subscriptions and their seen entries are kept, whichever database keeps them."""
+
+    def subscribe(self, url: str, added_by: str, title: str | None = None) -> Subscription: ...
+    def unsubscribe(self, url: str) -> None: ...
+    def get(self, url: str) -> Subscription: ...
+    def new_entries(self, feed_url: str, feed: Feed) -> builtins.list[FeedEntry]: ...
+    def mark_seen(self, feed_url: str, entry_urls: Iterable[str]) -> None: ...
+    def record_poll(self, feed_url: str, error: str | None, title: str | None = None) -> None: ...
+    def list(self) -> builtins.list[Subscription]: ...
+    def close(self) -> None: ...
+
+
 class FeedSubscriptions:
     """Subscribed feeds and their seen entries, in the knowledge database file's own tables."""
 
@@ -227,7 +241,7 @@ class FeedSubscriptions:
 
 
 def poll_feed(
-    subscriptions: FeedSubscriptions,
+    subscriptions: FeedStore,
     feed_url: str,
     fetch_bytes: Callable[[str], bytes],
     add_entry: Callable[[FeedEntry], str | None],

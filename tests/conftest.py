@@ -14,6 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bot.service import CrisisBot  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
+from tests.postgres import postgres_server, postgres_url  # noqa: E402,F401  (a real PostgreSQL)
 from tests.web_server import LocalServer, start_server, stop_server  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,33 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: object) -> Settings:
         overrides.setdefault("data_dir", tmp_path / "data")
         return load_settings(**overrides)
+
+    return make
+
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each backend-neutral test runs on the embedded store and on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """None for the embedded store, else the URL of a new, empty PostgreSQL database."""
+    return None if backend == "sqlite" else str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def make_backend_settings(make_settings: Callable[..., Settings], database_url: str | None) -> Callable[..., Settings]:
+    """`make_settings` on the test's backend (the data folder still holds the local files)."""
+
+    def make(**overrides: object) -> Settings:
+        if database_url is not None:
+            overrides.setdefault("database_url", database_url)
+        return make_settings(**overrides)
 
     return make
 

@@ -13,13 +13,13 @@ from tests.fakes import HashingEmbedder
 
 
 @pytest.fixture
-def make_bot(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., CrisisBot]]:
+def make_bot(make_backend_settings: Callable[..., Settings]) -> Iterator[Callable[..., CrisisBot]]:
     made: list[CrisisBot] = []
 
     def make(**overrides: object) -> CrisisBot:
         overrides.setdefault("load_builtin_knowledge", False)
         overrides.setdefault("allow_private_urls", True)
-        bot = CrisisBot(make_settings(**overrides), HashingEmbedder())
+        bot = CrisisBot(make_backend_settings(**overrides), HashingEmbedder(dimension=384))
         made.append(bot)
         return bot
 

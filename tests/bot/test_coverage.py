@@ -23,12 +23,12 @@ from tests.fakes import HashingEmbedder
 
 
 @pytest.fixture
-def make_bot(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., CrisisBot]]:
+def make_bot(make_backend_settings: Callable[..., Settings]) -> Iterator[Callable[..., CrisisBot]]:
     made: list[CrisisBot] = []
 
     def make(embedder: object, **overrides: object) -> CrisisBot:
         overrides.setdefault("questions_per_minute", 1000)
-        bot = CrisisBot(make_settings(**overrides), embedder)  # type: ignore[arg-type]
+        bot = CrisisBot(make_backend_settings(**overrides), embedder)  # type: ignore[arg-type]
         made.append(bot)
         return bot
 
@@ -92,7 +92,7 @@ def test_grouping_anchors_on_the_most_asked_wording(real_embedder: SentenceTrans
 def test_stats_count_documents_questions_answers_and_votes_by_week(
     make_bot: Callable[..., CrisisBot], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot = make_bot(HashingEmbedder(), load_builtin_knowledge=False)
+    bot = make_bot(HashingEmbedder(dimension=384), load_builtin_knowledge=False)
     admin = bot.local_operator()
     text = "The ministry said the grain corridor would stay open through the winter. Ports are insured."
     bot.ingest([
@@ -128,7 +128,7 @@ def test_stats_count_documents_questions_answers_and_votes_by_week(
 
 
 def test_gaps_and_stats_are_for_admins(make_bot: Callable[..., CrisisBot]) -> None:
-    bot = make_bot(HashingEmbedder(), load_builtin_knowledge=False)
+    bot = make_bot(HashingEmbedder(dimension=384), load_builtin_knowledge=False)
     moderator = bot.actor("telegram", 3, "Mod", platform_moderator=True)
     for attempt in (lambda: bot.admin.gaps(moderator), lambda: bot.admin.stats(moderator)):
         with pytest.raises(NotAllowed):

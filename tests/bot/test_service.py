@@ -86,9 +86,9 @@ def test_a_question_of_exactly_the_limit_is_accepted(seeded_bot: CrisisBot) -> N
 
 
 def test_seed_is_loaded_once_and_its_removal_respected(
-    make_settings: Callable[..., Settings], real_embedder: SentenceTransformerEmbedder
+    make_backend_settings: Callable[..., Settings], real_embedder: SentenceTransformerEmbedder
 ) -> None:
-    settings = make_settings()
+    settings = make_backend_settings()
     bot = CrisisBot(settings, real_embedder)
     assert [d.id for d in bot.sources()] == [SEED_ARTICLE.stem]
     bot.remove(SEED_ARTICLE.stem)
@@ -99,9 +99,9 @@ def test_seed_is_loaded_once_and_its_removal_respected(
 
 
 def test_remove_and_re_add_changes_what_is_cited(
-    make_settings: Callable[..., Settings], real_embedder: SentenceTransformerEmbedder
+    make_backend_settings: Callable[..., Settings], real_embedder: SentenceTransformerEmbedder
 ) -> None:
-    bot = CrisisBot(make_settings(), real_embedder)
+    bot = CrisisBot(make_backend_settings(), real_embedder)
     question = "How many North Korean troops arrived in Russia?"
     assert bot.ask(question).found
     bot.remove(SEED_ARTICLE.stem)
@@ -114,9 +114,9 @@ def test_remove_and_re_add_changes_what_is_cited(
 
 
 def test_a_replaced_document_is_cited_in_its_new_version(
-    make_settings: Callable[..., Settings], real_embedder: SentenceTransformerEmbedder, tmp_path
+    make_backend_settings: Callable[..., Settings], real_embedder: SentenceTransformerEmbedder, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    bot = CrisisBot(make_settings(load_builtin_knowledge=False), real_embedder)
+    bot = CrisisBot(make_backend_settings(load_builtin_knowledge=False), real_embedder)
     story = tmp_path / "ceasefire.md"
     story.write_text("---\ntitle: Ceasefire talks\npublished: 2024-12-01\nkind: news\n---\n"
                      "Negotiators met in Istanbul to discuss a ceasefire. The talks ended without agreement.\n")

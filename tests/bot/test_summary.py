@@ -38,12 +38,12 @@ def news_bot(tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTr
 
 
 @pytest.fixture
-def make_bot(make_settings: Callable[..., Settings], real_embedder: SentenceTransformerEmbedder) -> Iterator[Callable[..., CrisisBot]]:
+def make_bot(make_backend_settings: Callable[..., Settings], real_embedder: SentenceTransformerEmbedder) -> Iterator[Callable[..., CrisisBot]]:
     made: list[CrisisBot] = []
 
     def make(documents: list[Document], **overrides: object) -> CrisisBot:
         overrides.setdefault("load_builtin_knowledge", False)
-        bot = CrisisBot(make_settings(**overrides), real_embedder)
+        bot = CrisisBot(make_backend_settings(**overrides), real_embedder)
         bot.ingest(documents)
         made.append(bot)
         return bot

@@ -11,7 +11,6 @@ import pytest
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path
 from knowledge.chunking import TokenCounter
 from tests.conftest import SEED_ARTICLE
-from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures: a real PostgreSQL)
 from tests.web_server import LocalServer, start_server, stop_server
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -9,9 +10,11 @@ import pytest
 
 from knowledge.errors import SourceError
 from knowledge.extraction import document_from_page
-from knowledge.feeds import Feed, FeedEntry, FeedSubscriptions, parse_feed, poll_feed
+from knowledge.feeds import Feed, FeedEntry, FeedStore, parse_feed, poll_feed
 from knowledge.fetching import FetchPolicy, fetch
-from knowledge.store import SqliteStore
+from knowledge.postgres.database import PostgresDatabase
+from knowledge.postgres.feeds import PostgresFeedSubscriptions
+from tests.activity_backends import ActivityBackend, activity  # noqa: F401  (the fixture)
 from tests.web_server import ARTICLE_HTML, LocalServer
 
 FEED_URL = "https://news.example.org/feeds/main.xml"
@@ -77,11 +80,9 @@ def test_a_string_that_looks_like_a_path_is_not_opened(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def subscriptions(tmp_path: Path) -> FeedSubscriptions:
-    SqliteStore(tmp_path / "knowledge.sqlite3").close()  # shares the store's database file
-    subs = FeedSubscriptions(tmp_path / "knowledge.sqlite3")
-    yield subs  # type: ignore[misc]
-    subs.close()
+def subscriptions(activity: ActivityBackend) -> FeedStore:
+    """Subscriptions in the SQLite file (beside the store's tables) or in PostgreSQL."""
+    return activity.feeds()
 
 
 def feed_of(*links: str) -> bytes:
@@ -89,7 +90,7 @@ def feed_of(*links: str) -> bytes:
     return f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
 
 
-def test_subscribe_list_and_unsubscribe(subscriptions: FeedSubscriptions) -> None:
+def test_subscribe_list_and_unsubscribe(subscriptions: FeedStore) -> None:
     sub = subscriptions.subscribe(FEED_URL, "admin:1")
     assert (sub.url, sub.added_by, sub.last_polled_at, sub.last_error) == (FEED_URL, "admin:1", None, None)
     with pytest.raises(SourceError, match="already subscribed"):
@@ -107,7 +108,7 @@ def test_subscribe_list_and_unsubscribe(subscriptions: FeedSubscriptions) -> Non
     assert [e.link for e in subscriptions.new_entries(FEED_URL, feed)] == ["https://news.example.org/a"]
 
 
-def test_polling_takes_only_new_entries_and_retries_failures(subscriptions: FeedSubscriptions) -> None:
+def test_polling_takes_only_new_entries_and_retries_failures(subscriptions: FeedStore) -> None:
     subscriptions.subscribe(FEED_URL, "admin:1")
     served = {"bytes": feed_of("https://x.org/a", "https://x.org/bad")}
     added: list[str] = []
@@ -135,7 +136,7 @@ def test_polling_takes_only_new_entries_and_retries_failures(subscriptions: Feed
     assert third.added == [] and third.failed == []
 
 
-def test_an_unexpected_entry_error_does_not_stop_the_others(subscriptions: FeedSubscriptions) -> None:
+def test_an_unexpected_entry_error_does_not_stop_the_others(subscriptions: FeedStore) -> None:
     subscriptions.subscribe(FEED_URL, "admin:1")
 
     def add(entry: FeedEntry) -> None:
@@ -147,7 +148,7 @@ def test_an_unexpected_entry_error_does_not_stop_the_others(subscriptions: FeedS
     assert report.failed == [("https://x.org/a", "unexpected error (RuntimeError)")]
 
 
-def test_a_feed_that_fails_is_recorded(subscriptions: FeedSubscriptions) -> None:
+def test_a_feed_that_fails_is_recorded(subscriptions: FeedStore) -> None:
     subscriptions.subscribe(FEED_URL, "admin:1")
     report = poll_feed(subscriptions, FEED_URL, lambda url: b"<html>moved</html>", lambda e: None)
     assert report.error and "not an RSS or Atom feed" in report.error
@@ -156,18 +157,76 @@ def test_a_feed_that_fails_is_recorded(subscriptions: FeedSubscriptions) -> None
         poll_feed(subscriptions, "https://other.example.org/feed", lambda url: b"", lambda e: None)
 
 
-def test_new_entries_follow_feed_order(subscriptions: FeedSubscriptions) -> None:
+def test_new_entries_follow_feed_order(subscriptions: FeedStore) -> None:
     subscriptions.subscribe(FEED_URL, "admin:1")
     feed = Feed(FEED_URL, None, (FeedEntry("https://x.org/2"), FeedEntry("https://x.org/1")))
     subscriptions.mark_seen(FEED_URL, ["https://x.org/1"])
     assert subscriptions.new_entries(FEED_URL, feed) == [FeedEntry("https://x.org/2")]
 
 
+def test_times_are_utc_text_to_the_second(subscriptions: FeedStore) -> None:
+    sub = subscriptions.subscribe(FEED_URL, "admin:1", "Given title")
+    assert sub.title == "Given title" and sub == subscriptions.get(FEED_URL)
+    added = datetime.fromisoformat(sub.added_at)
+    assert sub.added_at == added.isoformat(timespec="seconds") and sub.added_at.endswith("+00:00")
+    assert abs((datetime.now(timezone.utc) - added).total_seconds()) < 60
+    subscriptions.record_poll(FEED_URL, None)  # no title from the feed: the given one stays
+    polled = subscriptions.get(FEED_URL)
+    assert polled.title == "Given title" and polled.last_polled_at and polled.last_polled_at.endswith("+00:00")
+    subscriptions.record_poll(FEED_URL, "boom", "Feed title")
+    assert (subscriptions.get(FEED_URL).title, subscriptions.get(FEED_URL).last_error) == ("Feed title", "boom")
+
+
+def test_feeds_are_listed_in_the_order_they_were_added(subscriptions: FeedStore) -> None:
+    urls = [f"https://feeds.example.org/{name}.xml" for name in ("zeta", "alpha", "mid", "beta")]
+    for url in urls:
+        subscriptions.subscribe(url, "admin:1")
+    assert [s.url for s in subscriptions.list()] == urls
+    subscriptions.record_poll(urls[0], None, "Z")  # a change does not move it
+    assert [s.url for s in subscriptions.list()] == urls
+
+
+def test_many_entries_and_none(subscriptions: FeedStore) -> None:
+    subscriptions.subscribe(FEED_URL, "admin:1")
+    links = [f"https://x.org/{n}" for n in range(1200)]
+    subscriptions.mark_seen(FEED_URL, links[::2])
+    subscriptions.mark_seen(FEED_URL, links[:10:2])  # seen again: no error
+    subscriptions.mark_seen(FEED_URL, [])
+    feed = Feed(FEED_URL, None, tuple(FeedEntry(link) for link in links))
+    assert [e.link for e in subscriptions.new_entries(FEED_URL, feed)] == links[1::2]
+    assert subscriptions.new_entries(FEED_URL, Feed(FEED_URL, None, ())) == []
+
+
+def test_two_processes_share_subscriptions_and_seen_entries(postgres_url: str) -> None:
+    first_db, second_db = PostgresDatabase(postgres_url), PostgresDatabase(postgres_url)
+    try:
+        first, second = PostgresFeedSubscriptions(first_db), PostgresFeedSubscriptions(second_db)
+        first.subscribe(FEED_URL, "admin:1")
+        with pytest.raises(SourceError, match=f"already subscribed to {FEED_URL}"):
+            second.subscribe(FEED_URL, "admin:2")
+        added: list[str] = []
+
+        def add(entry: FeedEntry) -> None:
+            added.append(entry.link)
+
+        poll_feed(first, FEED_URL, lambda url: feed_of("https://x.org/a"), add)
+        report = poll_feed(second, FEED_URL, lambda url: feed_of("https://x.org/a", "https://x.org/b"), add)
+        assert report.added == ["https://x.org/b"] and added == ["https://x.org/a", "https://x.org/b"]
+        assert first.get(FEED_URL) == second.get(FEED_URL) and second.get(FEED_URL).title == "T"
+        second.unsubscribe(FEED_URL)
+        assert first.list() == []
+        with pytest.raises(SourceError, match=f"not subscribed to {FEED_URL}"):
+            first.get(FEED_URL)
+    finally:
+        first_db.close()
+        second_db.close()
+
+
 # -- end to end against the local server ------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", ["/feed.rss", "/feed.atom"])
-def test_polling_a_served_feed(server: LocalServer, subscriptions: FeedSubscriptions, path: str) -> None:
+def test_polling_a_served_feed(server: LocalServer, subscriptions: FeedStore, path: str) -> None:
     feed_url = server.url(path)
     subscriptions.subscribe(feed_url, "admin:1")
     policy = FetchPolicy(allow_private=True, timeout=5)

@@ -15,7 +15,7 @@ import pytest
 from bot.admin import text_document_id
 from bot.cli import main
 from bot.service import CrisisBot
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from knowledge.documents import Document
 from knowledge.postgres.copy_from_sqlite import CopyError, copy_from_sqlite
 from tests.fakes import HashingEmbedder
@@ -139,7 +139,7 @@ def test_sources_that_cannot_be_copied_are_refused(tmp_path: Path, postgres_url:
             copy_from_sqlite(tmp_path / "small", target)
 
 
-def test_the_cli_copies_and_the_bot_refuses_to_serve_from_postgres_yet(
+def test_the_cli_copies_and_the_bot_answers_from_the_copy(
     embedded: CrisisBot, postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = embedded.settings.data_dir
@@ -152,9 +152,20 @@ def test_the_cli_copies_and_the_bot_refuses_to_serve_from_postgres_yet(
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.startswith("copied 2 documents, ") and "1 votes" in out and "sampled vectors identical" in out
-    code = main(["--data-dir", str(source), "ask", "How much wheat?"])
-    _, err = capsys.readouterr()
-    assert code == 1 and "cannot serve from PostgreSQL yet" in err
+    # The copy answers as the original did, from the copied vectors (nothing re-embedded), and
+    # what the community built around it came along: votes, audit, feeds.
+    question = "The Black Sea grain corridor carried four million tonnes of wheat in October?"
+    shared = CrisisBot(load_settings(data_dir=source.parent / "other-process", database_url=postgres_url),
+                       HashingEmbedder(dimension=384))
+    try:
+        before, after = embedded.ask(question), shared.ask(question)
+        assert after.found and [q.text for q in after.quotes] == [q.text for q in before.quotes]
+        assert [s.document.id for s in after.sources] == [s.document.id for s in before.sources]
+        assert shared.feedback.totals() == embedded.feedback.totals()
+        assert [e.action for e in shared.audit.entries()] == [e.action for e in embedded.audit.entries()]
+        assert [f.url for f in shared.feeds.list()] == ["https://example.org/feed.rss"]
+    finally:
+        shared.close()
     monkeypatch.setenv("CRISISBOT_DATABASE_URL", "mysql://somewhere")
     code = main(["migrate", "--from-sqlite", str(source)])
     _, err = capsys.readouterr()

@@ -1,4 +1,5 @@
-"""The SQLite knowledge store: writes, replacements, removals, rollbacks and read-backs."""
+"""The knowledge store on both backends (SQLite, PostgreSQL): writes, replacements, removals,
+rollbacks and read-backs."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from knowledge.chunking import ChunkingPolicy, chunk_document
 from knowledge.documents import Document, Kind
 from knowledge.errors import StoreError
 from knowledge.readers import read_markdown
+from knowledge.postgres.database import PostgresDatabase
+from knowledge.postgres.store import PostgresStore
 from knowledge.store import NewDocument, SqliteStore
+from knowledge.store_interface import KnowledgeStore
 from tests.fakes import HashingEmbedder
 
-EMBEDDER = HashingEmbedder(dimension=32)
+EMBEDDER = HashingEmbedder(dimension=384)  # PostgreSQL's vector(384) column
 MODEL = EMBEDDER.name
 SMALL = ChunkingPolicy(target_tokens=12, max_sentences=2)
 TEXT = "Kyiv was shelled at dawn. Air defence shot down drones. Power returned by noon. Schools reopened."
@@ -30,17 +34,29 @@ def new(id: str, text: str = TEXT, url: str | None = None, **fields: object) -> 
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
+def store(tmp_path: Path, database_url: str | None) -> Iterator[KnowledgeStore]:
+    if database_url is None:
+        opened: KnowledgeStore = SqliteStore(tmp_path / "store" / "knowledge.sqlite3")
+        yield opened
+        opened.close()
+        return
+    database = PostgresDatabase(database_url)
+    yield PostgresStore(database)
+    database.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqliteStore]:
     opened = SqliteStore(tmp_path / "store" / "knowledge.sqlite3")
     yield opened
     opened.close()
 
 
-def ids_of(store: SqliteStore) -> list[int]:
+def ids_of(store: KnowledgeStore) -> list[int]:
     return [int(i) for i in store.passage_ids()]
 
 
-def test_write_and_read_back(store: SqliteStore) -> None:
+def test_write_and_read_back(store: KnowledgeStore) -> None:
     item = new("a", url="https://a.example", kind=Kind.NEWS, published="2022-03-01", publisher="P")
     other = new("b", text="A second, shorter document.", published="2022-04-01")
     result = store.write_documents([item, other], MODEL)
@@ -89,7 +105,8 @@ def test_seed_article_round_trip(store: SqliteStore, seed_path: Path) -> None:
     assert store.known_hashes([document.sha256, "0" * 64]) == {document.sha256: document.id}
 
 
-def test_wal_mode_and_reopen(store: SqliteStore) -> None:
+def test_wal_mode_and_reopen(sqlite_store: SqliteStore) -> None:
+    store = sqlite_store
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.write_documents([new("a")], MODEL)
     store.close()
@@ -102,7 +119,7 @@ def test_wal_mode_and_reopen(store: SqliteStore) -> None:
         reopened.close()
 
 
-def test_same_text_under_another_id_is_unchanged(store: SqliteStore) -> None:
+def test_same_text_under_another_id_is_unchanged(store: KnowledgeStore) -> None:
     store.write_documents([new("a")], MODEL)
     before = ids_of(store)
     result = store.write_documents([new("copy", url="https://elsewhere.example")], MODEL)
@@ -111,7 +128,7 @@ def test_same_text_under_another_id_is_unchanged(store: SqliteStore) -> None:
     assert [d.id for d in store.documents()] == ["a"] and ids_of(store) == before
 
 
-def test_same_id_new_text_replaces(store: SqliteStore) -> None:
+def test_same_id_new_text_replaces(store: KnowledgeStore) -> None:
     first = store.write_documents([new("a")], MODEL)
     result = store.write_documents([new("a", text="Completely new words. And another sentence.")], MODEL)
     assert result.replaced == ["a"] and result.added == []
@@ -123,14 +140,14 @@ def test_same_id_new_text_replaces(store: SqliteStore) -> None:
     assert store.document_text("a").startswith("Completely new words.")
 
 
-def test_ids_are_never_reused_after_removal(store: SqliteStore) -> None:
+def test_ids_are_never_reused_after_removal(store: KnowledgeStore) -> None:
     first = store.write_documents([new("a")], MODEL)
     store.remove_document("a")
     again = store.write_documents([new("a")], MODEL)
     assert min(again.added_passage_ids) > max(first.added_passage_ids)
 
 
-def test_same_url_under_another_id_replaces(store: SqliteStore) -> None:
+def test_same_url_under_another_id_replaces(store: KnowledgeStore) -> None:
     first = store.write_documents([new("old", url="https://x.example/a")], MODEL)
     result = store.write_documents([new("new", text="Updated report. More words.", url="https://x.example/a")], MODEL)
     assert result.replaced == ["old"]
@@ -138,13 +155,13 @@ def test_same_url_under_another_id_replaces(store: SqliteStore) -> None:
     assert [d.id for d in store.documents()] == ["new"]
 
 
-def test_documents_without_url_do_not_collide(store: SqliteStore) -> None:
+def test_documents_without_url_do_not_collide(store: KnowledgeStore) -> None:
     result = store.write_documents([new("a"), new("b", text="Different text entirely.")], MODEL)
     assert result.added == ["a", "b"] and result.replaced == []
     assert sorted(d.id for d in store.documents()) == ["a", "b"]
 
 
-def test_replacement_inside_one_batch_reports_only_live_passages(store: SqliteStore) -> None:
+def test_replacement_inside_one_batch_reports_only_live_passages(store: KnowledgeStore) -> None:
     result = store.write_documents(
         [new("a", url="https://x.example/a"), new("b", text="Newer version. Of the same page.", url="https://x.example/a")],
         MODEL,
@@ -154,7 +171,7 @@ def test_replacement_inside_one_batch_reports_only_live_passages(store: SqliteSt
     assert [d.id for d in store.documents()] == ["b"]
 
 
-def test_remove_document(store: SqliteStore) -> None:
+def test_remove_document(store: KnowledgeStore) -> None:
     written = store.write_documents([new("a"), new("b", text="Other text. Still here.")], MODEL)
     a_ids = written.added_passage_ids[: len(new("a").passages)]
     result = store.remove_document("a")
@@ -169,7 +186,8 @@ def test_remove_document(store: SqliteStore) -> None:
     assert store.generation() == 2  # the failed removal changed nothing
 
 
-def test_generation_increases_by_one_per_write(store: SqliteStore) -> None:
+def test_generation_increases_by_one_per_write(sqlite_store: SqliteStore) -> None:
+    store = sqlite_store
     assert store.generation() == 0
     assert store.write_documents([new("a")], MODEL).generation == 1
     assert store.write_documents([new("a")], MODEL).generation == 2  # unchanged still counts
@@ -178,14 +196,14 @@ def test_generation_increases_by_one_per_write(store: SqliteStore) -> None:
     assert store.generation() == 4
 
 
-def test_other_model_needs_reindex(store: SqliteStore) -> None:
+def test_other_model_needs_reindex(store: KnowledgeStore) -> None:
     store.write_documents([new("a")], MODEL)
     with pytest.raises(StoreError, match="reindex"):
         store.write_documents([new("b", text="Something else.")], "another-model")
     assert store.document_count() == 1 and store.embedding_model() == MODEL and store.generation() == 1
 
 
-def test_replace_embeddings_switches_model_and_vectors(store: SqliteStore) -> None:
+def test_replace_embeddings_switches_model_and_vectors(store: KnowledgeStore) -> None:
     written = store.write_documents([new("a"), new("b", text="Other text. Still here.")], MODEL)
     ids = written.added_passage_ids
     fresh = np.random.default_rng(0).standard_normal((len(ids), EMBEDDER.dimension)).astype(np.float32)
@@ -197,7 +215,7 @@ def test_replace_embeddings_switches_model_and_vectors(store: SqliteStore) -> No
         store.write_documents([new("d", text="Fourth text.")], MODEL)
 
 
-def test_failure_inside_a_batch_rolls_back_everything(store: SqliteStore) -> None:
+def test_failure_inside_a_batch_rolls_back_everything(store: KnowledgeStore) -> None:
     good, bad = new("good"), new("bad", text="Different words here. And here.")
     broken = NewDocument(bad.document, bad.passages, bad.vectors[:-1])  # one vector short
     with pytest.raises(ValueError, match="one vector per passage"):
@@ -216,7 +234,7 @@ def test_not_a_database_file(tmp_path: Path) -> None:
         SqliteStore(path)
 
 
-def test_known_hashes(store: SqliteStore) -> None:
+def test_known_hashes(store: KnowledgeStore) -> None:
     items = [new(f"d{i}", text=f"Document number {i}. It has text.") for i in range(3)]
     store.write_documents(items, MODEL)
     hashes = [i.document.sha256 for i in items]
@@ -224,7 +242,7 @@ def test_known_hashes(store: SqliteStore) -> None:
     assert store.known_hashes([]) == {}
 
 
-def test_set_kind_bumps_the_generation_and_refuses_unknown_ids(store: SqliteStore) -> None:
+def test_set_kind_bumps_the_generation_and_refuses_unknown_ids(store: KnowledgeStore) -> None:
     store.write_documents([new("a")], MODEL)
     generation = store.generation()
     result = store.set_kind("a", Kind.FACT_CHECK)
@@ -236,7 +254,7 @@ def test_set_kind_bumps_the_generation_and_refuses_unknown_ids(store: SqliteStor
     assert store.generation() == generation + 1
 
 
-def test_documents_page_filters_in_sql_and_counts_all_matches(store: SqliteStore) -> None:
+def test_documents_page_filters_in_sql_and_counts_all_matches(store: KnowledgeStore) -> None:
     store.write_documents([
         new("a", text="One.", publisher="Kyiv 100% Ledger", published="2024-11-20", kind=Kind.NEWS),
         new("b", text="Two.", publisher="Kyiv_Post", published="2024-11", kind=Kind.NEWS),
@@ -256,3 +274,24 @@ def test_documents_page_filters_in_sql_and_counts_all_matches(store: SqliteStore
     assert store.first_passage_text("a") == "One." and store.first_passage_text("zzz") == ""
     with pytest.raises(StoreError):
         store.document_info("zzz")
+
+
+def test_postgres_generation_moves_with_each_committed_change_only(postgres_url: str) -> None:
+    """Other processes compare the generation to know they are stale: every committed change
+    moves it forward, and a rolled-back write leaves it where it was."""
+    database = PostgresDatabase(postgres_url)
+    store = PostgresStore(database)
+    try:
+        seen = [store.generation()]
+        for write in (lambda: store.write_documents([new("a")], MODEL),
+                      lambda: store.set_kind("a", Kind.ANALYSIS),
+                      lambda: store.remove_document("a")):
+            result = write()
+            assert result.generation == store.generation() > seen[-1]
+            seen.append(result.generation)
+        broken = new("b")
+        with pytest.raises(ValueError):
+            store.write_documents([new("c", text="Other words."), NewDocument(broken.document, broken.passages, broken.vectors[:-1])], MODEL)
+        assert store.generation() == seen[-1] and store.document_count() == 0
+    finally:
+        database.close()
