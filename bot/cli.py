@@ -1,4 +1,4 @@
-"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|kb|summary|digest|migrate|serve|eval`.
+"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|kb|summary|digest|migrate|serve|worker|eval`.
 
 Imports stay light at module level (no torch, no faiss) so that `crisisbot --help` and bad
 input are answered at once; the service, and with it the model, is built only when a command
@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("platform", choices=["telegram", "discord"], help="the platform to serve")
     serve.add_argument("--sync", action="store_true", help="discord: sync slash commands at start")
     serve.add_argument("--guild", type=int, help="discord: sync to this server only (immediate)")
+
+    commands.add_parser(
+        "worker", help="poll feeds and post the scheduled digest, with no chat gateway (until SIGTERM)",
+        description="Runs the schedules of a multi-process deployment once: polls the feeds every "
+        "feed_poll_minutes and posts the scheduled digest (digest_schedule, digest_timezone) to "
+        "telegram_digest_chat_id and discord_digest_channel_id. Run the chat processes with "
+        "CRISISBOT_RUN_SCHEDULES=false. Stops on SIGTERM or Ctrl-C.",
+    )
 
     evaluate = commands.add_parser(
         "eval", help="measure retrieval on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)"
@@ -340,6 +348,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.worker import run_worker
+
+    run_worker(_bot(settings))
+    return EXIT_OK
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Retrieval quality on a benchmark, through the bot's own ingest and retriever; the
     knowledge base in --data-dir is never touched."""
@@ -433,6 +448,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "digest": cmd_digest,
     "migrate": cmd_migrate,
     "serve": cmd_serve,
+    "worker": cmd_worker,
     "eval": cmd_eval,
 }
 

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # How often a running bot polls the subscribed RSS/Atom feeds; 0 turns scheduled polling
     # off (`crisisbot kb poll` from cron still works).
     feed_poll_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    # Whether `serve telegram` / `serve discord` run the feed poll and the scheduled digest
+    # themselves. False in a deployment with `crisisbot worker`: schedules must run once, in
+    # the worker, not in every chat process.
+    run_schedules: bool = True
     # Summaries and digests (moderators).
     summary_sentences: int = Field(default=6, ge=1, le=20)
     digest_topics: int = Field(default=8, ge=1, le=25)

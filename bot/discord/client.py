@@ -56,12 +56,14 @@ class CrisisDiscordClient(discord.Client):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(VoteButton, SourcesPageButton, KbListButton, PostButton)
-        self.feed_loop = feed_poll_loop(self)
-        if self.feed_loop is not None:
-            self.feed_loop.start()
-        self.digest_loop = digest_loop(self)
-        if self.digest_loop is not None:
-            self.digest_loop.start()
+        if self.service.settings.run_schedules:
+            self.feed_loop = feed_poll_loop(self)
+            self.digest_loop = digest_loop(self)
+        else:  # `crisisbot worker` runs them, once for every process
+            log.info("run_schedules is off: no scheduled feed poll or digest in this process")
+        for loop in (self.feed_loop, self.digest_loop):
+            if loop is not None:
+                loop.start()
         if self.sync_target is not None:
             guild = discord.Object(self.sync_target) if self.sync_target else None
             if guild is not None:

@@ -31,8 +31,10 @@ from discord import app_commands
 from discord.ext import tasks
 
 from bot.actors import Action, require
+from bot.discord.digest_post import digest_key, post_digest, send_messages
 from bot.discord.summary_format import Messages, digest_messages, posted_by, summary_messages
 from bot.render import NO_DIGEST, NO_SUMMARY
+from bot.scheduled_digest import DigestPlace, deliver_digest
 from bot.summary import Digest
 from knowledge.errors import CrisisbotError
 
@@ -106,13 +108,6 @@ def _client(interaction: discord.Interaction[Any]) -> CrisisDiscordClient:
 
 
 # -- posting ----------------------------------------------------------------------------------
-
-
-async def send_messages(channel: discord.abc.Messageable, messages: Messages, first_line: str | None = None) -> None:
-    """Post the messages in order; `first_line` (who posted it) goes above the first one."""
-    for number, embeds in enumerate(messages):
-        content = first_line if number == 0 else None
-        await channel.send(content, embeds=embeds, allowed_mentions=NO_MENTIONS)
 
 
 def _channel(client: CrisisDiscordClient, channel_id: int) -> discord.PartialMessageable:
@@ -229,7 +224,8 @@ async def _digest(client: CrisisDiscordClient, interaction: discord.Interaction[
     posted here the channel's place moves on, so the next digest (scheduled or not) does not
     repeat it. With `since`, nothing moves: the range may start before the channel's place."""
     actor = client.actor_of(interaction.user)
-    key = f"discord:{interaction.channel_id}"
+    assert interaction.channel_id is not None  # slash commands always come from a channel
+    key = digest_key(interaction.channel_id)
     digest = await client.run_core(partial(client.service.digest, actor=actor, since=since, key=key))
     if digest.empty:
         return NO_DIGEST
@@ -287,35 +283,25 @@ def digest_loop(client: CrisisDiscordClient) -> tasks.Loop[Any] | None:
     if channel_id is None:
         return None
     schedule = settings.schedule
-    key = f"discord:{channel_id}"
+    place = DigestPlace(digest_key(channel_id), f"channel {channel_id}",
+                        lambda digest: post_digest(_channel(client, channel_id), digest))
 
-    async def post_digest(now: datetime | None = None) -> None:
+    async def scheduled_digest(now: datetime | None = None) -> None:
         moment = now or datetime.now(timezone.utc)
         if not schedule.runs_on(moment):
             return
         # Caught here: an exception would end the tasks.loop, and with it every later digest.
+        # Made as the process (no actor), posted, and only then marked (see deliver_digest).
         try:
-            await post_scheduled_digest(client, channel_id, key, moment)
+            await deliver_digest(client.service, place, client.run_core, moment)
         except Exception:
             log.exception("scheduled digest for channel %s failed", channel_id)
 
-    loop: tasks.Loop[Any] = tasks.loop(time=schedule.at)(post_digest)
+    loop: tasks.Loop[Any] = tasks.loop(time=schedule.at)(scheduled_digest)
 
     @loop.before_loop
     async def wait_until_ready() -> None:
         await client.wait_until_ready()
 
     return loop
-
-
-async def post_scheduled_digest(client: CrisisDiscordClient, channel_id: int, key: str, now: datetime) -> None:
-    """Make the digest as the process (no actor), post it, and only then mark it posted, so
-    that a failed post is retried next time and an empty digest posts nothing at all."""
-    digest = await client.run_core(partial(client.service.digest, key=key, now=now))
-    if digest.empty:
-        log.info("scheduled digest for channel %s: nothing new", channel_id)
-        return
-    await send_messages(_channel(client, channel_id), digest_messages(digest))
-    await client.run_core(client.service.mark_digest_posted, key, digest)
-    log.info("scheduled digest posted to channel %s: %d documents", channel_id, digest.documents)
 

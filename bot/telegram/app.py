@@ -18,6 +18,7 @@ from telegram.ext import (
 
 from bot.service import CrisisBot
 from bot.settings import Settings
+from bot.telegram.digest_post import api_urls, bot_token
 from bot.telegram.handlers import COMMANDS, MODERATOR_COMMANDS, TelegramHandlers
 from bot.telegram.kb import KB_CAPTION, KB_PREFIX, KnowledgeHandlers
 from bot.telegram.summaries import POST_PREFIX, SummaryHandlers, ptb_days
@@ -33,12 +34,12 @@ def build_application(
     message_limit: int | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """An Application with every handler, flood control and the command list registered."""
-    api = settings.telegram_api_url.rstrip("/")
+    api, file_api = api_urls(settings)
     application = (
         ApplicationBuilder()
-        .token(_token(settings))
+        .token(bot_token(settings))
         .base_url(api)
-        .base_file_url(api.replace("/bot", "/file/bot") if api.endswith("/bot") else api + "/file/bot")
+        .base_file_url(file_api)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(_register_commands)
@@ -74,8 +75,11 @@ def build_application(
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(new & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_error_handler(handlers.error)
-    _schedule_feed_polls(application, kb, settings)
-    _schedule_digest(application, summaries, settings)
+    if settings.run_schedules:
+        _schedule_feed_polls(application, kb, settings)
+        _schedule_digest(application, summaries, settings)
+    else:  # `crisisbot worker` runs them, once for every process
+        log.info("run_schedules is off: no scheduled feed poll or digest in this process")
     return application
 
 
@@ -109,12 +113,6 @@ def _schedule_digest(
     log.info("digest to chat %s: %s", settings.telegram_digest_chat_id, schedule.describe())
 
 
-def _token(settings: Settings) -> str:
-    if settings.telegram_bot_token is None:
-        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
-    return settings.telegram_bot_token.get_secret_value()
-
-
 async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
     """Everyone sees the members' commands; group administrators (moderators) also see theirs."""
     moderators = [BotCommand(name, text) for name, text in COMMANDS + MODERATOR_COMMANDS]
@@ -140,7 +138,7 @@ def webhook_options(settings: Settings) -> dict[str, object]:
 
 def run(service: CrisisBot, settings: Settings) -> None:
     """Long polling by default; webhook mode when a webhook URL is configured."""
-    _token(settings)
+    bot_token(settings)
     options = webhook_options(settings) if settings.telegram_webhook_url else None
     service.open()  # load the model and index before the first question, not during it
     application = build_application(service, settings)

@@ -7,8 +7,9 @@ SUMMARIZE action); this module only finds the person's roles (`actor_with_chat_r
 administrators are moderators) and translates. Previews live in memory only: after a restart,
 or once 256 newer ones were made, the button says the preview expired.
 
-The scheduled digest runs in PTB's JobQueue as the process itself (no actor) and marks its key
-only after it was posted, so a failed post is retried with the same documents next time.
+The scheduled digest runs in PTB's JobQueue as the process itself (no actor) through the flow
+`crisisbot worker` uses too (`bot.scheduled_digest`, `bot.telegram.digest_post`): it marks its
+key only after it was posted, so a failed post is retried with the same documents next time.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.actors import Actor
+from bot.scheduled_digest import DigestPlace, deliver_digest
 from bot.service import CrisisBot
 from bot.telegram.core_calls import CoreCalls
 from bot.summary import Digest
+from bot.telegram.digest_post import NO_PREVIEW, digest_key, post_digest, send_html
 from bot.telegram.formatting import MESSAGE_LIMIT
 from bot.telegram.summary_format import (
     digest_messages,
@@ -46,7 +49,6 @@ log = logging.getLogger(__name__)
 
 POST_PREFIX = "p"  # callback data "p:<s|d>:<token>"; "v", "s" (handlers.py) and "k" (kb.py) are taken
 MAX_PENDING = 256
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 SENT_PREVIEW = "Sent you a preview in a private message."
 SENT_RESULT = "Sent you the result in a private message."
 START_PRIVATE = ("I can't send you a private message yet. Open a private chat with @{bot}, press "
@@ -78,11 +80,6 @@ class Preview:
     parts: list[str]
     digest: Digest | None = None
     mark_key: str | None = None  # the digest key to mark once posted
-
-
-def digest_key(chat_id: int) -> str:
-    """The core's digest key of a Telegram chat (where the next digest there starts)."""
-    return f"telegram:{chat_id}"
 
 
 def ptb_days(weekdays: Iterable[int]) -> tuple[int, ...]:
@@ -204,7 +201,7 @@ class SummaryHandlers(CoreCalls):
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(
                 "Post to channel", callback_data=f"{POST_PREFIX}:{kind}:{token}")]])
         try:
-            await _send(bot, user.id, parts, markup)
+            await send_html(bot, user.id, parts, markup)
             if postable and target is None:
                 await bot.send_message(user.id, NO_TARGET.format(command=command))
         except (Forbidden, BadRequest) as exc:
@@ -250,7 +247,7 @@ class SummaryHandlers(CoreCalls):
         bot = query.get_bot()
         parts = with_footer(preview.parts, posted_by(preview.moderator_name))
         try:
-            await _send(bot, preview.target_id, parts)
+            await send_html(bot, preview.target_id, parts)
         except TelegramError as exc:
             self._keep(token, preview)
             log.warning("posting a preview to chat %s failed: %s", preview.target_id, exc)
@@ -273,26 +270,12 @@ class SummaryHandlers(CoreCalls):
         chat_id = self.service.settings.telegram_digest_chat_id
         if chat_id is None:
             return
-        key = digest_key(chat_id)
+        place = DigestPlace(digest_key(chat_id), f"chat {chat_id}",
+                            partial(post_digest, context.bot, chat_id, limit=self.message_limit))
         try:
-            digest = await self._run(partial(self.service.digest, key=key))
-            if digest.empty:
-                log.info("scheduled digest for chat %s: nothing new since %s", chat_id, digest.since)
-                return
-            await _send(context.bot, chat_id, digest_messages(digest, limit=self.message_limit))
-            await self._run(self.service.mark_digest_posted, key, digest)
+            await deliver_digest(self.service, place, self._run)
         except Exception:
             log.exception("scheduled digest for chat %s failed", chat_id)
-            return
-        log.info("scheduled digest for chat %s: %d documents in %d topics", chat_id,
-                 digest.documents, len(digest.topics))
-
-
-async def _send(bot: Bot, chat_id: int, parts: Sequence[str], markup: InlineKeyboardMarkup | None = None) -> None:
-    """HTML messages in order, the keyboard under the last."""
-    for number, part in enumerate(parts):
-        await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
-                               reply_markup=markup if number == len(parts) - 1 else None)
 
 
 async def _typing(message: Message) -> None:

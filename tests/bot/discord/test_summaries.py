@@ -20,9 +20,10 @@ from bot.settings import load_settings
 from index.embedder import SentenceTransformerEmbedder
 from knowledge.documents import Document, Kind
 from tests.bot.discord.test_adapter import NO_PINGS, Running, connect, custom_ids, disconnect, embeds_of
-from tests.bot.discord.test_kb import text_of
+from tests.bot.discord.test_kb import ADMIN, Admin, text_of
 from tests.discord_server import FakeDiscord, Recorded
 from tests.discord_server.state import FLAG_EPHEMERAL, JSON, permissions
+from tests.web_server import LocalServer
 
 MODERATOR = 611  # holds a role with Manage Messages
 OTHER_MODERATOR = 612
@@ -273,3 +274,43 @@ def test_a_long_digest_is_packed_within_discord_limits() -> None:
     assert labels == ["1\\. Topic", "2\\. Topic", "3\\. Topic"]  # in order, escaped like answers
     per_topic = sum(len(m) for m in answer_messages(answer))
     assert len(embeds) == 1 + 3 * per_topic + 1 and embeds[-1].description == "… and 2 smaller topics."
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("run_schedules", [True, False])
+async def test_run_schedules_false_starts_no_loop_and_the_commands_still_work(
+    discord_server: FakeDiscord, real_embedder: SentenceTransformerEmbedder, web: LocalServer, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, run_schedules: bool,
+) -> None:
+    """With `run_schedules = false` (a deployment with `crisisbot worker`) neither the feed
+    poll loop nor the digest loop starts; /digest posting and /kb poll work as before."""
+    discord_server.patch_client_urls(monkeypatch)
+    discord_server.add_role("Moderators", permissions("manage_messages"), [MODERATOR])
+    discord_server.add_role("Editors", permissions("manage_guild"), [ADMIN])
+    settings = load_settings(data_dir=tmp_path / "data", questions_per_minute=1000, allow_private_urls=True,
+                             discord_digest_channel_id=discord_server.channel_id, run_schedules=run_schedules)
+    service = CrisisBot(settings, real_embedder)
+    service.open()
+    client, task = await connect(discord_server, service, sync=discord_server.guild_id)
+    try:
+        loops = (client.feed_loop, client.digest_loop)
+        if run_schedules:
+            assert all(loop is not None and loop.is_running() for loop in loops)
+        else:
+            assert loops == (None, None)
+
+        an_hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(timespec="seconds")
+        service.ingest(grain_documents(an_hour_ago))
+        moderated = Moderated(discord_server, service, client)
+        replies = await moderated.command("digest", {"post": True})
+        assert replies[-1].json["content"] == POSTED
+        assert "What's new: 3 documents" in text_of_message(moderated.public()[0])
+        assert service.store.get_meta(f"digest:discord:{discord_server.channel_id}") is not None
+
+        admin = Admin(discord_server, service, client, web)
+        feed = web.url("/feed.rss")
+        assert "Subscribed" in text_of(await admin.kb("subscribe", {"url": feed}))
+        assert f"{feed}: 2 added" in text_of(await admin.kb("poll"))
+    finally:
+        await disconnect(client, task)
+        service.close()

@@ -18,13 +18,16 @@ from bot.telegram.summaries import EXPIRED, NOT_YOURS, SENT_PREVIEW, ptb_days
 from bot.telegram.summary_format import digest_messages, posted_by
 from knowledge.documents import Document, Kind
 from tests.bot.telegram.test_adapter import Running, buttons, start, stop
+from tests.bot.telegram.test_kb import edited_into
 from tests.factories import document_info, quoted_answer
 from tests.telegram_html import parse_html
 from tests.telegram_server import FakeTelegram, Recorded
+from tests.web_server import LocalServer
 
 GROUP = -100777  # the stand-in's default group
 MODERATOR = 502  # the stand-in's default group member; made a group administrator below
 MEMBER = 503
+ADMIN = 501  # the stand-in's default private-chat user
 DIGEST_CHAT = -100999
 TOPIC = "grain corridor"
 REPORTS = [
@@ -257,3 +260,41 @@ def test_digest_rendering_splits_into_valid_html_and_days_follow_ptb() -> None:
     assert "7. Topic <6>" in joined
     # date.weekday() (Monday 0) -> PTB 20+ run_daily (Sunday 0).
     assert ptb_days({0}) == (1,) and ptb_days({6}) == (0,) and ptb_days(range(7)) == tuple(range(7))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("run_schedules", [True, False])
+async def test_run_schedules_false_registers_no_job_and_the_commands_still_work(
+    telegram_server: FakeTelegram, make_service: Callable[..., CrisisBot], web: LocalServer, run_schedules: bool,
+) -> None:
+    """With `run_schedules = false` (a deployment with `crisisbot worker`) neither the feed
+    poll nor the digest is scheduled; /digest, its Post button and /kb poll work as before."""
+    server = telegram_server
+    service = make_service(telegram_digest_chat_id=DIGEST_CHAT, telegram_moderator_ids=str(MODERATOR),
+                           telegram_admin_ids=str(ADMIN), allow_private_urls=True,
+                           load_builtin_knowledge=False, run_schedules=run_schedules)
+    add_reports(service, days_ago=1)
+    bot = await started(server, service)
+    try:
+        assert bot.application.job_queue is not None
+        names = {job.name for job in bot.application.job_queue.jobs()}
+        assert names == ({"poll-feeds", "digest"} if run_schedules else set())
+
+        preview = await bot.reply_to(server.private_message("/digest", user_id=MODERATOR), chat_id=MODERATOR)
+        (button,) = buttons(preview)
+        begin = len(server.requests)
+        server.push_update(server.callback_query(button["callback_data"], message_of(server, preview),
+                                                 user_id=MODERATOR))
+        posted = await server.wait_for("sendMessage", lambda r: r.params["chat_id"] == DIGEST_CHAT, after=begin)
+        assert "3 documents added" in posted.params["text"]
+        await server.wait_for("editMessageText", after=begin)
+        assert service.store.get_meta(f"digest:telegram:{DIGEST_CHAT}") is not None
+
+        feed = web.url("/feed.rss")
+        subscribed = await bot.reply_to(server.private_message(f"/kb subscribe {feed}", user_id=ADMIN), chat_id=ADMIN)
+        assert "Subscribed" in subscribed.params["text"]
+        _, polled = await edited_into(bot, server.private_message("/kb poll", user_id=ADMIN),
+                                      lambda text: "added" in text)
+        assert f"{feed}: 2 added" in polled.params["text"]
+    finally:
+        await stop(bot.application)
