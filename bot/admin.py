@@ -333,20 +333,25 @@ class KnowledgeAdmin:
         `progress` hears (feeds polled, feeds) after each one.
 
         Raises:
-            AdminError: a poll is already running in this process.
+            AdminError: a poll is already running, in this process or another one sharing the knowledge.
         """
+
+        busy = "the feeds are being polled already{}; try again when that poll is done"
 
         def work() -> builtins.list[PollReport]:
             if not self._polling.acquire(blocking=False):
-                raise AdminError("the feeds are being polled already; try again when that poll is done")
+                raise AdminError(busy.format(""))
             try:
-                subscriptions = self._bot.feeds.list()
-                reports = []
-                for sub in subscriptions:
-                    reports.append(self._poll_one(actor, sub))
-                    if progress is not None:
-                        progress(len(reports), len(subscriptions))
-                return reports
+                with self._bot.backend.feed_poll_lock() as acquired:
+                    if not acquired:
+                        raise AdminError(busy.format(" by another process"))
+                    subscriptions = self._bot.feeds.list()
+                    reports = []
+                    for sub in subscriptions:
+                        reports.append(self._poll_one(actor, sub))
+                        if progress is not None:
+                            progress(len(reports), len(subscriptions))
+                    return reports
             finally:
                 self._polling.release()
 

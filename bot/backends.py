@@ -5,7 +5,12 @@ above builds on the interfaces they both provide, so the core never asks which i
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
@@ -18,6 +23,26 @@ if TYPE_CHECKING:
     from bot.feedback import Feedback
     from knowledge.feeds import FeedStore
     from knowledge.postgres.database import PostgresDatabase
+
+
+@contextmanager
+def try_file_lock(path: Path) -> Iterator[bool]:
+    """An exclusive lock on `path` if nobody holds it (True), else False at once; the OS
+    releases it if the holder dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 class EmbeddedBackend:
@@ -50,6 +75,11 @@ class EmbeddedBackend:
 
         path = self.settings.lock_path
         return lambda: write_lock(path)
+
+    def feed_poll_lock(self) -> AbstractContextManager[bool]:
+        """Held while feeds are polled, by any process on this data folder (the bot, a cron
+        `crisisbot kb poll`): True if this caller got it."""
+        return try_file_lock(self.settings.data_dir / "feeds.lock")
 
     def open_feedback(self) -> Feedback:
         from bot.feedback import FeedbackLog
@@ -110,6 +140,13 @@ class PostgresBackend:
 
         database = self.database
         return lambda: database.advisory_lock(WRITER_LOCK)
+
+    def feed_poll_lock(self) -> AbstractContextManager[bool]:
+        """Held while feeds are polled, by any process on the database (the worker, an admin's
+        `/kb poll` in a chat process): True if this caller got it."""
+        from knowledge.postgres.database import FEED_POLL_LOCK
+
+        return self.database.try_advisory_lock(FEED_POLL_LOCK)
 
     def open_feedback(self) -> Feedback:
         from bot.feedback_postgres import PostgresFeedbackLog

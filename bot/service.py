@@ -332,10 +332,10 @@ class CrisisBot:
         """The next digest under `key` starts where this one ended; call only once it is posted.
 
         Never moves back: an older preview posted after a newer digest went out must not make
-        the next one repeat what was already posted."""
-        current = self.store.get_meta(f"digest:{key}")
-        if current is None or datetime.fromisoformat(current) < datetime.fromisoformat(digest.until):
-            self.store.set_meta(f"digest:{key}", digest.until)
+        the next one repeat what was already posted. One atomic step in the store, since the
+        worker and a moderator in a chat process may mark the same place at once."""
+        until = datetime.fromisoformat(digest.until).astimezone(timezone.utc).isoformat(timespec="seconds")
+        self.store.advance_meta(f"digest:{key}", until)  # UTC ISO times sort as they happen
 
     def poll_feeds_scheduled(self) -> list[PollReport]:
         """The scheduled poll the adapters run every `feed_poll_minutes`: every feed, as the

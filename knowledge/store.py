@@ -146,6 +146,17 @@ class SqliteStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def advance_meta(self, key: str, value: str) -> bool:
+        """Set `key` to `value` unless the stored value sorts after it, in one statement, so
+        two processes advancing the same key can never move it back. Values must sort as they
+        should advance (ISO 8601 times in UTC do). True if the value was written."""
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                " WHERE excluded.value > meta.value", (key, value)
+            )
+        return cursor.rowcount > 0
+
     def generation(self) -> int:
         """A counter bumped by every write, so readers can tell cheaply that they are stale."""
         return int(self.get_meta("generation") or 0)

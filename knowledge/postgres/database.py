@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 CONNECT_TIMEOUT_SECONDS = 10
 WRITER_LOCK = 0x63726973_00000002  # pg_advisory_lock key of the one writer ("cris" + 2)
+FEED_POLL_LOCK = 0x63726973_00000003  # held by whichever process is polling the feeds
 
 
 class DatabaseUnavailable(StoreError):
@@ -174,6 +175,28 @@ class PostgresDatabase:
                 raise
             try:
                 yield
+            finally:
+                if not connection.broken:
+                    try:
+                        connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                    except Exception:  # the session's end releases it anyway
+                        log.warning("could not release advisory lock %s", key, exc_info=True)
+
+    @contextmanager
+    def try_advisory_lock(self, key: int) -> Iterator[bool]:
+        """Like `advisory_lock`, but never waits: yields False when another session holds it."""
+        with self.connection() as connection:
+            try:
+                row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            except Exception as exc:
+                if _lost(exc):
+                    raise DatabaseUnavailable(f"lost the connection to PostgreSQL: {_first_line(exc)}") from None
+                raise
+            if not (row and row[0]):
+                yield False
+                return
+            try:
+                yield True
             finally:
                 if not connection.broken:
                     try:

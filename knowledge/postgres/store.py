@@ -71,6 +71,14 @@ class PostgresStore:
             (key, value),
         ))
 
+    def advance_meta(self, key: str, value: str) -> bool:
+        """As `SqliteStore.advance_meta`: never moves a value back, whoever writes at once."""
+        cursor = self.database.write(lambda db: db.execute(
+            "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ' WHERE excluded.value COLLATE "C" > meta.value COLLATE "C"', (key, value),
+        ))
+        return cursor.rowcount > 0
+
     def generation(self) -> int:
         """Moved by every write to the knowledge, by any process (see the module's docstring)."""
         return int(self.get_meta("generation") or 0)

@@ -195,6 +195,25 @@ def test_polls_never_overlap(bot: CrisisBot, web: LocalServer, monkeypatch: pyte
     assert bot.store.document_count() == 2
 
 
+def test_polls_never_overlap_across_processes(make_bot: Callable[..., CrisisBot], web: LocalServer) -> None:
+    """Two processes on one knowledge base (the worker and a chat bot, or a cron `kb poll`
+    beside the bot): while one polls, the other's poll is refused (an admin) or skipped (the
+    schedule), and nothing is fetched twice."""
+    bot = make_bot()
+    other = make_bot(data_dir=bot.settings.data_dir) if bot.settings.database_url is None else make_bot(
+        data_dir=bot.settings.data_dir.parent / "other-process", database_url=bot.settings.database_url)
+    bot.admin.subscribe(admin_of(bot), web.url("/feed.rss"))
+    with other.backend.feed_poll_lock() as held:
+        assert held
+        with pytest.raises(AdminError, match="being polled already by another process"):
+            bot.admin.poll_feeds(admin_of(bot))
+        assert bot.poll_feeds_scheduled() == []
+        assert bot.store.document_count() == 0
+    assert [len(r.added) for r in bot.admin.poll_feeds(admin_of(bot))] == [2]
+    with other.backend.feed_poll_lock() as held_again:  # released after the poll
+        assert held_again
+
+
 def test_the_scheduled_poll_never_raises(bot: CrisisBot, monkeypatch: pytest.MonkeyPatch,
                                         caplog: pytest.LogCaptureFixture) -> None:
     """A scheduler stops for good on an exception, so the core's scheduled entry point logs

@@ -295,3 +295,20 @@ def test_postgres_generation_moves_with_each_committed_change_only(postgres_url:
         assert store.generation() == seen[-1] and store.document_count() == 0
     finally:
         database.close()
+
+
+def test_advance_meta_never_moves_back_even_when_processes_race(store: KnowledgeStore) -> None:
+    """The digest's place: advanced by whichever process posted, never moved back."""
+    import threading
+
+    assert store.advance_meta("digest:x", "2026-11-20T09:00:00+00:00")
+    assert not store.advance_meta("digest:x", "2026-11-13T09:00:00+00:00")
+    assert store.get_meta("digest:x") == "2026-11-20T09:00:00+00:00"
+    stamps = [f"2026-12-{day:02d}T09:00:00+00:00" for day in range(1, 29)]
+    threads = [threading.Thread(target=lambda part=part: [store.advance_meta("digest:x", s) for s in part])
+               for part in (stamps[::-1], stamps, stamps[::2])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert store.get_meta("digest:x") == stamps[-1]
