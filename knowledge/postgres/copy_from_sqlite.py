@@ -147,11 +147,12 @@ def _copy_knowledge(sqlite: sqlite3.Connection, target: psycopg.Connection, repo
             done += 1
             if progress is not None and done % 1000 == 0:
                 progress(done, total)
-    # The lexical vector reads the title with the text, as the embedded BM25 index does.
+    # The lexical vector reads the title with the text, as the embedded BM25 index does
+    # (`lexical_vector`, migration 0005).
     target.execute(
         "INSERT INTO passages (id, document_id, ordinal, start_offset, end_offset, text, embedding, lexical)"
         " SELECT p.id, p.document_id, p.ordinal, p.start_offset, p.end_offset, p.text, p.embedding,"
-        " to_tsvector('english', d.title || ' ' || p.text)"
+        " lexical_vector(d.title || ' ' || p.text)"
         " FROM incoming_passages p JOIN documents d ON d.id = p.document_id"
     )
     if progress is not None:

@@ -156,7 +156,7 @@ class PostgresStore:
         with db.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO passages (id, document_id, ordinal, start_offset, end_offset, text, embedding,"
-                " lexical) VALUES (%s, %s, %s, %s, %s, %s, %s, to_tsvector('english', %s::text || ' ' || %s::text))",
+                " lexical) VALUES (%s, %s, %s, %s, %s, %s, %s, lexical_vector(%s::text || ' ' || %s::text))",
                 [(passage_id, doc.id, p.ordinal, p.start, p.end, p.text, vector, doc.title, p.text)
                  for passage_id, p, vector in zip(ids, item.passages, vectors)],
             )

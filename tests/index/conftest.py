@@ -4,26 +4,41 @@ from pathlib import Path
 
 import pytest
 
-from index.search_index import SearchIndex
+from collections.abc import Iterator
+
+from bot.backends import Backend, EmbeddedBackend, PostgresBackend
+from bot.settings import load_settings
+from index.interfaces import TextIndex
 from index.writer import KnowledgeWriter
 from knowledge.documents import Document, Kind
-from knowledge.store import SqliteStore
 from tests.fakes import HashingEmbedder
 
 
 class Folder:
-    """A store, index and writer over one data folder, using the fast fake embedder."""
+    """A store, index and writer over one data folder (or, with `database_url`, one PostgreSQL
+    database: a second Folder on it is a second process), using the fast fake embedder."""
 
-    def __init__(self, root: Path, embedder: HashingEmbedder | None = None) -> None:
+    def __init__(self, root: Path, embedder: HashingEmbedder | None = None, database_url: str | None = None) -> None:
         self.root = root
-        self.embedder = embedder or HashingEmbedder()
-        self.store = SqliteStore(root / "knowledge.sqlite3")
-        self.index = SearchIndex(self.store, root / "passages.faiss", self.embedder.name, self.embedder.dimension)
-        self.writer = KnowledgeWriter(self.store, self.index, self.embedder, root / "write.lock")
+        self.database_url = database_url
+        self.embedder = embedder or HashingEmbedder(dimension=384 if database_url else 64)
+        settings = load_settings(data_dir=root, database_url=database_url)
+        self.backend: Backend = PostgresBackend(settings) if database_url else EmbeddedBackend(settings)
+        self.store = self.backend.open_store()
+        self.index = self.backend.open_index(self.store, self.embedder.name, self.embedder.dimension)
+        self.writer = KnowledgeWriter(self.store, self.index, self.embedder, self.backend.write_lock())
+
+    def lexical(self) -> TextIndex:
+        """This backend's lexical half (BM25 in memory, or PostgreSQL's text search)."""
+        return self.backend.open_lexical(self.store)
 
     def reopen(self) -> Folder:
+        self.close()
+        return Folder(self.root, self.embedder, self.database_url)
+
+    def close(self) -> None:
         self.store.close()
-        return Folder(self.root, self.embedder)
+        self.backend.close()
 
 
 def doc(doc_id: str, text: str, url: str | None = None, title: str = "A title") -> Document:
@@ -33,3 +48,11 @@ def doc(doc_id: str, text: str, url: str | None = None, title: str = "A title") 
 @pytest.fixture
 def folder(tmp_path: Path) -> Folder:
     return Folder(tmp_path)
+
+
+@pytest.fixture
+def any_folder(tmp_path: Path, database_url: str | None) -> Iterator[Folder]:
+    """A Folder on each backend, for the backend-neutral tests."""
+    opened = Folder(tmp_path, database_url=database_url)
+    yield opened
+    opened.close()

@@ -121,3 +121,26 @@ def test_migrate_refuses_a_connection_inside_a_transaction(connection: psycopg.C
     connection.execute("SELECT 1")  # psycopg opens a transaction implicitly
     with pytest.raises(MigrationError, match="outside any transaction"):
         migrate(connection)
+
+
+def test_0005_reads_the_words_of_links_in_passages_stored_before_it(connection: psycopg.Connection) -> None:
+    """A database that ran 0001-0004 keeps its rows; 0005 re-reads their lexical vectors so that
+    the words of a link match, and moves the generation so other processes notice."""
+    earlier = [m for m in bundled_migrations() if m.version <= 4]
+    migrate(connection, earlier)
+    vector = "[" + ",".join(["0.1"] * 384) + "]"
+    text = "Read https://news.example/elizabeth-holmes-verdict today."
+    with connection.transaction():
+        connection.execute(
+            "INSERT INTO documents (id, title, kind, language, added_by, added_at, sha256, text)"
+            " VALUES ('d1', 'Trial', 'news', 'en', 'test', now(), 'abc', %s)", (text,))
+        connection.execute(
+            "INSERT INTO passages (document_id, ordinal, start_offset, end_offset, text, embedding, lexical)"
+            " VALUES ('d1', 0, 0, %s, %s, %s, to_tsvector('english', 'Trial ' || %s))", (len(text), text, vector, text))
+    holmes = "SELECT count(*) FROM passages WHERE lexical @@ 'holm'::tsquery"
+    assert connection.execute(holmes).fetchone() == (0,)  # the English parser kept the URL whole
+    generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    connection.commit()  # migrate refuses to run inside a transaction
+    assert migrate(connection) == [5]
+    assert connection.execute(holmes).fetchone() == (1,)
+    assert connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone() != generation
