@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors calibrate clean
+.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends calibrate clean
 
 install: $(STAMP)
 
@@ -48,6 +48,9 @@ bench-summaries: install
 # About 30 minutes: 1M vectors, HNSW builds in FAISS and pgvector (pgserver).
 bench-vectors: install
 	$(BIN)/python benchmarks/vector_indexes.py --sizes 100000 1000000
+
+bench-backends: install
+	$(BIN)/python benchmarks/backends.py
 
 calibrate: install
 	$(BIN)/python benchmarks/calibrate_threshold.py

@@ -232,13 +232,15 @@ def _closing(close: Callable[[], None]) -> Iterator[None]:
 
 def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | None = None,
              bar: ProgressBar = _silent, dated: bool = True,
-             embedding_cache: Path | None = None, answers: bool = False) -> dict[str, Any]:
+             embedding_cache: Path | None = None, answers: bool = False,
+             database_url: str | None = None) -> dict[str, Any]:
     """Ingest the corpus into a throwaway (or --keep) knowledge base and score every query.
 
     With `dated`, a query that carries `metadata.date` is asked on that date: "this week" in a
     2022 quiz means that week, as it did for the people who took it, not the day of the run.
     With `answers`, every query is also asked through `CrisisBot.ask` and the answers are
-    scored (see `answer_metrics`).
+    scored (see `answer_metrics`). With `database_url` (an empty PostgreSQL database) the
+    knowledge base is built there, to measure the shared backend's retrieval.
     """
     from bot.service import CrisisBot
     from bot.settings import load_settings
@@ -249,12 +251,14 @@ def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | 
     queries = dataset.queries[:limit] if limit is not None else dataset.queries
     with ExitStack() as stack:  # closes the bot before its temporary folder goes
         data_dir = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crisisbot-eval-")))
-        # The cache of the user's own data folder: a second run embeds nothing again. Always
-        # embedded: an evaluation's throwaway knowledge base must never land in the shared
-        # database that CRISISBOT_DATABASE_URL may point to.
-        bot = CrisisBot(load_settings(data_dir=data_dir, load_builtin_knowledge=False, database_url=None),
+        # The cache of the user's own data folder: a second run embeds nothing again. Embedded
+        # unless a database is passed explicitly (benchmarks/backends.py): an evaluation's
+        # throwaway knowledge base must never land in the database CRISISBOT_DATABASE_URL names.
+        bot = CrisisBot(load_settings(data_dir=data_dir, load_builtin_knowledge=False, database_url=database_url),
                         embedding_cache_path=embedding_cache)
         stack.callback(bot.close)
+        if database_url is not None and bot.store.document_count() > 0:
+            raise CrisisbotError("the PostgreSQL database to evaluate in must be empty (it holds documents)")
         update, close = bar("ingesting")
         with _closing(close):
             report = bot.ingest(dataset.documents, update)
