@@ -227,3 +227,27 @@ def test_qrels_naming_unknown_ids(tmp_path: Path, capsys: pytest.CaptureFixture[
     with (dataset / "qrels" / "test.tsv").open("a", encoding="utf-8") as f:
         f.write("q1\td1\n")
     assert "test.tsv:8:" in error_of(["eval", str(dataset)], capsys)
+
+
+def test_eval_never_writes_to_the_database_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], postgres_url: str
+) -> None:
+    """A throwaway knowledge base must not land in the shared database CRISISBOT_DATABASE_URL
+    names; only an explicit `database_url` (benchmarks/backends.py) builds one there, empty."""
+    import psycopg
+
+    from bot.errors import CrisisbotError
+    from bot.evaluation import evaluate
+
+    monkeypatch.setenv("CRISISBOT_DATABASE_URL", postgres_url)
+    dataset = write_dataset(tmp_path / "tiny")
+    assert main(["eval", str(dataset), "--json"]) == 0
+    embedded = json.loads(capsys.readouterr().out)
+    with psycopg.connect(postgres_url) as connection:  # never even migrated
+        assert connection.execute("SELECT to_regclass('documents')").fetchone() == (None,)
+
+    on_postgres = evaluate(dataset, database_url=postgres_url)
+    assert (on_postgres["documents"], on_postgres["queries"]) == (embedded["documents"], embedded["queries"])
+    assert on_postgres["metrics"]["Recall@100"] == 1.0 and on_postgres["metrics"]["nDCG@10"] > 0.8
+    with pytest.raises(CrisisbotError, match="must be empty"):
+        evaluate(dataset, database_url=postgres_url)
