@@ -91,6 +91,15 @@ class WriteResult:
                 self.removed_passage_ids.append(passage_id)
 
 
+def in_order_of(ids: Sequence[int], found: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """The rows of `vectors` (of passages `found`) in the order of `ids`; all must be found."""
+    if len(found) != len(ids):
+        missing = sorted(set(int(i) for i in ids) - set(found.tolist()))[:5]
+        raise StoreError(f"no passages with ids {missing}")
+    order = {int(i): row for row, i in enumerate(found)}
+    return vectors[[order[int(i)] for i in ids]]
+
+
 def _info(row: sqlite3.Row | tuple, passage_count: int = 0) -> DocumentInfo:
     return DocumentInfo(
         id=row[0], title=row[1], url=row[2], publisher=row[3], kind=Kind(row[4]),
@@ -330,12 +339,7 @@ class SqliteStore:
 
     def vectors(self, ids: Sequence[int], dimension: int) -> np.ndarray:
         """Stored vectors of the given passages, in the order of `ids`; all must exist."""
-        found, vectors = self.existing_vectors(ids, dimension)
-        if len(found) != len(ids):
-            missing = sorted(set(int(i) for i in ids) - set(found.tolist()))[:5]
-            raise StoreError(f"no passages with ids {missing}")
-        order = {int(i): row for row, i in enumerate(found)}
-        return vectors[[order[int(i)] for i in ids]]
+        return in_order_of(ids, *self.existing_vectors(ids, dimension))
 
     def existing_vectors(self, ids: Sequence[int], dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of those of the given passages that still exist: another process may

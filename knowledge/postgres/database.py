@@ -166,39 +166,32 @@ class PostgresDatabase:
     def advisory_lock(self, key: int) -> Iterator[None]:
         """Exclusive across every process using the database; the server releases it if the
         holder's connection dies, so a killed process never leaves it held."""
-        with self.connection() as connection:
-            try:
-                connection.execute("SELECT pg_advisory_lock(%s)", (key,))
-            except Exception as exc:
-                if _lost(exc):
-                    raise DatabaseUnavailable(f"lost the connection to PostgreSQL: {_first_line(exc)}") from None
-                raise
-            try:
-                yield
-            finally:
-                if not connection.broken:
-                    try:
-                        connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
-                    except Exception:  # the session's end releases it anyway
-                        log.warning("could not release advisory lock %s", key, exc_info=True)
+        with self._session_lock(key, wait=True) as acquired:
+            assert acquired
+            yield
 
     @contextmanager
     def try_advisory_lock(self, key: int) -> Iterator[bool]:
         """Like `advisory_lock`, but never waits: yields False when another session holds it."""
+        with self._session_lock(key, wait=False) as acquired:
+            yield acquired
+
+    @contextmanager
+    def _session_lock(self, key: int, wait: bool) -> Iterator[bool]:
+        """A session-level advisory lock held on one pooled connection for the block."""
+        call = "pg_advisory_lock(%s), true" if wait else "pg_try_advisory_lock(%s)"
         with self.connection() as connection:
             try:
-                row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                row = connection.execute(f"SELECT {call}", (key,)).fetchone()
             except Exception as exc:
                 if _lost(exc):
                     raise DatabaseUnavailable(f"lost the connection to PostgreSQL: {_first_line(exc)}") from None
                 raise
-            if not (row and row[0]):
-                yield False
-                return
+            acquired = bool(row and row[-1])
             try:
-                yield True
+                yield acquired
             finally:
-                if not connection.broken:
+                if acquired and not connection.broken:
                     try:
                         connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
                     except Exception:  # the session's end releases it anyway

@@ -21,7 +21,7 @@ from knowledge.documents import DocumentInfo, Kind, Passage, StoredPassage
 from knowledge.errors import StoreError
 from knowledge.postgres.database import PostgresDatabase
 from knowledge.postgres.times import utc_text
-from knowledge.store import NewDocument, WriteResult
+from knowledge.store import NewDocument, WriteResult, in_order_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -257,12 +257,7 @@ class PostgresStore:
 
     def vectors(self, ids: Sequence[int], dimension: int) -> np.ndarray:
         """Stored vectors of the given passages, in the order of `ids`; all must exist."""
-        found, vectors = self.existing_vectors(ids, dimension)
-        if len(found) != len(ids):
-            missing = sorted(set(int(i) for i in ids) - set(found.tolist()))[:5]
-            raise StoreError(f"no passages with ids {missing}")
-        order = {int(i): row for row, i in enumerate(found)}
-        return vectors[[order[int(i)] for i in ids]]
+        return in_order_of(ids, *self.existing_vectors(ids, dimension))
 
     def existing_vectors(self, ids: Sequence[int], dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of those of the given passages that still exist."""

@@ -1,15 +1,43 @@
-"""Fixtures of the admin tests: a bot with the fast hashing embedder that may fetch from the
-stand-in web server on 127.0.0.1 (`allow_private_urls`), no model judgement needed."""
+"""Fixtures of the bot tests: the Telegram and Discord stand-in servers, and a bot with the fast
+hashing embedder that may fetch from the stand-in web server on 127.0.0.1 (`allow_private_urls`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+import pytest_asyncio
 
 from bot.service import CrisisBot
 from bot.settings import Settings
+from tests.discord_server import FakeDiscord
 from tests.fakes import HashingEmbedder
+from tests.telegram_server import FakeTelegram
+
+
+@pytest_asyncio.fixture
+async def telegram_server() -> AsyncIterator[FakeTelegram]:
+    """A fresh stand-in Bot API server per test on 127.0.0.1: queued updates, recorded
+    requests and failures never leak between tests."""
+    server = FakeTelegram()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest_asyncio.fixture
+async def discord_server() -> AsyncIterator[FakeDiscord]:
+    """A fresh stand-in Discord (gateway + REST) per test on 127.0.0.1: messages, interactions,
+    recorded calls and failures never leak. Point discord.py at it with
+    `discord_server.patch_client_urls(monkeypatch)` before login."""
+    server = FakeDiscord()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 @pytest.fixture

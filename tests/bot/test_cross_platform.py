@@ -91,12 +91,10 @@ class Deployment:
 
 @pytest_asyncio.fixture
 async def deployment(postgres_url: str, real_embedder: SentenceTransformerEmbedder, tmp_path: Path,
-                     monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Deployment]:
+                     monkeypatch: pytest.MonkeyPatch, telegram_server: FakeTelegram,
+                     discord_server: FakeDiscord) -> AsyncIterator[Deployment]:
     """Both bots running, each with a service of its own on the same, empty PostgreSQL database."""
-    telegram = FakeTelegram()
-    discord = FakeDiscord()
-    await telegram.start()
-    await discord.start()
+    telegram, discord = telegram_server, discord_server
     discord.patch_client_urls(monkeypatch)
     discord.add_role("Editors", permissions("manage_guild"), [DISCORD_ADMIN])
     shared = {"database_url": postgres_url, "load_builtin_knowledge": False, "questions_per_minute": 1000}
@@ -115,8 +113,6 @@ async def deployment(postgres_url: str, real_embedder: SentenceTransformerEmbedd
         await stop_telegram(application)
         discord_service.close()
         telegram_service.close()
-        await discord.stop()
-        await telegram.stop()
 
 
 async def telegram_admin_adds_the_statement(deployment: Deployment) -> str:

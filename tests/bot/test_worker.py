@@ -16,14 +16,13 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import pytest_asyncio
 
 from bot.cli import main
 from bot.discord.summary_format import digest_messages as discord_messages
@@ -57,27 +56,6 @@ REPORTS = [
 ]
 
 
-@pytest_asyncio.fixture
-async def telegram_server() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest_asyncio.fixture
-async def discord_server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    server.patch_client_urls(monkeypatch)
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 @pytest.fixture
 def make_service(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., CrisisBot]]:
     made: list[CrisisBot] = []
@@ -96,8 +74,9 @@ def make_service(make_settings: Callable[..., Settings]) -> Iterator[Callable[..
 
 @pytest.fixture
 def both_platforms(make_service: Callable[..., CrisisBot], telegram_server: FakeTelegram,
-                   discord_server: FakeDiscord) -> CrisisBot:
+                   discord_server: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> CrisisBot:
     """A service configured for the digest on both platforms, pointed at the stand-ins."""
+    discord_server.patch_client_urls(monkeypatch)
     return make_service(
         TELEGRAM_BOT_TOKEN=telegram_server.token, telegram_api_url=telegram_server.base_url,
         telegram_digest_chat_id=DIGEST_CHAT, DISCORD_BOT_TOKEN=discord_server.token,

@@ -1,29 +1,17 @@
-"""The `telegram_server` fixture: a fresh stand-in Bot API server per test, on 127.0.0.1, and
-`make_service`: a service whose settings point python-telegram-bot at it."""
+"""`make_service`: a service whose settings point python-telegram-bot at the stand-in Bot API
+server (the `telegram_server` fixture of tests/bot/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from bot.service import CrisisBot
 from index.embedder import SentenceTransformerEmbedder
 from tests.telegram_server import FakeTelegram
-
-
-@pytest_asyncio.fixture
-async def telegram_server() -> AsyncIterator[FakeTelegram]:
-    """Function scope so that queued updates, recorded requests and failures never leak."""
-    server = FakeTelegram()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
