@@ -48,11 +48,19 @@ class PostgresLexicalIndex:
 
     def __init__(self, store: PostgresStore) -> None:
         self.store = store
+        self._counted: tuple[int, int] = (-1, 0)  # (generation, passages): count(*) scans the table
+
+    def _passages(self, db: psycopg.Connection) -> int:
+        """How many passages there are, counted again only when the knowledge has changed."""
+        generation = self.store.generation_in(db)
+        if self._counted[0] != generation:
+            row = db.execute("SELECT count(*) FROM passages").fetchone()
+            self._counted = (generation, int(row[0]) if row else 0)
+        return self._counted[1]
 
     def scores(self, question: str) -> LexicalScores:
         def work(db: psycopg.Connection) -> tuple[list[tuple[str, list[int], list[float]]], int]:
-            total_row = db.execute("SELECT count(*) FROM passages").fetchone()
-            return db.execute(_POSTINGS, {"q": question}).fetchall(), int(total_row[0]) if total_row else 0
+            return db.execute(_POSTINGS, {"q": question}).fetchall(), self._passages(db)
 
         postings, total = self.store.database.read(work)
         summed: dict[int, float] = {}

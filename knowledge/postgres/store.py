@@ -84,7 +84,8 @@ class PostgresStore:
         return int(self.get_meta("generation") or 0)
 
     @staticmethod
-    def _generation(db: psycopg.Connection) -> int:
+    def generation_in(db: psycopg.Connection) -> int:
+        """The generation as seen by a transaction already open on `db`."""
         row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
@@ -99,7 +100,7 @@ class PostgresStore:
             self._check_model(db, model)
             for item in items:
                 self._write_one(db, item, now, result)
-            result.generation = self._generation(db)
+            result.generation = self.generation_in(db)
             return result
 
         return self.database.write(work)
@@ -180,7 +181,7 @@ class PostgresStore:
             result = WriteResult()
             result.removed_passage_ids = self._delete(db, document_id)
             result.replaced.append(document_id)
-            result.generation = self._generation(db)
+            result.generation = self.generation_in(db)
             return result
 
         return self.database.write(work)
@@ -191,7 +192,7 @@ class PostgresStore:
             cursor = db.execute("UPDATE documents SET kind = %s WHERE id = %s", (kind.value, document_id))
             if cursor.rowcount == 0:
                 raise _missing(document_id)
-            return WriteResult(generation=self._generation(db))
+            return WriteResult(generation=self.generation_in(db))
 
         return self.database.write(work)
 
@@ -208,7 +209,7 @@ class PostgresStore:
                 "INSERT INTO meta VALUES ('embedding_model', %s)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (model,)
             )
-            return self._generation(db)
+            return self.generation_in(db)
 
         return self.database.write(work)
 
