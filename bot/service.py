@@ -29,7 +29,8 @@ from bot.errors import QuestionError, SummaryError
 from bot.relevance import RelevancePolicy
 from bot.settings import Settings
 from bot.summary import Digest, Summarizer, Summary
-from index.embedder import Embedder, SentenceTransformerEmbedder, bundled_model_path
+from index.embedder import Embedder, bundled_model_path
+from index.embedder_choice import make_embedder
 from index.embedding_cache import CachedEmbedder, EmbeddingCache
 from index.retriever import RetrievalPolicy, Retriever
 from index.interfaces import VectorIndex
@@ -105,7 +106,11 @@ class CrisisBot:
         if self._embedder is not None:
             return self._embedder
         path = self.settings.model_path or bundled_model_path()
-        return SentenceTransformerEmbedder(path, self.settings.model_name)
+        s = self.settings
+        # The export lives beside the embedding cache, so `crisisbot eval` (a throwaway
+        # knowledge base) reuses the data folder's export as it reuses its cached vectors.
+        return make_embedder(path, s.model_name, s.embedding_backend, s.embedding_quantize,
+                             cache_dir=self.embedding_cache_path.parent / "onnx")
 
     @cached_property
     def store(self) -> KnowledgeStore:

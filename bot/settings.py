@@ -10,9 +10,9 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     NoDecode,
     BaseSettings,
@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
     model_name: str = "all-MiniLM-L6-v2"
+    # "torch" (sentence-transformers); "auto": ONNX Runtime when installed (the `onnx` extra) and
+    # agreeing with torch (exported once into <data_dir>/onnx), else torch; "onnx": ONNX or refuse.
+    embedding_backend: Literal["auto", "torch", "onnx"] = "torch"
+    embedding_quantize: bool = False  # int8 ONNX; falls back to fp32 ONNX if it disagrees
     # Calibrated on the seed article and the eval sets (see README, "Declining to answer").
     min_passage_score: float = Field(default=0.45, ge=-1.0, le=1.0)
     min_shared_terms: int = Field(default=1, ge=0, le=10)
@@ -114,6 +118,13 @@ class Settings(BaseSettings):
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.match(r"postgres(ql)?://", value.get_secret_value()):
             raise ValueError("expected a postgresql:// URL")
+        return value
+
+    @field_validator("embedding_quantize")
+    @classmethod
+    def _quantize_needs_onnx(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("embedding_backend") == "torch":
+            raise ValueError("int8 needs CRISISBOT_EMBEDDING_BACKEND auto or onnx")
         return value
 
     @field_validator("digest_schedule")
