@@ -20,11 +20,11 @@ import numpy as np
 
 from knowledge.errors import StoreError
 from knowledge.postgres.migrations import migrate
+from knowledge.postgres.store import DIMENSION
 
 if TYPE_CHECKING:
     import psycopg
 
-DIMENSION = 384  # the vector(384) column of migration 0001
 Progress = Callable[[int, int], None]
 
 # (table, columns) copied as they are, in an order that satisfies the foreign keys; the
