@@ -60,7 +60,10 @@ def _redact(url: str) -> str:
 class PostgresDatabase:
     """A small pool of connections to one database, with the schema migrated on first open."""
 
-    def __init__(self, url: str, max_connections: int = 4, migrate_schema: bool = True) -> None:
+    def __init__(self, url: str, max_connections: int = 8, migrate_schema: bool = True) -> None:
+        """`max_connections`: a feed poll holds three at once (its try-lock, the writer's lock,
+        the write) while the other executor thread answers; 8 leaves room, and three services
+        of a deployment stay far below PostgreSQL's default limit of 100."""
         self.url = url
         self.max_connections = max_connections
         self.migrate_schema = migrate_schema
