@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends calibrate clean
+.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate calibrate clean
 
 install: $(STAMP)
 
@@ -51,6 +51,9 @@ bench-vectors: install
 
 bench-backends: install
 	$(BIN)/python benchmarks/backends.py
+
+bench-approximate: install
+	$(BIN)/python benchmarks/approximate_index.py
 
 calibrate: install
 	$(BIN)/python benchmarks/calibrate_threshold.py

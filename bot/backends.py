@@ -63,7 +63,8 @@ class EmbeddedBackend:
         from knowledge.store import SqliteStore
 
         assert isinstance(store, SqliteStore)
-        return SearchIndex(store, self.settings.index_path, model, dimension)
+        return SearchIndex(store, self.settings.index_path, model, dimension,
+                           approximate_above=self.settings.approximate_index_above)
 
     def open_lexical(self, store: KnowledgeStore) -> TextIndex:
         from index.lexical import LexicalIndex
