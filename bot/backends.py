@@ -64,7 +64,8 @@ class EmbeddedBackend:
 
         assert isinstance(store, SqliteStore)
         return SearchIndex(store, self.settings.index_path, model, dimension,
-                           approximate_above=self.settings.approximate_index_above)
+                           approximate_above=self.settings.approximate_index_above,
+                           storage=self.settings.vector_storage)
 
     def open_lexical(self, store: KnowledgeStore) -> TextIndex:
         from index.lexical import LexicalIndex

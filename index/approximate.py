@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.vectors import FaissVectorStore
+from index.vectors import FLOAT32, FaissVectorStore, scalar_quantizer_type
 from knowledge.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,11 @@ def choose_nlist(count: int, training: int) -> int:
 
 def build_ivf(
     store: SqliteStore, model: str, dimension: int, ids: np.ndarray | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, storage: str = FLOAT32,
 ) -> tuple[FaissVectorStore, BuildReport]:
     """An IVF copy of the passages `ids` (default: all stored), with nprobe chosen by recall.
+    `storage` (see index.vectors) quantises the vectors in the lists; the recall measured is
+    then that of the quantised copy, so nprobe compensates where it can.
 
     Passages removed while the build reads are simply missing from the result; the caller
     mends the copy against the store (by id) before using it.
@@ -72,7 +74,12 @@ def build_ivf(
     _, sample = store.existing_vectors(sample_ids.tolist(), dimension)
     nlist = choose_nlist(len(ids), len(sample))
     quantizer = faiss.IndexFlatIP(dimension)
-    index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+    index: faiss.IndexIVF
+    if storage == FLOAT32:
+        index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, nlist,
+                                              scalar_quantizer_type(storage), faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = SEED
     index.train(np.ascontiguousarray(sample))
     if progress:
@@ -85,7 +92,7 @@ def build_ivf(
         found, vectors = store.existing_vectors(ids[first : first + CHUNK].tolist(), dimension)
         index.add_with_ids(vectors, found)
         truth.absorb(found, vectors)
-    built = FaissVectorStore(dimension, model, index)
+    built = FaissVectorStore(dimension, model, index, trained_on=len(ids))
 
     by_nprobe = {}
     chosen = NPROBE_CANDIDATES[-1]

@@ -9,6 +9,10 @@ Above `approximate_above` passages the copy becomes approximate (IVF, see index.
 it is built from the store in a background thread while searches go on against the exact copy,
 then mended by id against the store (catching writes made meanwhile) and swapped in under the
 lock. An IVF file whose store has shrunk below half the threshold is rebuilt exact at open.
+
+The same background build-and-swap serves every other change of copy: another `storage`
+(float16, sq8), and retraining a trained copy (IVF centroids, sq8 ranges) once the knowledge
+base has doubled since its training, so recall does not drift as it grows.
 """
 
 from __future__ import annotations
@@ -23,13 +27,17 @@ from pathlib import Path
 import numpy as np
 
 from index.approximate import BuildReport, build_ivf
-from index.vectors import EXACT, IVF, CorruptIndexError, FaissVectorStore
+from index.vectors import (EXACT, FLOAT32, IVF, TRAINED_STORAGES, CorruptIndexError, FaissVectorStore,
+                           exact_index)
 from knowledge.errors import StoreError
 from knowledge.store import SqliteStore, WriteResult
 
 log = logging.getLogger(__name__)
 
 STALE_TEMPORARY_SECONDS = 3600
+MIN_TRAINING = 1000  # stored vectors needed before a trained storage (sq8) is used
+TRAINING_SAMPLE = 100_000
+RETRAIN_GROWTH = 2.0  # retrain once the knowledge base is this many times its training size
 
 
 @dataclass(frozen=True)
@@ -52,16 +60,19 @@ class SearchIndex:
     def __init__(
         self, store: SqliteStore, path: Path, model: str, dimension: int,
         approximate_above: int = 200_000, before_swap: Callable[[], None] | None = None,
+        storage: str = FLOAT32,
     ) -> None:
         """`approximate_above`: passage count above which the copy becomes IVF (0: never).
         `before_swap`: called in the builder thread between building and swapping in (tests
-        pause the build there to write meanwhile)."""
+        pause the build there to write meanwhile). `storage`: how the copy holds vectors."""
         self.store = store
         self.path = path
         self.model = model
         self.dimension = dimension
         self.approximate_above = approximate_above
         self.before_swap = before_swap
+        self.storage = storage
+        self._save_lock = threading.Lock()
         self.last_build: BuildReport | None = None
         self._vectors: FaissVectorStore | None = None
         self._lock = threading.RLock()
@@ -86,7 +97,7 @@ class SearchIndex:
             if not reason and vectors.kind == IVF and self._too_small_for_ivf(self.store.passage_count()):
                 reason = "approximate index no longer needed"
             if reason:
-                vectors = FaissVectorStore(self.dimension, self.model)
+                vectors = self._empty_exact_copy()
             self._replace(vectors)
             self._build_failed = False
             report = self._reconcile(rebuilt=bool(reason), reason=reason)
@@ -94,7 +105,7 @@ class SearchIndex:
                 quiet = reason == "no index file" and report.added == 0
                 log.log(logging.INFO if quiet else logging.WARNING, "search index mended: %s", report)
                 self.save()
-            self._consider_approximate()
+            self._consider_rebuild()
             return report
 
     def _replace(self, vectors: FaissVectorStore) -> None:
@@ -105,44 +116,84 @@ class SearchIndex:
         """Hysteresis: go back to exact only well below the threshold, not on every dip."""
         return self.approximate_above <= 0 or count < self.approximate_above // 2
 
-    # -- the approximate copy -------------------------------------------------------------
+    # -- copies built in the background ----------------------------------------------
 
-    def _consider_approximate(self) -> None:
-        """Start the background build if the exact copy has outgrown the threshold (once)."""
+    def _empty_exact_copy(self) -> FaissVectorStore:
+        """An exact copy to fill from the store: in the configured storage when it needs no
+        training or there is enough to train on (a sample of stored vectors), else float32
+        (the background build switches it once the store has grown)."""
+        training = None
+        if self.storage in TRAINED_STORAGES:
+            training = self._training_sample()
+            if training is None:
+                return FaissVectorStore(self.dimension, self.model)
+        index = exact_index(self.dimension, self.storage, training)
+        return FaissVectorStore(self.dimension, self.model, index,
+                                trained_on=self.store.passage_count() if training is not None else 0)
+
+    def _training_sample(self) -> np.ndarray | None:
+        ids = self.store.passage_ids()
+        if len(ids) < MIN_TRAINING:
+            return None
+        if len(ids) > TRAINING_SAMPLE:
+            ids = np.sort(np.random.default_rng(len(ids)).choice(ids, TRAINING_SAMPLE, replace=False))
+        return self.store.existing_vectors(ids.tolist(), self.dimension)[1]
+
+    def _rebuild_reason(self, vectors: FaissVectorStore) -> str:
+        """Why the current copy should be replaced by a background build ("" if it should not)."""
+        count = len(vectors)
+        wants_ivf = self.approximate_above > 0 and count > self.approximate_above
+        if wants_ivf and vectors.kind == EXACT:
+            return f"{count} passages (above {self.approximate_above}): building an approximate index"
+        if vectors.storage != self.storage and (self.storage not in TRAINED_STORAGES or count >= MIN_TRAINING):
+            return f"vectors stored as {vectors.storage}, configured {self.storage}"
+        trained = vectors.kind == IVF or vectors.storage in TRAINED_STORAGES
+        if trained and vectors.trained_on > 0 and count > RETRAIN_GROWTH * vectors.trained_on:
+            return f"{count} passages, trained on {vectors.trained_on}: retraining"
+        return ""
+
+    def _consider_rebuild(self) -> None:
+        """Start a background build when the copy should change (one at a time; a failed
+        build is not retried until the next open)."""
         with self._lock:
             vectors = self._vectors
-            if (self.approximate_above <= 0 or self._build_failed or vectors is None
-                    or vectors.kind != EXACT or len(vectors) <= self.approximate_above):
+            if self._build_failed or vectors is None:
                 return
-            if self._builder is not None and self._builder.is_alive():
+            reason = self._rebuild_reason(vectors)
+            if not reason or (self._builder is not None and self._builder.is_alive()):
                 return
-            log.info("%d passages (above %d): building an approximate index in the background",
-                     len(vectors), self.approximate_above)
+            log.info("search index: %s, in the background", reason)
             self._builder = threading.Thread(
-                target=self._build_approximate, args=(self._epoch,), name="approximate-index", daemon=True
+                target=self._build_in_background, args=(self._epoch,), name="index-build", daemon=True
             )
             self._builder.start()
 
-    def _build_approximate(self, epoch: int) -> None:
+    def _build_in_background(self, epoch: int) -> None:
         try:
-            built, report = build_ivf(self.store, self.model, self.dimension)
+            count = self.store.passage_count()
+            if self.approximate_above > 0 and count > self.approximate_above:
+                built, report = build_ivf(self.store, self.model, self.dimension, storage=self.storage)
+            else:  # filled outside the lock: reading a million stored vectors takes a while
+                built, report = self._empty_exact_copy(), None
+                self._reconcile(rebuilt=True, vectors=built)
             if self.before_swap is not None:
                 self.before_swap()
             with self._lock:
-                current = self._vectors
-                if epoch != self._epoch or current is None or current.kind != EXACT:
-                    log.info("approximate index dropped: the index was replaced while it was built")
+                if epoch != self._epoch or self._vectors is None:
+                    log.info("index build dropped: the index was replaced while it was built")
                     return
                 mended = self._reconcile(rebuilt=True, reason="writes during the build", vectors=built)
                 self._replace(built)
-                self.last_build = report
-                self.save()
-            log.info("approximate index swapped in (nprobe %d, recall@10 %.3f; %d added, %d removed "
-                     "since the build read the store)", report.nprobe, report.recall_at_10,
+                if report is not None:
+                    self.last_build = report
+            self.save()
+            log.info("search index swapped in: %s %s (nprobe %d, recall@10 %s; %d added, %d removed "
+                     "since the build read the store)", built.kind, built.storage, built.nprobe,
+                     "exact" if report is None else f"{report.recall_at_10:.3f}",
                      mended.added, mended.removed)
         except Exception:
             self._build_failed = True
-            log.exception("building the approximate index failed; search stays exact until the next open")
+            log.exception("building the search index failed; the current copy stays until the next open")
 
     def wait_for_build(self, timeout: float | None = None) -> bool:
         """Wait for a running background build; True if none is running (any more)."""
@@ -211,7 +262,7 @@ class SearchIndex:
             report = self._reconcile()
             if report.changed:
                 log.info("search index caught up with the store: %s", report)
-                self._consider_approximate()
+                self._consider_rebuild()
             return report
 
     def apply(self, result: WriteResult, save: bool = True) -> None:
@@ -228,22 +279,27 @@ class SearchIndex:
                 vectors.generation = result.generation
             else:  # another process wrote in between: compare ids to be sure
                 self._reconcile(rebuilt=True, reason="concurrent write")
-            if save:
-                self.save()
-            self._consider_approximate()
+        if save:
+            self.save()
+        self._consider_rebuild()
 
     def rebuild(self) -> RepairReport:
         """Drop the copy and rebuild it from the store's vectors."""
         with self._lock:
-            self._replace(FaissVectorStore(self.dimension, self.model))
+            self._replace(self._empty_exact_copy())
             report = self._reconcile(rebuilt=True, reason="rebuild requested")
-            self.save()
-            self._consider_approximate()
-            return report
+        self.save()
+        self._consider_rebuild()
+        return report
 
     def save(self) -> None:
-        with self._lock:
-            self.vectors.save(self.path)
+        """Write the current copy. Outside the index's lock (searches and catching up go on;
+        the copy's own read lock keeps writes out while it streams); saves queue on their own
+        lock, and each writes the copy current when it starts, so the last one is the newest."""
+        with self._save_lock:  # never taken before self._lock: open() saves while holding that
+            vectors = self._vectors
+            if vectors is not None:
+                vectors.save(self.path)
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         self.refresh_if_stale()

@@ -116,7 +116,7 @@ def test_searches_and_writes_during_the_build_are_served_and_kept(store: SqliteS
     index.apply(write(store, "during", new))  # this process's write, mirrored into the exact copy
     write(store, "elsewhere", clustered(PER_DOC, seed=4))  # as if another process wrote
     store.remove_document("d0-0")
-    assert sum(t.name == "approximate-index" for t in threading.enumerate()) == 1  # never two builds
+    assert sum(t.name == "index-build" for t in threading.enumerate()) == 1  # never two builds
     resume.set()
     assert index.wait_for_build(20)
 
@@ -218,7 +218,7 @@ def test_a_failed_build_leaves_search_exact_and_is_not_retried_on_every_write(
     index = open_index(store, tmp_path, before_swap=fail)
     index.open()
     assert index.wait_for_build(20)
-    assert index.vectors.kind == "exact" and "building the approximate index failed" in caplog.text
+    assert index.vectors.kind == "exact" and "building the search index failed" in caplog.text
     first = index._builder
     index.apply(write(store, "after", clustered(PER_DOC, seed=8)))
     assert index._builder is first and agree(index)
