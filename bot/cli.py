@@ -1,4 +1,4 @@
-"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|kb|summary|digest|migrate|serve|worker|eval`.
+"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|prepare-answers|kb|summary|digest|migrate|serve|worker|eval`.
 
 Imports stay light at module level (no torch, no faiss) so that `crisisbot --help` and bad
 input are answered at once; the service, and with it the model, is built only when a command
@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("document_id", metavar="DOC_ID")
 
     commands.add_parser("reindex", help="embed every passage again and rebuild the index")
+    commands.add_parser("prepare-answers",
+                        help="embed ahead of time the sentences answers quote (makes answers quick)")
 
     _add_kb_parser(commands)
 
@@ -334,6 +336,16 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_prepare_answers(args: argparse.Namespace, settings: Settings) -> int:
+    update, close = _progress("passages")
+    try:
+        embedded = _bot(settings).embed_answer_sentences(progress=update)
+    finally:
+        close()
+    print(f"answer sentences ready ({embedded:,} embedded now, the rest were ready)")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.platform == "discord":
         from bot.discord.app import run as run_discord
@@ -443,6 +455,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "sources": cmd_sources,
     "remove": cmd_remove,
     "reindex": cmd_reindex,
+    "prepare-answers": cmd_prepare_answers,
     "kb": cmd_kb,
     "summary": cmd_summary,
     "digest": cmd_digest,

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answer import Answer, Quote, Source
+from bot.answer_sentences import answer_sentence_spans
 from bot.relevance import QuestionRelevance, RelevancePolicy
 from index.embedder import Embedder
 from index.recency import mentions_recency
 from index.retriever import ScoredPassage
-from knowledge.sentences import split_sentences
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class AnswerComposer:
     """Question + scored passages -> `Answer` made only of quoted sentences."""
 
     def __init__(self, embedder: Embedder, policy: AnswerPolicy = AnswerPolicy()) -> None:
+        """`embedder` embeds sentences of the knowledge base only (never the question), so it
+        may be cached (see bot.answer_sentences)."""
         self.embedder = embedder
         self.policy = policy
 
@@ -69,11 +71,9 @@ class AnswerComposer:
         candidates = []
         for hit in hits:
             passage = hit.stored.passage
-            for span in split_sentences(passage.text):
-                text = passage.text[span.start : span.end]
-                if len(text.split()) >= 3:
-                    start = passage.start + span.start
-                    candidates.append(_Candidate(hit, start, start + len(text), text))
+            for first, last in answer_sentence_spans(passage.text):
+                start = passage.start + first
+                candidates.append(_Candidate(hit, start, passage.start + last, passage.text[first:last]))
         return candidates
 
     def _choose(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.actors import LOCAL_PLATFORM, SCHEDULER, Action, Actor, RoleDirectory, require
 from bot.answer import Answer
+from bot.answer_sentences import AnswerSentences
 from bot.audit import Audit
 from bot.backends import choose_backend
 from bot.feedback import Feedback, Vote
@@ -37,7 +38,7 @@ from index.interfaces import VectorIndex
 from index.search_index import RepairReport
 from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo, parse_published
-from knowledge.errors import SourceError
+from knowledge.errors import ConfigError, SourceError
 from knowledge.feeds import FeedStore, PollReport
 from knowledge.readers import ReadResult, read_markdown, read_paths
 from knowledge.store_interface import KnowledgeStore
@@ -121,13 +122,21 @@ class CrisisBot:
         return self.backend.open_index(self.store, self.embedder.name, self.embedder.dimension)
 
     @cached_property
+    def knowledge_embedder(self) -> Embedder:
+        """The embedder for texts of the knowledge base (passages, the sentences answers quote),
+        cached in the data folder. Never for questions: the cache must hold no user text."""
+        if not self.settings.embedding_cache:
+            return self.embedder
+        self._embedding_cache = EmbeddingCache(self.embedding_cache_path)
+        return CachedEmbedder(self.embedder, self._embedding_cache)
+
+    @cached_property
     def writer(self) -> KnowledgeWriter:
-        # Only the writer's embedder is cached: it sees passage texts, never questions.
-        embedder = self.embedder
-        if self.settings.embedding_cache:
-            self._embedding_cache = EmbeddingCache(self.embedding_cache_path)
-            embedder = CachedEmbedder(embedder, self._embedding_cache)
-        return KnowledgeWriter(self.store, self.index, embedder, self.backend.write_lock())
+        return KnowledgeWriter(self.store, self.index, self.knowledge_embedder, self.backend.write_lock())
+
+    @cached_property
+    def answer_sentences(self) -> AnswerSentences:
+        return AnswerSentences(self.store, self.knowledge_embedder)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -183,7 +192,7 @@ class CrisisBot:
             min_sentence_score=s.min_sentence_score,
             max_sentences=s.max_answer_sentences,
         )
-        return AnswerComposer(self.embedder, policy)
+        return AnswerComposer(self.knowledge_embedder, policy)
 
     def open(self) -> RepairReport:
         """Seed an empty knowledge base, then load the index and mend it against the store."""
@@ -264,8 +273,22 @@ class CrisisBot:
         return read_paths(paths, added_by, csv_columns=csv_columns)
 
     def ingest(self, documents: list[Document], progress: Progress | None = None) -> IngestReport:
+        """Write the documents; then, in the background, embed the sentences answers may quote
+        from them (`warm_answer_sentences`), so the first answers from them are quick."""
         self.ensure_open()
-        return self.writer.ingest(documents, progress)
+        report = self.writer.ingest(documents, progress)
+        if self.settings.warm_answer_sentences and self.settings.embedding_cache:
+            self.answer_sentences.submit(report.passage_ids)
+        return report
+
+    def embed_answer_sentences(self, passage_ids: Sequence[int] | None = None,
+                               progress: Progress | None = None) -> int:
+        """Embed (into the embedding cache) the answer sentences of these passages, default
+        all, that it lacks; returns how many. `crisisbot prepare-answers` runs it."""
+        if not self.settings.embedding_cache:
+            raise ConfigError("preparing answers needs the embedding cache (CRISISBOT_EMBEDDING_CACHE=true)")
+        self.ensure_open()
+        return self.answer_sentences.embed(passage_ids, progress)
 
     def remove(self, document_id: str) -> int:
         self.ensure_open()
@@ -282,7 +305,7 @@ class CrisisBot:
         s = self.settings
         relevance = RelevancePolicy(min_score=s.min_passage_score, min_shared_terms=s.min_shared_terms,
                                     phrase_floor=s.phrase_match_floor)
-        return Summarizer(self.store, self.retriever, self.embedder, relevance)
+        return Summarizer(self.store, self.retriever, self.knowledge_embedder, relevance)
 
     def summarize(
         self, topic: str | None, since: str | None = None, until: str | None = None,
@@ -365,6 +388,8 @@ class CrisisBot:
         return reports
 
     def close(self) -> None:
+        if "answer_sentences" in self.__dict__:
+            self.answer_sentences.close()
         if "store" in self.__dict__:
             self.store.close()
         if "feedback" in self.__dict__:

@@ -44,9 +44,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
     model_name: str = "all-MiniLM-L6-v2"
-    # "torch" (sentence-transformers); "auto": ONNX Runtime when installed (the `onnx` extra) and
-    # agreeing with torch (exported once into <data_dir>/onnx), else torch; "onnx": ONNX or refuse.
-    embedding_backend: Literal["auto", "torch", "onnx"] = "torch"
+    # "auto": ONNX Runtime when installed (the `onnx` extra, in every install path of the
+    # README) and agreeing with torch (exported once into <data_dir>/onnx), else torch;
+    # "torch" (sentence-transformers); "onnx": ONNX or refuse to start.
+    embedding_backend: Literal["auto", "torch", "onnx"] = "auto"
     embedding_quantize: bool = False  # int8 ONNX; falls back to fp32 ONNX if it disagrees
     # Calibrated on the seed article and the eval sets (see README, "Declining to answer").
     min_passage_score: float = Field(default=0.45, ge=-1.0, le=1.0)
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     # background. PostgreSQL ignores it.
     vector_storage: Literal["float32", "float16", "sq8"] = "float32"
     embedding_cache: bool = True  # keep passage vectors in the data folder (never questions)
+    # After each import, embed in a background thread the sentences answers may quote from the
+    # new passages (into the embedding cache), so the first answers from them are quick.
+    warm_answer_sentences: bool = True
     log_level: str = "WARNING"
     questions_per_minute: int = Field(default=5, ge=1, le=1000)
     maintainer: str = "the community's moderators"

@@ -63,12 +63,14 @@ class IngestReport:
     unchanged: list[tuple[str, str]] = field(default_factory=list)
     near_duplicates: list[tuple[str, str]] = field(default_factory=list)  # (new id, stored id)
     passages: int = 0
+    passage_ids: list[int] = field(default_factory=list)  # of the passages written
 
     def absorb(self, result: WriteResult) -> None:
         self.added.extend(result.added)
         self.replaced.extend(d for d in result.replaced if d not in self.replaced)
         self.unchanged.extend(result.unchanged)
         self.passages += len(result.added_passage_ids)
+        self.passage_ids.extend(result.added_passage_ids)
 
 
 WriteLock = Callable[[], AbstractContextManager[None]]

@@ -10,6 +10,13 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Embedding answer sentences in the background after every import would only add CPU and timing
+# noise to tests about other things; tests/bot/test_answer_sentences.py turns it on.
+os.environ.setdefault("CRISISBOT_WARM_ANSWER_SENTENCES", "false")
+# The default embedding backend ("auto": ONNX) exports the model once per data folder, a few
+# seconds each time in a suite that makes hundreds of folders; tests use torch unless they
+# are about ONNX (tests/index/test_onnx_embedder.py checks the default itself).
+os.environ.setdefault("CRISISBOT_EMBEDDING_BACKEND", "torch")
 
 from bot.service import CrisisBot  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402

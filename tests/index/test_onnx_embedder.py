@@ -243,17 +243,23 @@ def test_validation_set_is_a_mix() -> None:
     assert AGREEMENT == 0.99
 
 
-def test_the_service_answers_with_onnx_as_it_does_with_torch(tmp_path: Path, seeded_bot: Any) -> None:
-    """`embedding_backend = onnx` through the settings: the export lands in the data folder and
-    the seed question is answered with the same quotes as with torch."""
+def test_by_default_the_service_answers_with_onnx_as_it_does_with_torch(
+        tmp_path: Path, seeded_bot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no setting (the suite's conftest pins torch for speed; a user's install does not),
+    the export lands in the data folder and the seed question is answered with the same
+    quotes as with torch."""
     from bot.service import CrisisBot
     from bot.settings import load_settings
 
+    monkeypatch.delenv("CRISISBOT_EMBEDDING_BACKEND", raising=False)
     question = "How many North Korean troops arrived in Russia?"
-    bot = CrisisBot(load_settings(data_dir=tmp_path / "data", embedding_backend="onnx"))
+    settings = load_settings(data_dir=tmp_path / "data")
+    assert settings.embedding_backend == "auto"
+    bot = CrisisBot(settings)
     try:
         answer = bot.ask(question)
         assert (tmp_path / "data" / "onnx").is_dir()
+        assert getattr(bot.embedder, "backend") == "onnx"
         assert [q.text for q in answer.quotes] == [q.text for q in seeded_bot.ask(question).quotes]
     finally:
         bot.close()
