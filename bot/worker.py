@@ -95,6 +95,9 @@ class Worker:
         self.schedule = settings.schedule
         self._clock = clock
         self._sleep = sleep
+        # Two threads and no separate knowledge thread (as the chat adapters have, see
+        # `bot.executors`): each loop awaits its run before the next, so at most one poll and
+        # one digest call run at once, and a poll however long never keeps the digest waiting.
         self._executor = executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="crisisbot-worker")
         self._stopping = asyncio.Event()
 

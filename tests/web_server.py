@@ -1,6 +1,7 @@
 """A stand-in web server for the fetching tests: real HTTP on an ephemeral 127.0.0.1 port,
 serving an article page, PDFs with and without a text layer, redirect chains, oversize and
-slow bodies, and wrong content types. The builders make the PDFs in memory."""
+slow bodies, wrong content types, and pages held back until a test lets them go (an import
+kept in progress). The builders make the PDFs in memory."""
 
 from __future__ import annotations
 
@@ -127,6 +128,38 @@ def atom_feed(items: Sequence[tuple[str, str]], base: str) -> bytes:
             + "".join(parts) + "</feed>").encode("utf-8")
 
 
+HOLD_LIMIT = 60.0  # seconds a held page waits at most, so a failed test never strands a thread
+
+
+class Hold:
+    """Holds every /held/N request until `release()`: an import (or a feed poll) stays in
+    progress, fetching, for as long as a test needs, with no sleeps. The fetcher gives up
+    after 20 s (`FetchPolicy.timeout`), so a test releases well before that."""
+
+    def __init__(self) -> None:
+        self._arrived = threading.Condition()
+        self._released = threading.Event()
+        self.paths: list[str] = []  # the held requests, in the order they came
+
+    def enter(self, path: str) -> None:
+        """In the handler's thread: note the request, then wait for the release."""
+        with self._arrived:
+            self.paths.append(path)
+            self._arrived.notify_all()
+        self._released.wait(HOLD_LIMIT)
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[str]:
+        """Block until `count` requests are held (call it in a thread from async code)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.paths) >= count, timeout):
+                raise AssertionError(f"{len(self.paths)} held requests, not {count}, after {timeout:g} s")
+            return list(self.paths)
+
+    def release(self) -> None:
+        """Let every held request, and every later one, through."""
+        self._released.set()
+
+
 class Handler(BaseHTTPRequestHandler):
     """Routes of the stand-in web server; every request path is recorded in `server.seen`."""
 
@@ -226,6 +259,14 @@ class Handler(BaseHTTPRequestHandler):
         time.sleep(float(query.get("s", ["1.5"])[0]))
         self.send(200, "text/html", ARTICLE_HTML.encode("utf-8"))
 
+    def route_held(self, path: str, query: dict[str, list[str]]) -> None:
+        """/held/N: /story/N once the test releases `server.hold`."""
+        self.server.hold.enter(path)
+        try:
+            self.route_story(path, query)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the fetcher gave up waiting (after 20 s): the test has failed already
+
     def route_changing(self, path: str, query: dict[str, list[str]]) -> None:
         """Whatever the test last put in `server.changing_html`: a page that gets updated."""
         self.send(200, "text/html; charset=utf-8", self.server.changing_html.encode("utf-8"))
@@ -247,6 +288,7 @@ class Handler(BaseHTTPRequestHandler):
 class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     seen: list[str]
+    hold: Hold  # what /held/N waits for
     feed_items: list[tuple[str, str]]  # (path, title) of each feed entry, served newest last
     changing_html: str = ARTICLE_HTML  # what /changing serves; tests edit it to see a refresh
 
@@ -261,6 +303,7 @@ class LocalServer(ThreadingHTTPServer):
 def start_server() -> tuple[LocalServer, threading.Thread]:
     httpd = LocalServer(("127.0.0.1", 0), Handler)
     httpd.seen = []
+    httpd.hold = Hold()
     httpd.feed_items = [("/story/1", "Story 1"), ("/story/2", "Story 2")]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -268,6 +311,7 @@ def start_server() -> tuple[LocalServer, threading.Thread]:
 
 
 def stop_server(httpd: LocalServer, thread: threading.Thread) -> None:
+    httpd.hold.release()
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)

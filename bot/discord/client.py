@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from bot.discord.components import SourcesPageButton, VoteButton, pager_view, vo
 from bot.discord.formatting import answer_messages, sources_page
 from bot.discord.kb import KbListButton, KnowledgeCommands, feed_poll_loop
 from bot.discord.summaries import PostButton, Previews, add_moderator_commands, digest_loop
+from bot.executors import CoreExecutors
 from bot.service import CrisisBot, clean_question
 from knowledge.errors import CrisisbotError
 
@@ -36,16 +37,23 @@ APOLOGY = "Sorry, something went wrong while answering. Please try again in a mo
 
 
 class CrisisDiscordClient(discord.Client):
-    """One client per process; `sync_guild` set (or 0 for global) syncs commands at start."""
+    """One client per process; `sync_guild` set (or 0 for global) syncs commands at start.
+
+    Questions and reads run on `executor`, changes to the knowledge base on
+    `knowledge_executor` (see `bot.executors`); by default the first is the client's own and
+    the second the process's knowledge thread, both shut down by `close`. An executor passed
+    in is the caller's to shut down.
+    """
 
     def __init__(
-        self, service: CrisisBot, executor: Executor | None = None, sync: int | None = None, **options: Any
+        self, service: CrisisBot, executor: Executor | None = None, sync: int | None = None, *,
+        knowledge_executor: Executor | None = None, **options: Any,
     ) -> None:
         # Default intents suffice: Discord delivers the content of DMs and of messages that
         # mention the bot without the privileged message-content intent.
         super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS, **options)
         self.service = service
-        self.executor = executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="crisisbot-core")
+        self.executors = CoreExecutors(executor, knowledge_executor)
         self.sync_target = sync
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
@@ -75,11 +83,26 @@ class CrisisDiscordClient(discord.Client):
         for loop in (self.feed_loop, self.digest_loop):
             if loop is not None:
                 loop.cancel()
-        await super().close()
+        try:
+            await super().close()
+        finally:
+            self.executors.shutdown()
 
     async def run_core(self, function: Callable[..., T], *args: object) -> T:
+        """A question or a read, on the question pool."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, partial(function, *args))
+        return await loop.run_in_executor(self.executors.questions, partial(function, *args))
+
+    async def run_change(self, function: Callable[..., T], actor: Actor, *args: object) -> T:
+        """`function(actor, *args)`, a change to the knowledge base, on the knowledge thread
+        (a refused attempt on the question pool: `CoreExecutors.for_change`)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executors.for_change(actor), partial(function, actor, *args))
+
+    async def run_scheduled_poll(self) -> None:
+        """The scheduled feed poll (never raising: the core sees to that) on the knowledge thread."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executors.knowledge, self.service.poll_feeds_scheduled)
 
     def actor_of(self, user: discord.abc.User, guild: discord.Guild | None = None) -> Actor:
         """Roles from Discord: Manage Server or a configured role -> admin; Manage Messages or

@@ -6,9 +6,17 @@ and the core's one role check decides (and audits refusals). The group is hidden
 with `default_permissions`, but that is only a display hint: a server can change the overwrite
 and a stale client can still send the command, so nothing here trusts it.
 
-Every reply is ephemeral and acknowledged at once with "thinking…" (the core may be busy with
-a long ingest in the executor, and Discord drops an interaction not acknowledged within 3 s);
-the result, the error or the progress is then edited into that response.
+Every reply is ephemeral and acknowledged at once with "thinking…" (a change may wait behind
+a long ingest on the knowledge thread, and Discord drops an interaction not acknowledged
+within 3 s); the result, the error or the progress is then edited into that response.
+
+Which thread a command runs on (`bot.executors`; each command says so in its `respond` call):
+every change, quick or long, runs on the process's one knowledge thread (add-url, add-file,
+add-text, remove, set-kind, refresh, subscribe, unsubscribe, poll, and the scheduled poll), so
+however many imports are waiting, members' questions keep the question pool to themselves.
+The reads (list and its buttons, show, log, feeds, gaps, stats) run on the question pool like
+any other read: an admin can look at the knowledge base while an import runs, and a read
+never waits behind one.
 """
 
 from __future__ import annotations
@@ -141,15 +149,23 @@ async def _outcome(action: Awaitable[Reply], what: str) -> Reply:
 Work = Callable[[KnowledgeAdmin, Actor, Progress], T]
 
 
-async def respond(interaction: discord.Interaction[Any], work: Work[T], render: Callable[[T], Reply]) -> None:
-    """Acknowledge privately at once, run `work` in the executor with progress edits, then
-    edit the rendered result (or the error) into the response."""
+async def respond(interaction: discord.Interaction[Any], work: Work[T], render: Callable[[T], Reply], *,
+                  changes: bool) -> None:
+    """Acknowledge privately at once, run `work` with progress edits, then edit the rendered
+    result (or the error) into the response.
+
+    `changes`: `work` changes the knowledge base and runs on the knowledge thread; a read
+    (False) runs on the question pool. Every command says which, so none lands on the
+    question pool by default.
+    """
     client = _client(interaction)
     actor = client.actor_of(interaction.user)
     await interaction.response.defer(ephemeral=True, thinking=True)
     edits = ProgressEdits(partial(_edit_original, interaction))
 
     async def act() -> Reply:
+        if changes:
+            return render(await client.run_change(partial(work, client.service.admin), actor, edits.progress))
         return render(await client.run_core(work, client.service.admin, actor, edits.progress))
 
     name = interaction.command.name if interaction.command else "command"
@@ -249,7 +265,8 @@ class KnowledgeCommands(app_commands.Group):
     @app_commands.choices(kind=KIND_CHOICES)
     async def add_url(self, interaction: discord.Interaction[Any], url: str, kind: str | None = None) -> None:
         """Fetch a web page or PDF and add it; the same URL again replaces it."""
-        await respond(interaction, lambda kb, actor, progress: kb.add_url(actor, url, kind, progress), _ingested)
+        await respond(interaction, lambda kb, actor, progress: kb.add_url(actor, url, kind, progress), _ingested,
+                      changes=True)
 
     @app_commands.command(name="add-file")
     @app_commands.describe(file="A .txt, .md, .html, .htm or .pdf file of at most 10 MB", kind=KIND_HELP)
@@ -273,7 +290,7 @@ class KnowledgeCommands(app_commands.Group):
 
         A slash option takes up to 6000 characters, more than a modal's paragraph input (4000).
         """
-        await respond(interaction, lambda kb, actor, _: kb.add_text(actor, title, text, kind), _ingested)
+        await respond(interaction, lambda kb, actor, _: kb.add_text(actor, title, text, kind), _ingested, changes=True)
 
     @app_commands.command(name="list")
     @app_commands.describe(page="Page number, from 1", publisher="Only this publisher", kind="Only this kind",
@@ -285,14 +302,14 @@ class KnowledgeCommands(app_commands.Group):
         """List the documents, newest first, optionally filtered."""
         filters = {key: value for key, value in (("p", publisher), ("k", kind), ("s", since), ("u", until)) if value}
         await respond(interaction, lambda kb, actor, _: kb.list(actor, page, PER_PAGE, **_filter_args(filters)),
-                      lambda listed: list_reply(listed, filters))
+                      lambda listed: list_reply(listed, filters), changes=False)
 
     @app_commands.command(name="show")
     @app_commands.rename(document="id")
     @app_commands.describe(document=ID_HELP)
     async def show(self, interaction: discord.Interaction[Any], document: str) -> None:
         """Show a document's details and its first passage."""
-        await respond(interaction, lambda kb, actor, _: kb.show(actor, document), show_reply)
+        await respond(interaction, lambda kb, actor, _: kb.show(actor, document), show_reply, changes=False)
 
     @app_commands.command(name="remove")
     @app_commands.rename(document="id")
@@ -300,7 +317,7 @@ class KnowledgeCommands(app_commands.Group):
     async def remove(self, interaction: discord.Interaction[Any], document: str) -> None:
         """Remove a document with its passages."""
         await respond(interaction, lambda kb, actor, _: kb.remove(actor, document),
-                      lambda removed: _text(f"Removed {document} ({removed} passages)."))
+                      lambda removed: _text(f"Removed {document} ({removed} passages)."), changes=True)
 
     @app_commands.command(name="set-kind")
     @app_commands.rename(document="id")
@@ -309,61 +326,64 @@ class KnowledgeCommands(app_commands.Group):
     async def set_kind(self, interaction: discord.Interaction[Any], document: str, kind: str) -> None:
         """Say what sort of source a document is; citations show it."""
         await respond(interaction, lambda kb, actor, _: kb.set_kind(actor, document, kind),
-                      lambda info: _text(f"{info.id} is now {info.kind.value}."))
+                      lambda info: _text(f"{info.id} is now {info.kind.value}."), changes=True)
 
     @app_commands.command(name="refresh")
     @app_commands.rename(document="id")
     @app_commands.describe(document=ID_HELP)
     async def refresh(self, interaction: discord.Interaction[Any], document: str) -> None:
         """Fetch a document's URL again and store the new text."""
-        await respond(interaction, lambda kb, actor, progress: kb.refresh(actor, document, progress), _ingested)
+        await respond(interaction, lambda kb, actor, progress: kb.refresh(actor, document, progress), _ingested,
+                      changes=True)
 
     @app_commands.command(name="log")
     @app_commands.describe(page="Page number, from 1 (20 entries a page, newest first)")
     async def log(self, interaction: discord.Interaction[Any], page: app_commands.Range[int, 1] = 1) -> None:
         """Show the audit log of changes and refusals, newest first."""
         await respond(interaction, lambda kb, actor, _: kb.log(actor, 20, page), lambda entries: Reply(
-            embed=lines_embed("Audit log", [audit_line(e) for e in entries] or ["no entries"], f"Page {page}")))
+            embed=lines_embed("Audit log", [audit_line(e) for e in entries] or ["no entries"], f"Page {page}")),
+            changes=False)
 
     @app_commands.command(name="subscribe")
     @app_commands.describe(url="The RSS or Atom feed's address")
     async def subscribe(self, interaction: discord.Interaction[Any], url: str) -> None:
         """Follow an RSS or Atom feed; new entries are added at each poll."""
         await respond(interaction, lambda kb, actor, _: kb.subscribe(actor, url), lambda sub: _text(
-            f"Subscribed to {sub.title or sub.url}. Its entries are added at the next poll."))
+            f"Subscribed to {sub.title or sub.url}. Its entries are added at the next poll."), changes=True)
 
     @app_commands.command(name="unsubscribe")
     @app_commands.describe(url="The feed's address (see /kb feeds)")
     async def unsubscribe(self, interaction: discord.Interaction[Any], url: str) -> None:
         """Stop following a feed; its documents stay."""
         await respond(interaction, lambda kb, actor, _: kb.unsubscribe(actor, url),
-                      lambda _: _text(f"Unsubscribed from {url}."))
+                      lambda _: _text(f"Unsubscribed from {url}."), changes=True)
 
     @app_commands.command(name="feeds")
     async def feeds(self, interaction: discord.Interaction[Any]) -> None:
         """List the subscribed feeds and how their last poll went."""
         await respond(interaction, lambda kb, actor, _: kb.feeds(actor),
-                      lambda subs: Reply(embed=lines_embed("Feeds", subscription_lines(subs))))
+                      lambda subs: Reply(embed=lines_embed("Feeds", subscription_lines(subs))), changes=False)
 
     @app_commands.command(name="poll")
     async def poll(self, interaction: discord.Interaction[Any]) -> None:
         """Poll every subscribed feed now."""
         await respond(interaction, lambda kb, actor, _: kb.poll_feeds(actor),
-                      lambda reports: Reply(embed=lines_embed("Feeds polled", poll_lines(reports))))
+                      lambda reports: Reply(embed=lines_embed("Feeds polled", poll_lines(reports))), changes=True)
 
     @app_commands.command(name="gaps")
     @app_commands.describe(since="Questions asked on or after (YYYY, YYYY-MM or YYYY-MM-DD)")
     async def gaps(self, interaction: discord.Interaction[Any], since: str | None = None) -> None:
         """What people asked that the knowledge base could not answer, grouped."""
         await respond(interaction, lambda kb, actor, _: kb.gaps(actor, since),
-                      lambda groups: Reply(embed=lines_embed("Unanswered questions", gap_lines(groups))))
+                      lambda groups: Reply(embed=lines_embed("Unanswered questions", gap_lines(groups))), changes=False)
 
     @app_commands.command(name="stats")
     @app_commands.describe(weeks="How many recent weeks to show (1-52)")
     async def stats(self, interaction: discord.Interaction[Any], weeks: app_commands.Range[int, 1, 52] = 8) -> None:
         """Totals, and documents, questions and votes by week."""
         await respond(interaction, lambda kb, actor, _: kb.stats(actor, weeks),
-                      lambda stats: Reply(embed=lines_embed("Knowledge base statistics", stats_lines(stats))))
+                      lambda stats: Reply(embed=lines_embed("Knowledge base statistics", stats_lines(stats))),
+                      changes=False)
 
 
 async def _add_file(client: CrisisDiscordClient, actor: Actor, file: discord.Attachment, kind: str | None,
@@ -372,7 +392,8 @@ async def _add_file(client: CrisisDiscordClient, actor: Actor, file: discord.Att
     admin = client.service.admin
     if not may(actor, Action.CHANGE_KNOWLEDGE):
         # Nothing is downloaded for someone who may not add files, but the refusal is still the
-        # core's: its one gate raises NotAllowed and writes the refusal to the audit log.
+        # core's: its one gate raises NotAllowed and writes the refusal to the audit log. (On
+        # the question pool: a refusal must not wait behind an import.)
         await client.run_core(partial(admin.add_files, actor, [], label=safe_upload_name(file.filename)))
     name = safe_upload_name(file.filename)
     problem = upload_problem(name, file.size)
@@ -385,8 +406,8 @@ async def _add_file(client: CrisisDiscordClient, actor: Actor, file: discord.Att
             raise SourceError(f"{name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
         path.write_bytes(data)
         try:
-            added = await client.run_core(partial(admin.add_files, actor, [path], edits.progress,
-                                                  label=f"upload {name}", kind=kind))
+            added = await client.run_change(partial(admin.add_files, label=f"upload {name}", kind=kind),
+                                            actor, [path], edits.progress)
         except SourceError as exc:  # the reader names the file by its temporary path
             raise SourceError(str(exc).replace(f"{folder}/", "")) from exc
     report = added.report
@@ -397,7 +418,7 @@ async def _add_file(client: CrisisDiscordClient, actor: Actor, file: discord.Att
 
 
 def feed_poll_loop(client: CrisisDiscordClient) -> tasks.Loop[Any] | None:
-    """Every `feed_poll_minutes` (none when 0): poll all feeds in the executor, log one line.
+    """Every `feed_poll_minutes` (none when 0): poll all feeds on the knowledge thread, log one line.
 
     The first poll comes one interval after start, not at once: a bot restarted often (or
     crash-looping) must not fetch every feed each time.
@@ -409,7 +430,7 @@ def feed_poll_loop(client: CrisisDiscordClient) -> tasks.Loop[Any] | None:
     async def poll_feeds() -> None:
         # The core never raises here (an exception would end the tasks.loop and every later
         # poll): it audits each feed and logs the run.
-        await client.run_core(client.service.poll_feeds_scheduled)
+        await client.run_scheduled_poll()
 
     loop: tasks.Loop[Any] = tasks.loop(minutes=minutes)(poll_feeds)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
+from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, Update
 from telegram.ext import (
@@ -16,6 +17,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.executors import CoreExecutors
 from bot.service import CrisisBot
 from bot.settings import Settings
 from bot.telegram.digest_post import api_urls, bot_token
@@ -27,16 +29,46 @@ from knowledge.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
+class CrisisApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application, which also shuts down the core's executors when it shuts down,
+    however it was run (`run_polling`, `run_webhook`, or started and stopped by hand).
+
+    `stop()` has already waited for the updates and jobs in progress by then, so no core call
+    is cut off."""
+
+    __slots__ = ("executors",)
+
+    def __init__(self, executors: CoreExecutors, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.executors = executors
+
+    async def shutdown(self) -> None:
+        try:
+            await super().shutdown()
+        finally:
+            if not self.running:  # else it refused: "This Application is still running!"
+                self.executors.shutdown()
+
+
 def build_application(
     service: CrisisBot,
     settings: Settings,
-    executor: ThreadPoolExecutor | None = None,
+    executor: Executor | None = None,
     message_limit: int | None = None,
+    knowledge_executor: Executor | None = None,
 ) -> Application:  # type: ignore[type-arg]
-    """An Application with every handler, flood control and the command list registered."""
+    """An Application with every handler, flood control and the command list registered.
+
+    Questions and reads run on `executor`, changes to the knowledge base on
+    `knowledge_executor` (see `bot.executors`); by default the first is the application's own
+    and the second the process's knowledge thread, both shut down with the application. An
+    executor passed in is the caller's to shut down.
+    """
     api, file_api = api_urls(settings)
+    executors = CoreExecutors(executor, knowledge_executor)
     application = (
         ApplicationBuilder()
+        .application_class(CrisisApplication, {"executors": executors})
         .token(bot_token(settings))
         .base_url(api)
         .base_file_url(file_api)
@@ -45,14 +77,13 @@ def build_application(
         .post_init(_register_commands)
         .build()
     )
-    executor = executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="crisisbot-core")
     handlers = TelegramHandlers(
-        service, executor, lambda: application.bot.username,
+        service, executors.questions, lambda: application.bot.username,
         **({"message_limit": message_limit} if message_limit else {}),
     )
-    kb = KnowledgeHandlers(service, executor, lambda: application.bot.username)
+    kb = KnowledgeHandlers(service, executors, lambda: application.bot.username)
     summaries = SummaryHandlers(
-        service, executor, handlers.actor_with_chat_roles, lambda: application.bot.username,
+        service, executors.questions, handlers.actor_with_chat_roles, lambda: application.bot.username,
         **({"message_limit": message_limit} if message_limit else {}),
     )
     new = filters.UpdateType.MESSAGE  # an edited message is not asked (or run) again

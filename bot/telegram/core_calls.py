@@ -1,5 +1,6 @@
-"""What every group of Telegram handlers shares: the core service, the executor its blocking
-calls run in, and the person behind an update as the core's `Actor`."""
+"""What every group of Telegram handlers shares: the core service, the question pool its
+blocking calls run in (changes to the knowledge base have a thread of their own:
+`KnowledgeHandlers._change`), and the person behind an update as the core's `Actor`."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Telegram updates -> core calls -> Telegram HTML, and nothing else.
 
 Each handler translates: who is asking (an `Actor`), what they asked, and how the core's
-`Answer` looks in Telegram. Work on the model and the index runs in the service's executor so
-one slow question never stalls the others; user errors become polite replies, anything else is
-logged with the update and answered with a short apology.
+`Answer` looks in Telegram. Work on the model and the index runs in the question pool (see
+`bot.executors`) so one slow question never stalls the others; user errors become polite
+replies, anything else is logged with the update and answered with a short apology.
 """
 
 from __future__ import annotations

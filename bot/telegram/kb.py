@@ -5,6 +5,13 @@ role check, every refusal audited): each command builds the person's `Actor` and
 whatever their role, so a member's attempt is refused and logged by the same gate a terminal
 admin passes. Long operations (adding a URL or a file, refreshing, polling) answer at once with
 "Working on it…" and edit that message as the core reports progress, then into the outcome.
+
+Which thread a command runs on (`bot.executors`): every change, quick or long, runs on the
+process's one knowledge thread (add, text, uploads, remove, kind, refresh, subscribe,
+unsubscribe, poll, and the scheduled poll), so however many imports are waiting, members'
+questions keep the question pool to themselves. The reads (list and its buttons, show, log,
+feeds, gaps, stats) run on the question pool like any other read: an admin can look at the
+knowledge base while an import runs, and a read never waits behind one.
 """
 
 from __future__ import annotations
@@ -19,10 +26,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from telegram import Document as TelegramDocument
@@ -39,6 +47,7 @@ from telegram.ext import ContextTypes
 
 from bot.actors import Action, Actor, may
 from bot.admin import Page, describe
+from bot.executors import CoreExecutors
 from bot.render import (
     audit_line,
     gap_lines,
@@ -63,6 +72,7 @@ from knowledge.errors import CrisisbotError
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
 KB_PREFIX = "k"  # callback data "k:l:<page>[:<filters>]"; "v" and "s" belong to handlers.py
 EDIT_INTERVAL = 2.0  # seconds between progress edits: Telegram rate-limits edits per chat
@@ -168,11 +178,16 @@ class ProgressMessage:
 
 
 class KnowledgeHandlers(CoreCalls):
-    """`/kb`, admin uploads, the list's page buttons and the scheduled feed poll."""
+    """`/kb`, admin uploads, the list's page buttons and the scheduled feed poll.
 
-    def __init__(self, service: CrisisBot, executor: Executor, bot_username: Callable[[], str],
+    Reads go through `_run` (the question pool), changes through `_change` (the knowledge
+    thread); see the module's docstring for which is which.
+    """
+
+    def __init__(self, service: CrisisBot, executors: CoreExecutors, bot_username: Callable[[], str],
                  edit_interval: float = EDIT_INTERVAL) -> None:
-        super().__init__(service, executor)
+        super().__init__(service, executors.questions)
+        self.executors = executors
         self._username = bot_username
         self.edit_interval = edit_interval
         self._list_filters: dict[int, dict[str, str]] = {}  # long filters behind a button
@@ -207,6 +222,12 @@ class KnowledgeHandlers(CoreCalls):
         except CrisisbotError as exc:
             await message.reply_text(str(exc))
 
+    async def _change(self, function: Callable[..., T], actor: Actor, *args: object) -> T:
+        """`function(actor, *args)`, a change to the knowledge base, on the knowledge thread
+        (a refused attempt on the question pool: `CoreExecutors.for_change`)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executors.for_change(actor), partial(function, actor, *args))
+
     async def _reply(self, message: Message, parts: Sequence[str],
                      markup: InlineKeyboardMarkup | None = None) -> None:
         for number, part in enumerate(parts):
@@ -238,7 +259,7 @@ class KnowledgeHandlers(CoreCalls):
         url, kind = request.args[0], (request.args[1] if len(request.args) > 1 else None)
 
         async def work(progress: ProgressMessage) -> list[str]:
-            report = await self._run(self.service.admin.add_url, request.actor, url, kind, progress.report)
+            report = await self._change(self.service.admin.add_url, request.actor, url, kind, progress.report)
             return [escape(describe(report))]
 
         await self._long(request.message, work)
@@ -250,7 +271,7 @@ class KnowledgeHandlers(CoreCalls):
             body = replied.text or replied.caption or ""
         if not title or not body.strip():
             raise UsageError("text")
-        report = await self._run(self.service.admin.add_text, request.actor, title, body)
+        report = await self._change(self.service.admin.add_text, request.actor, title, body)
         await self._reply(request.message, [escape(describe(report))])
 
     async def _list(self, request: KbRequest) -> None:
@@ -270,20 +291,20 @@ class KnowledgeHandlers(CoreCalls):
 
     async def _remove(self, request: KbRequest) -> None:
         document_id = self._one(request)
-        removed = await self._run(self.service.admin.remove, request.actor, document_id)
+        removed = await self._change(self.service.admin.remove, request.actor, document_id)
         await self._reply(request.message, [f"Removed <code>{escape(document_id)}</code> ({removed} passages)."])
 
     async def _kind(self, request: KbRequest) -> None:
         if len(request.args) != 2:
             raise UsageError("kind")
-        info = await self._run(self.service.admin.set_kind, request.actor, *request.args)
+        info = await self._change(self.service.admin.set_kind, request.actor, *request.args)
         await self._reply(request.message, [f"<code>{escape(info.id)}</code> is now {escape(info.kind.value)}."])
 
     async def _refresh(self, request: KbRequest) -> None:
         document_id = self._one(request)
 
         async def work(progress: ProgressMessage) -> list[str]:
-            report = await self._run(self.service.admin.refresh, request.actor, document_id, progress.report)
+            report = await self._change(self.service.admin.refresh, request.actor, document_id, progress.report)
             return [escape(describe(report))]
 
         await self._long(request.message, work)
@@ -297,14 +318,14 @@ class KnowledgeHandlers(CoreCalls):
         await self._reply(request.message, pack([f"<b>Audit log, page {page}</b>", *lines]))
 
     async def _subscribe(self, request: KbRequest) -> None:
-        sub = await self._run(self.service.admin.subscribe, request.actor, self._one(request))
+        sub = await self._change(self.service.admin.subscribe, request.actor, self._one(request))
         text = (f"Subscribed to {escape(clip(sub.title or sub.url, 300))}. Its entries come in "
                 "with the next poll (/kb poll polls now).")
         await self._reply(request.message, [text])
 
     async def _unsubscribe(self, request: KbRequest) -> None:
         url = self._one(request)
-        await self._run(self.service.admin.unsubscribe, request.actor, url)
+        await self._change(self.service.admin.unsubscribe, request.actor, url)
         await self._reply(request.message, [f"Unsubscribed from {escape(clip(url, 500))}."])
 
     async def _feeds(self, request: KbRequest) -> None:
@@ -313,7 +334,7 @@ class KnowledgeHandlers(CoreCalls):
 
     async def _poll(self, request: KbRequest) -> None:
         async def work(progress: ProgressMessage) -> list[str]:
-            reports = await self._run(self.service.admin.poll_feeds, request.actor, progress.report)
+            reports = await self._change(self.service.admin.poll_feeds, request.actor, progress.report)
             return pack(plain(poll_lines(reports)))
 
         await self._long(request.message, work, unit="feeds polled")
@@ -401,7 +422,8 @@ class KnowledgeHandlers(CoreCalls):
         if not may(actor, Action.CHANGE_KNOWLEDGE):
             # The refusal comes from the core's one gate, so it is audited like any other:
             # `may` only spares downloading a file the core would refuse. An empty path list
-            # can read nothing, should the two ever disagree.
+            # can read nothing, should the two ever disagree. (It runs on the question pool:
+            # a refusal must not wait behind an import.)
             try:
                 await self._run(partial(self.service.admin.add_files, actor, [], label=name))
             except CrisisbotError as exc:
@@ -426,8 +448,8 @@ class KnowledgeHandlers(CoreCalls):
             except BadRequest as exc:
                 raise UploadError(f"Telegram would not hand over {name}: {exc.message}") from exc
             try:
-                added = await self._run(partial(self.service.admin.add_files, actor, [path], progress.report,
-                                                label=f"upload {name}"))
+                added = await self._change(partial(self.service.admin.add_files, label=f"upload {name}"),
+                                           actor, [path], progress.report)
             except CrisisbotError as exc:  # name the file, not the temporary folder
                 raise UploadError(str(exc).replace(str(path), name)) from exc
         return [escape(describe(added.report))]
@@ -436,8 +458,9 @@ class KnowledgeHandlers(CoreCalls):
 
     async def poll_feeds_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The JobQueue callback: poll every feed as the scheduler (audited per feed, logged,
-        and never raising: the core sees to that) in the executor."""
-        await self._run(self.service.poll_feeds_scheduled)
+        and never raising: the core sees to that) on the knowledge thread."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executors.knowledge, self.service.poll_feeds_scheduled)
 
 
 def parse_list_args(rest: str) -> tuple[int, dict[str, str]]:

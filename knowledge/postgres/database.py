@@ -62,8 +62,9 @@ class PostgresDatabase:
 
     def __init__(self, url: str, max_connections: int = 8, migrate_schema: bool = True) -> None:
         """`max_connections`: a feed poll holds three at once (its try-lock, the writer's lock,
-        the write) while the other executor thread answers; 8 leaves room, and three services
-        of a deployment stay far below PostgreSQL's default limit of 100."""
+        the write) on the knowledge thread while the two question threads answer (one each); 8
+        leaves room, and three services of a deployment stay far below PostgreSQL's default
+        limit of 100."""
         self.url = url
         self.max_connections = max_connections
         self.migrate_schema = migrate_schema

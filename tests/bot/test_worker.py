@@ -226,6 +226,33 @@ async def test_the_worker_polls_the_feeds_as_the_scheduler(make_service: Callabl
     assert (entry.platform, entry.action) == ("scheduler", "poll-feed")
 
 
+@pytest.mark.asyncio
+async def test_a_poll_in_progress_does_not_hold_up_the_digest(make_service: Callable[..., CrisisBot],
+                                                             web: LocalServer) -> None:
+    """The worker's two threads: at most one poll runs (its loop awaits each) and one digest,
+    so a poll however long never keeps the digest waiting. The web server holds the feed's
+    entry until released: the poll stays in progress with no sleeps."""
+    service = make_service(allow_private_urls=True, feed_poll_minutes=30)
+    web.feed_items[:] = [("/held/5", "Story 5")]
+    service.admin.subscribe(service.local_operator("olena"), web.url("/feed.rss"))
+    posted: list[Digest] = []
+
+    async def post(digest: Digest) -> None:
+        posted.append(digest)
+
+    worker = Worker(service, [DigestPlace("test:place", "a test place", post)])
+    now = datetime.now(timezone.utc)
+    add_reports(service, now - timedelta(days=1))
+    poll = asyncio.create_task(worker.run_once_feeds())
+    assert await asyncio.to_thread(web.hold.wait_for, 1) == ["/held/5"]  # fetching its entry, held
+
+    assert await asyncio.wait_for(worker.run_digest(now), WAIT) == {"test:place": POSTED}
+    assert posted[0].documents == 3 and not poll.done()
+    web.hold.release()
+    reports = await asyncio.wait_for(poll, WAIT)
+    assert [r.added for r in reports] == [[web.url("/held/5")]]
+
+
 # -- the loops, on a fake clock -----------------------------------------------------------------
 
 
