@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate calibrate clean
+.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import calibrate clean
 
 install: $(STAMP)
 
@@ -54,6 +54,10 @@ bench-backends: install
 
 bench-approximate: install
 	$(BIN)/python benchmarks/approximate_index.py
+
+# About 6 minutes: ask latency idle, then while 14,500 passages are imported beside it.
+bench-import: install
+	$(BIN)/python benchmarks/ask_during_import.py
 
 calibrate: install
 	$(BIN)/python benchmarks/calibrate_threshold.py

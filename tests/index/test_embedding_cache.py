@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.answer_sentences import answer_sentence_spans
+
 from bot.service import CrisisBot
 from bot.settings import Settings
 from index.embedding_cache import CachedEmbedder, EmbeddingCache, text_key
@@ -217,13 +219,16 @@ def test_questions_are_never_cached(make_settings: Callable[..., Settings]) -> N
     embedder = CountingEmbedder()
     bot = make_bot(settings, embedder)
     bot.ingest([doc("story", STORY)])
-    passages = [text for _, text in bot.store.passage_texts()]
+    passages = {text for _, text in bot.store.passage_texts()}
     question = "Which air defence systems did Ukraine receive?"
     bot.ask(question)
     assert any(question in batch for batch in embedder.batches)  # the model did see it
-    assert {key for _, key, _, _ in rows(settings.embedding_cache_path)} == {
-        text_key(text) for text in passages
-    }
+    # Cached: the passages, and the sentences of them that the answer weighed; nothing else.
+    sentences = {text[a:b] for text in passages for a, b in answer_sentence_spans(text)}
+    cached = {key for _, key, _, _ in rows(settings.embedding_cache_path)}
+    assert {text_key(text) for text in passages} <= cached
+    assert cached <= {text_key(text) for text in passages | sentences}
+    assert text_key(question) not in cached
     bot.close()
 
 
