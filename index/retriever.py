@@ -13,12 +13,12 @@ q.mean and q'Cq, from the passages' mean vector and covariance.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 
+from index.background import Refresher
 from index.embedder import Embedder
 from index.interfaces import TextIndex, VectorIndex
 from index.lexical import LexicalScores
@@ -53,31 +53,26 @@ class RetrievalPolicy:
     recency_days: float = 30.0
 
 
+@dataclass(frozen=True)
 class _DenseScale:
-    """Mean vector and covariance of the stored passage vectors (a sample of at most 20,000),
-    recomputed when the store changes."""
+    """Mean vector and covariance of the stored passage vectors (a sample of at most 20,000)."""
 
-    def __init__(self) -> None:
-        self.generation = -1
-        self.mean = np.zeros(0, dtype=np.float64)
-        self.covariance = np.zeros((0, 0), dtype=np.float64)
+    mean: np.ndarray
+    covariance: np.ndarray
 
-    def refresh(self, store: KnowledgeStore, dimension: int) -> None:
-        generation = store.generation()
-        if generation == self.generation:
-            return
+    @classmethod
+    def measure(cls, store: KnowledgeStore, generation: int, dimension: int) -> _DenseScale:
+        """Reading the sample takes about 0.5-1 s at 100,000 passages and 2-3 s at a million
+        (most of it listing the ids), so the retriever recomputes it in the background once
+        it is slow."""
         ids = store.passage_ids()
         if len(ids) > _STATS_SAMPLE:
             ids = np.random.default_rng(generation).choice(ids, _STATS_SAMPLE, replace=False)
         _, vectors = store.existing_vectors(ids.tolist(), dimension)
         vectors = vectors.astype(np.float64)
-        if len(vectors) >= 2:
-            self.mean = vectors.mean(axis=0)
-            self.covariance = np.cov(vectors, rowvar=False)
-        else:
-            self.mean = np.zeros(dimension)
-            self.covariance = np.eye(dimension)
-        self.generation = generation
+        if len(vectors) < 2:
+            return cls(np.zeros(dimension), np.eye(dimension))
+        return cls(vectors.mean(axis=0), np.cov(vectors, rowvar=False))
 
     def z(self, query: np.ndarray, cosines: np.ndarray) -> np.ndarray:
         q = query.astype(np.float64)
@@ -101,8 +96,10 @@ class Retriever:
         self.embedder = embedder
         self.lexical = lexical
         self.policy = policy
-        self._scale = _DenseScale()
-        self._scale_lock = threading.Lock()
+        self._scale = Refresher(self._measure_scale, "vector statistics")
+
+    def _measure_scale(self, generation: int) -> _DenseScale:
+        return _DenseScale.measure(self.store, generation, self.index.dimension)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed([text])[0]
@@ -127,10 +124,9 @@ class Retriever:
             assert self.lexical is not None
             lexical = self.lexical.scores(text)
             self._add_lexical(fused, cosines, vector, lexical, pool)
-        with self._scale_lock:
-            self._scale.refresh(self.store, len(vector))
-            ids = list(fused)
-            dense_z = self._scale.z(vector, np.array([cosines[i] for i in ids]))
+        ids = list(fused)
+        scale = self._scale.get(self.store.generation())
+        dense_z = scale.z(vector, np.array([cosines[i] for i in ids]))
         ranks = {i: float(z) + fused[i] for i, z in zip(ids, dense_z)}
         stored: dict[int, StoredPassage] = {}
         if recency:  # the bonus needs every candidate's date

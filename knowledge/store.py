@@ -327,13 +327,16 @@ class SqliteStore:
                 rows = self._select_in("SELECT id, text FROM passages WHERE id IN ({})", [int(i) for i in ids])
         yield from ((int(r[0]), str(r[1])) for r in rows)
 
-    def titled_passage_texts(self) -> list[tuple[int, str, str]]:
-        """(id, document title, passage text) of every passage in id order, for the lexical
-        index: a title often names what the passage is about without repeating it."""
+    def titled_passage_texts(self, after: int = 0, limit: int | None = None) -> list[tuple[int, str, str]]:
+        """(id, document title, passage text) of the passages with ids above `after` in id
+        order, at most `limit` of them, for the lexical index: a title often names what the
+        passage is about without repeating it. Reading a large store in pages keeps only one
+        page of texts in memory and lets writers in between."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT p.id, d.title, p.text FROM passages p JOIN documents d"
-                " ON d.id = p.document_id ORDER BY p.id"
+                " ON d.id = p.document_id WHERE p.id > ? ORDER BY p.id LIMIT ?",
+                (after, -1 if limit is None else limit),
             ).fetchall()
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 

@@ -250,9 +250,10 @@ class PostgresStore:
             rows = self._rows("SELECT id, text FROM passages WHERE id = ANY(%s)", ([int(i) for i in ids],))
         yield from ((int(r[0]), str(r[1])) for r in rows)
 
-    def titled_passage_texts(self) -> list[tuple[int, str, str]]:
+    def titled_passage_texts(self, after: int = 0, limit: int | None = None) -> list[tuple[int, str, str]]:
         rows = self._rows(
-            "SELECT p.id, d.title, p.text FROM passages p JOIN documents d ON d.id = p.document_id ORDER BY p.id"
+            "SELECT p.id, d.title, p.text FROM passages p JOIN documents d ON d.id = p.document_id"
+            " WHERE p.id > %s ORDER BY p.id LIMIT %s", (after, limit)
         )
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 

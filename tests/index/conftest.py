@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from collections.abc import Iterator
 
 from bot.backends import Backend, EmbeddedBackend, PostgresBackend
 from bot.settings import load_settings
@@ -39,6 +39,29 @@ class Folder:
     def close(self) -> None:
         self.store.close()
         self.backend.close()
+
+
+class HeldBuild:
+    """A `before_swap` hook: each background build waits there until the test lets it go, so a
+    test can ask and write while a "slow" build is under way, without sleeping."""
+
+    def __init__(self) -> None:
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.builds = 0
+        self.timed_out = False
+
+    def __call__(self) -> None:
+        self.builds += 1
+        self.held.set()
+        self.timed_out |= not self.release.wait(10)
+
+    def let_go(self, wait_for_build: Callable[[float], bool]) -> None:
+        """Let the held build swap in and wait for it; ready to hold the next one."""
+        self.release.set()
+        assert wait_for_build(10) and not self.timed_out
+        self.held.clear()
+        self.release.clear()
 
 
 def doc(doc_id: str, text: str, url: str | None = None, title: str = "A title") -> Document:

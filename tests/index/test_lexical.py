@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-import numpy as np
+import json
 
+import numpy as np
+import pytest
+
+import index.lexical as lexical
+from index.bm25 import Bm25Builder, QuestionTokenizer
 from index.interfaces import TextIndex
-from tests.index.conftest import Folder, doc
+from index.lexical import LexicalIndex, LexicalScores
+from tests.conftest import shared_file
+from tests.index.conftest import Folder, HeldBuild, doc
 
 
 def scores_by_document(folder: Folder, lexical: TextIndex, question: str) -> dict[str, float]:
@@ -95,3 +102,150 @@ def test_other_alphabets_are_words_too(any_folder: Folder) -> None:
     folder.writer.ingest([doc("uk", "Київ обстріляли вночі; енергетики працюють."), doc("en", "Kyiv was shelled.")])
     scores = scores_by_document(folder, folder.lexical(), "обстріляли")
     assert scores["uk"] > 0 and scores.get("en", 0) == 0
+
+
+# -- the streaming build scores as bm25s ------------------------------------------------------
+
+ODD_TEXTS = [
+    "", "a I s x", "the and of to", "Київ обстріляли вночі; енергетики працюють.",
+    "İstanbul’s “grain” deal – signed… ‘at last’", "snake_case, CamelCase x2 42 1e6 __init__",
+    "Zaporizhzhia\u00a0plant\u200bnews £5 €6 — ‘quoted’", "Ünïcödé straße STRASSE Straße",
+    "naïve café's façade — résumé; 東京 and Zürich", "troops troops troops TROOPS troop",
+]
+
+
+def real_passages(count: int) -> list[tuple[str, str]]:
+    """(title, text) of the first `count` ~150-word passages of the shared news: curly quotes,
+    dashes and names included."""
+    passages: list[tuple[str, str]] = []
+    for line in shared_file("corpus/news-2022.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        words = row["text"].split()
+        passages += [(row["title"], " ".join(words[i : i + 150])) for i in range(0, len(words), 150)]
+        if len(passages) >= count:
+            break
+    return passages[:count]
+
+
+def questions(count: int) -> list[str]:
+    lines = shared_file("eval/realtimeqa-dev/queries.jsonl").read_text().splitlines()[:count]
+    return [json.loads(line)["text"] for line in lines] + [
+        "Київ енергетики", "istanbul grain deal", "snake_case camelcase x2 42 __init__",
+        "straße strasse", "café façade zürich 東京", "troop", "the of and", "Zaporizhzhia news",
+    ]
+
+
+def bm25s_scores(texts: list[str], asked: list[str]) -> list[np.ndarray]:
+    """What the index computed before it streamed: bm25s, lucene, k1 1.2, b 0.75."""
+    import bm25s
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer("english")
+    model = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    model.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False),
+                show_progress=False)
+    out = []
+    for question in asked:
+        tokens = bm25s.tokenize([question], stopwords="en", stemmer=stemmer, show_progress=False,
+                                return_ids=False)[0]
+        known = [t for t in tokens if t in model.vocab_dict]
+        scores = model.get_scores(known) if known else np.zeros(len(texts))
+        out.append(np.asarray(scores, dtype=np.float32))
+    return out
+
+
+def test_chunked_build_scores_as_bm25s() -> None:
+    texts = [f"{title}\n{text}" for title, text in real_passages(300)] + ODD_TEXTS
+    asked = questions(60)
+    builder = Bm25Builder(k1=1.2, b=0.75)
+    for first in range(0, len(texts), 37):  # chunks that split the odd texts between them
+        builder.add(list(range(10 + first, 10 + first + len(texts[first : first + 37]))),
+                    texts[first : first + 37])
+    matrix = builder.finish()
+    assert matrix.ids.tolist() == list(range(10, 10 + len(texts)))
+    tokenizer = QuestionTokenizer()
+    matched = 0
+    for question, expected in zip(asked, bm25s_scores(texts, asked)):
+        np.testing.assert_allclose(matrix.scores(tokenizer.stems(question)), expected, rtol=1e-6, atol=1e-7,
+                                   err_msg=question)
+        matched += int(np.count_nonzero(expected))
+    assert matched > 2000  # the comparison is not between two rows of zeros
+
+
+def test_index_read_from_the_store_in_chunks_scores_as_bm25s(folder: Folder, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical, "READ_CHUNK", 16)
+    passages = real_passages(120)
+    folder.writer.ingest([doc(f"n{i}", text, title=title) for i, (title, text) in enumerate(passages)])
+    rows = folder.store.titled_passage_texts()
+    assert len(rows) > 3 * 16
+    index = LexicalIndex(folder.store)
+    asked = questions(30)
+    for question, expected in zip(asked, bm25s_scores([f"{t}\n{x}" for _, t, x in rows], asked)):
+        result = index.scores(question)
+        assert result.ids.tolist() == [r[0] for r in rows]
+        np.testing.assert_allclose(result.scores, expected, rtol=1e-6, atol=1e-7, err_msg=question)
+
+
+# -- rebuilding in the background ---------------------------------------------------------------
+
+
+def top_documents(folder: Folder, index: LexicalIndex, question: str) -> list[str]:
+    top = index.scores(question).top(5).tolist()
+    stored = folder.store.stored_passages(top)
+    return [stored[i].document.id for i in top if i in stored]
+
+
+def test_a_write_during_a_slow_build_is_answered_from_the_old_build(folder: Folder) -> None:
+    folder.writer.ingest([doc("a", "Kherson was liberated in November.")])
+    hold = HeldBuild()
+    index = LexicalIndex(folder.store, slow_after=0.0, before_swap=hold)  # every rebuild is "slow"
+    assert top_documents(folder, index, "Kherson") == ["a"]  # the first build is synchronous
+    folder.writer.ingest([doc("b", "Bakhmut fell after a long battle.")])
+    assert index.scores("Bakhmut").top(5).size == 0  # the old build answers; the new one starts
+    assert hold.held.wait(10)  # built, not yet swapped in: questions still get the old build
+    assert index.scores("Bakhmut").top(5).size == 0 and top_documents(folder, index, "Kherson") == ["a"]
+    folder.writer.ingest([doc("c", "Mariupol was besieged for months.")])
+    assert index.scores("Mariupol").top(5).size == 0  # no second build while one runs
+    assert not index.wait_for_build(0)
+    hold.let_go(index.wait_for_build)
+    assert hold.builds == 1
+    assert top_documents(folder, index, "Bakhmut") == ["b"]  # swapped in
+    # That build read the store before "c" was written: the next question starts another.
+    assert index.scores("Mariupol").top(5).size == 0
+    assert hold.held.wait(10)
+    hold.let_go(index.wait_for_build)
+    assert hold.builds == 2 and top_documents(folder, index, "Mariupol") == ["c"]
+
+
+def test_a_small_index_is_rebuilt_at_once(folder: Folder) -> None:
+    index = LexicalIndex(folder.store, before_swap=lambda: pytest.fail("rebuilt in the background"))
+    for n, place in enumerate(["Kherson", "Bakhmut", "Mariupol", "Avdiivka"]):
+        folder.writer.ingest([doc(place, f"{place} was in the news on day {n}.")])
+        assert top_documents(folder, index, place) == [place]
+    folder.writer.remove("Kherson")
+    assert top_documents(folder, index, "Kherson") == [] and index.wait_for_build(0)
+
+
+# -- what the retriever takes from the scores ------------------------------------------------
+
+
+def test_top_and_spread_of_many_scores_match_a_full_sort() -> None:
+    rng = np.random.default_rng(7)
+    ids = np.arange(100_000, dtype=np.int64) * 3 + 1
+    for matched in (0.9, 0.01, 0.0005):  # many matches, few, fewer than asked for
+        scores = np.where(rng.random(len(ids)) < matched, rng.gamma(2.0, 2.0, len(ids)), 0.0).astype(np.float32)
+        scores[rng.choice(len(ids), 50)] = scores.max()  # ties at the top
+        result = LexicalScores(ids, scores)
+        top = result.top(100)
+        expected = np.sort(scores[scores > 0])[::-1][:100]
+        assert np.array_equal(scores[(top - 1) // 3], expected)
+        assert len(set(top.tolist())) == len(top)
+        values = scores.astype(np.float64)
+        mean, spread = result.mean_and_spread()
+        assert mean == pytest.approx(values.mean(), rel=1e-9) and spread == pytest.approx(values.std(), rel=1e-6)
+    # Exactly the best 100 on every 32nd position, where top() samples its bound: the 100th
+    # best is the bound itself and must be kept.
+    scores = np.zeros(len(ids), dtype=np.float32)
+    scores[np.arange(100) * 32 * 7] = np.arange(1, 101, dtype=np.float32)
+    scores[1::32] = 0.5  # below the bound elsewhere
+    assert LexicalScores(ids, scores).top(100).tolist() == ids[np.arange(99, -1, -1) * 32 * 7].tolist()

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from index.lexical import LexicalIndex
-from index.retriever import RetrievalPolicy, Retriever
+from index.retriever import RetrievalPolicy, Retriever, ScoredPassage
 from knowledge.documents import Document, Kind
 from tests.fakes import HashingEmbedder
-from tests.index.conftest import Folder, doc
+from tests.index.conftest import Folder, HeldBuild, doc
 
 
 def retriever(folder: Folder, **policy: float) -> Retriever:
@@ -99,3 +99,51 @@ def test_removed_documents_never_come_back(folder: Folder) -> None:
 
 def test_empty_knowledge_base_returns_nothing(folder: Folder) -> None:
     assert retriever(folder).search("anything at all", 5) == []
+
+
+def test_a_stale_lexical_build_never_cites_a_removed_passage(folder: Folder) -> None:
+    """While a slow rebuild runs, BM25 still ranks a passage removed since the last build; the
+    retriever reads every candidate from the store and leaves it out."""
+    folder.writer.ingest(FILLER + [doc("gone", "Zaporizhzhia nuclear plant inspection."),
+                                   doc("kept", "Shelling near Zaporizhzhia was reported.")])
+    hold = HeldBuild()
+    lexical = LexicalIndex(folder.store, slow_after=0.0, before_swap=hold)
+    r = Retriever(folder.store, folder.index, folder.embedder, lexical, RetrievalPolicy(lexical_weight=5.0))
+    question = "Zaporizhzhia nuclear plant inspection"
+    first = r.search(question, 3)[0]
+    assert first.stored.document.id == "gone"
+    folder.writer.remove("gone")
+    assert lexical.scores(question).top(1).tolist() == [first.stored.passage.id]  # stale, still first
+    assert hold.held.wait(10)
+    for asked in (question, f"latest {question}"):  # with and without the recency bonus
+        found = {h.stored.document.id for h in r.search(asked, 10)}
+        assert "kept" in found and "gone" not in found
+    for document in ["kept"] + [d.id for d in FILLER]:
+        folder.writer.remove(document)
+    assert r.search(question, 5) == [] and lexical.scores(question).top(5).size > 0  # only stale ids left
+    hold.let_go(lexical.wait_for_build)
+    lexical.scores(question)  # the build just swapped in predates the removals: another starts
+    assert hold.held.wait(10)
+    hold.let_go(lexical.wait_for_build)
+    assert lexical.scores(question).top(5).size == 0
+
+
+def test_vector_statistics_are_refreshed_in_the_background_once_slow(folder: Folder) -> None:
+    folder.writer.ingest(FILLER)
+    r = retriever(folder)
+    hold = HeldBuild()
+    r._scale.slow_after = 0.0  # every recomputation after the first counts as slow
+    r._scale.before_swap = hold
+    question = "weather markets and football"
+    r.search(question, 5)
+    folder.writer.ingest([doc(f"more{i}", f"Shelling of the grid on day {i}, officials said.") for i in range(10)])
+
+    def ranks(hits: list[ScoredPassage]) -> dict[int, float]:
+        return {h.stored.passage.id or 0: h.rank_score for h in hits}
+
+    during = ranks(r.search(question, 5))  # answered at once, with the statistics of 30 passages
+    assert hold.held.wait(10)
+    fresh = ranks(retriever(folder).search(question, 5))  # statistics of all 40
+    assert during.keys() == fresh.keys() and during != pytest.approx(fresh)
+    hold.let_go(r._scale.wait_for_build)
+    assert ranks(r.search(question, 5)) == pytest.approx(fresh) and hold.builds == 1

@@ -312,3 +312,17 @@ def test_advance_meta_never_moves_back_even_when_processes_race(store: Knowledge
     for thread in threads:
         thread.join(60)
     assert store.get_meta("digest:x") == stamps[-1]
+
+
+def test_titled_passage_texts_read_in_pages(store: KnowledgeStore) -> None:
+    result = store.write_documents([new("a"), new("b", text="A second, shorter document.")], MODEL)
+    ids = result.added_passage_ids
+    everything = store.titled_passage_texts()
+    assert [r[0] for r in everything] == ids and everything[-1][1:] == ("Title b", "A second, shorter document.")
+    pages, after = [], 0
+    while page := store.titled_passage_texts(after=after, limit=2):
+        assert len(page) <= 2
+        pages += page
+        after = page[-1][0]
+    assert pages == everything
+    assert store.titled_passage_texts(after=ids[-1]) == [] and store.titled_passage_texts(limit=0) == []
