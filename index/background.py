@@ -30,6 +30,13 @@ next one runs in the background. On the 2-core machine, busy, 0.2 s is BM25 over
 passages or the vector statistics of about 10,000; the test suite's knowledge bases are far
 smaller, so their writes are always seen at the next question."""
 
+COOL_DOWN_AFTER = 1.0
+"""After a background build of at least this many seconds, the next one waits as long as it took
+(counted from its end). During a long import builds would otherwise run back to back, and a
+build in Python holds the interpreter lock often enough to slow every question beside it (at a
+million passages the lexical part went from 6 ms to 84 ms at p95 while one ran); waiting
+halves the time questions share the interpreter, at the price of older lexical results."""
+
 T = TypeVar("T")
 
 
@@ -38,6 +45,7 @@ class _Built(Generic[T]):
     generation: int
     value: T
     seconds: float
+    finished: float  # time.perf_counter() at the end of the build
 
 
 class Refresher(Generic[T]):
@@ -82,7 +90,7 @@ class Refresher(Generic[T]):
         if built is None or built.seconds < self.slow_after:
             self._built = self._timed(generation)
             return self._built.value
-        if self._failed != generation:
+        if self._failed != generation and not self._cooling_down(built):
             log.info("%s: the last build took %.2f s; rebuilding in the background",
                      self.name, built.seconds)
             self._builder = threading.Thread(target=self._build_in_background, args=(generation,),
@@ -90,10 +98,15 @@ class Refresher(Generic[T]):
             self._builder.start()
         return built.value
 
+    @staticmethod
+    def _cooling_down(built: _Built[T]) -> bool:
+        return built.seconds >= COOL_DOWN_AFTER and time.perf_counter() - built.finished < built.seconds
+
     def _timed(self, generation: int) -> _Built[T]:
         started = time.perf_counter()
         value = self._build(generation)
-        return _Built(generation, value, time.perf_counter() - started)
+        finished = time.perf_counter()
+        return _Built(generation, value, finished - started, finished)
 
     def _build_in_background(self, generation: int) -> None:
         try:

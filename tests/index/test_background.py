@@ -67,7 +67,7 @@ def test_after_a_slow_build_the_next_runs_in_the_background(clock: FakeClock) ->
         assert release.wait(10)
 
     refresher = Refresher(builds, "test", slow_after=0.2, before_swap=hold)
-    clock.build_seconds = 1.0
+    clock.build_seconds = 0.5  # slow, but too short for a cool-down
     assert refresher.get(1) == "value@1"  # the first build is always synchronous
     assert refresher.get(2) == "value@1"  # slow: started in the background, old value served
     assert held.wait(10)  # built, waiting to be swapped in
@@ -82,10 +82,24 @@ def test_after_a_slow_build_the_next_runs_in_the_background(clock: FakeClock) ->
     assert builds.generations == [1, 2, 3]
 
 
+def test_after_a_long_build_the_next_waits_as_long_as_it_took(clock: FakeClock) -> None:
+    builds = Builds(clock)
+    refresher = Refresher(builds, "test", slow_after=0.2)
+    clock.build_seconds = 30.0  # a million passages
+    assert refresher.get(1) == "value@1"  # finished at 30
+    clock.now = 59.0
+    assert refresher.get(2) == "value@1" and refresher.wait_for_build(0)  # cooling down: none started
+    assert builds.generations == [1]
+    clock.now = 60.0
+    assert refresher.get(2) == "value@1"  # 30 s after the last build ended: rebuilt behind
+    assert refresher.wait_for_build(10) and builds.generations == [1, 2]
+    assert refresher.get(2) == "value@2"
+
+
 def test_a_build_that_became_cheap_is_synchronous_again(clock: FakeClock) -> None:
     builds = Builds(clock)
     refresher = Refresher(builds, "test", slow_after=0.2)
-    clock.build_seconds = 1.0
+    clock.build_seconds = 0.5
     refresher.get(1)
     clock.build_seconds = 0.01  # the knowledge base shrank
     assert refresher.get(2) == "value@1"
