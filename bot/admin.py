@@ -221,8 +221,9 @@ class KnowledgeAdmin:
             before = bot.store.document_info(document_id)
             with bot.writer.lock():
                 bot.index.refresh_if_stale()
-                result = bot.store.set_kind(document_id, new_kind)
-                bot.index.apply(result, save=True)  # only the generation moves
+                with bot.index.writing():
+                    result = bot.store.set_kind(document_id, new_kind)
+                    bot.index.apply(result, save=True)  # only the generation moves
             return before.kind, bot.store.document_info(document_id)
 
         old, info = self._run(

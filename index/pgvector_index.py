@@ -7,6 +7,8 @@ to apply after a write, and a passage another process added is found by the next
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,6 +57,10 @@ class PgVectorIndex:
 
     def apply(self, result: WriteResult, save: bool = True) -> None:
         """The store's transaction already updated the HNSW index."""
+
+    def writing(self) -> AbstractContextManager[None]:
+        """Nothing to hold: the write and the HNSW index change in one transaction."""
+        return nullcontext()
 
     def save(self) -> None:
         """PostgreSQL keeps the index durable itself."""

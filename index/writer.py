@@ -200,16 +200,18 @@ class KnowledgeWriter:
         return _most_matched(matched, len(item.passages))
 
     def _write(self, items: list[NewDocument]) -> WriteResult:
-        result = self.store.write_documents(items, self.embedder.name)
-        self.index.apply(result, save=False)
+        with self.index.writing():
+            result = self.store.write_documents(items, self.embedder.name)
+            self.index.apply(result, save=False)
         return result
 
     def remove(self, document_id: str) -> int:
         """Remove a document with its passages and vectors; returns the passage count."""
         with self.lock():
             self.index.refresh_if_stale()
-            result = self.store.remove_document(document_id)
-            self.index.apply(result, save=True)
+            with self.index.writing():
+                result = self.store.remove_document(document_id)
+                self.index.apply(result, save=True)
         return len(result.removed_passage_ids)
 
     def reindex(self, progress: Progress | None = None) -> RepairReport:

@@ -187,3 +187,36 @@ def test_the_storage_setting_reaches_the_embedded_index(tmp_path: Path,
         bot.close()
     with pytest.raises(ConfigError, match="CRISISBOT_VECTOR_STORAGE"):
         load_settings(vector_storage="float8")
+
+
+def test_a_search_during_this_process_write_neither_mends_nor_doubles(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SqliteStore(tmp_path / "kb.sqlite")
+    fill(store, 200)
+    index = SearchIndex(store, tmp_path / "passages.faiss", MODEL, DIM, approximate_above=0)
+    index.open()
+    new = clustered(5, seed=21)
+    listed = []
+    monkeypatch.setattr(store, "passage_ids", lambda: listed.append(1) or SqliteStore.passage_ids(store))
+    with index.writing():
+        result = write(store, "new", new)  # in the store, not yet in the copy
+        assert index.search(new[0], 1)[0][0] not in result.added_passage_ids
+        assert listed == []  # the question did not list every stored id to mend the copy
+        index.apply(result)
+    ids = index.vectors.ids().tolist()
+    assert len(ids) == len(set(ids)) and agree(index)
+    assert index.search(new[0], 1)[0][0] == result.added_passage_ids[0]
+    store.close()
+
+
+def test_applying_a_write_the_copy_already_caught_up_with_adds_nothing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "kb.sqlite")
+    fill(store, 200)
+    index = SearchIndex(store, tmp_path / "passages.faiss", MODEL, DIM, approximate_above=0)
+    index.open()
+    result = write(store, "new", clustered(5, seed=22))
+    index.refresh_if_stale()  # e.g. a question mended the copy between the write and apply
+    index.apply(result)
+    ids = index.vectors.ids().tolist()
+    assert len(ids) == len(set(ids)) == 205 and agree(index)
+    store.close()
