@@ -202,6 +202,13 @@ class CrisisBot:
             self._opened = True
             return report
 
+    def warm_up(self) -> None:
+        """Open, then run one retrieval, so a serving bot has loaded the model and built what
+        retrieval computes from every passage (BM25, the vectors' statistics: about a minute
+        at a million passages) before its first member asks, not during that question."""
+        self.open()
+        self.retriever.search("warm up", 1)
+
     def ensure_open(self) -> None:
         if not self._opened:
             self.open()

@@ -11,6 +11,6 @@ from bot.settings import Settings
 def run(service: CrisisBot, settings: Settings, sync: bool = False, guild: int | None = None) -> None:
     """Slash commands are synced only when asked (`--sync`): Discord rate-limits syncing."""
     token = bot_token(settings)
-    service.open()  # load the model and index before the first question
+    service.warm_up()  # model, index and lexical index ready before the first question
     client = CrisisDiscordClient(service, sync=(guild or 0) if sync else None)
     client.run(token, log_handler=None)

@@ -171,7 +171,7 @@ def run(service: CrisisBot, settings: Settings) -> None:
     """Long polling by default; webhook mode when a webhook URL is configured."""
     bot_token(settings)
     options = webhook_options(settings) if settings.telegram_webhook_url else None
-    service.open()  # load the model and index before the first question, not during it
+    service.warm_up()  # model, index and lexical index ready before the first question
     application = build_application(service, settings)
     if options is not None:
         application.run_webhook(**options)  # type: ignore[arg-type]

@@ -159,3 +159,4 @@ def _article(folder: Path) -> Path:
         encoding="utf-8",
     )
     return path
+
