@@ -125,8 +125,12 @@ class Refresher(Generic[T]):
 
     def wait_for_build(self, timeout: float | None = None) -> bool:
         """Wait for a running background build; True if none is running (any more)."""
-        builder = self._builder
-        if builder is None:
-            return True
-        builder.join(timeout)
-        return not builder.is_alive()
+        return wait_for(self._builder, timeout)
+
+
+def wait_for(builder: threading.Thread | None, timeout: float | None) -> bool:
+    """Join a builder thread if there is one; True if it is not running (any more)."""
+    if builder is None:
+        return True
+    builder.join(timeout)
+    return not builder.is_alive()

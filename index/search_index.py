@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from index.approximate import BuildReport, build_ivf
+from index.background import wait_for
 from index.vectors import (EXACT, FLOAT32, IVF, TRAINED_STORAGES, CorruptIndexError, FaissVectorStore,
                            exact_index)
 from knowledge.errors import StoreError
@@ -199,11 +200,7 @@ class SearchIndex:
 
     def wait_for_build(self, timeout: float | None = None) -> bool:
         """Wait for a running background build; True if none is running (any more)."""
-        builder = self._builder
-        if builder is None:
-            return True
-        builder.join(timeout)
-        return not builder.is_alive()
+        return wait_for(self._builder, timeout)
 
     def _sweep_stale_temporaries(self, older_than: float = STALE_TEMPORARY_SECONDS) -> None:
         """Remove temporary index files left by a process killed while saving. A save takes
