@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import calibrate clean
+.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import bench-speed calibrate clean
 
 install: $(STAMP)
 
@@ -54,6 +54,11 @@ bench-backends: install
 
 bench-approximate: install
 	$(BIN)/python benchmarks/approximate_index.py
+
+# About 45 minutes on 2 cores: ingest per embedding backend, then every configuration at 10k,
+# 100k and 1M passages (PostgreSQL at 10k and 100k); writes benchmarks/results/speed.md.
+bench-speed: install
+	$(BIN)/python benchmarks/speed.py
 
 # About 6 minutes: ask latency idle, then while 14,500 passages are imported beside it.
 bench-import: install
