@@ -397,6 +397,8 @@ class CrisisBot:
     def close(self) -> None:
         if "answer_sentences" in self.__dict__:
             self.answer_sentences.close()
+        if "retriever" in self.__dict__ and not self.retriever.wait_for_builds(timeout=120):
+            log.warning("closing while a background rebuild still runs; it will stop with an error")
         if "store" in self.__dict__:
             self.store.close()
         if "feedback" in self.__dict__:

@@ -101,6 +101,13 @@ class Retriever:
     def _measure_scale(self, generation: int) -> _DenseScale:
         return _DenseScale.measure(self.store, generation, self.index.dimension)
 
+    def wait_for_builds(self, timeout: float | None = None) -> bool:
+        """Wait for the background rebuilds (vector statistics, BM25) still running; True if
+        none is. The owner calls it before closing the store they read."""
+        done = self._scale.wait_for_build(timeout)
+        wait = getattr(self.lexical, "wait_for_build", None)  # PostgreSQL's has nothing to build
+        return (wait(timeout) if wait is not None else True) and done
+
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed([text])[0]
 
