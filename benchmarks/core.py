@@ -187,7 +187,8 @@ def ingest_corpus(data_dir: Path, corpus: Path) -> tuple[CrisisBot, dict[str, An
 
     if data_dir.exists() and any(data_dir.iterdir()):
         raise SystemExit(f"core.py: {data_dir} is not empty; the ingest must start from nothing")
-    bot = CrisisBot(load_settings(data_dir=data_dir))
+    # No background sentence warming: the query-latency step must not run beside it.
+    bot = CrisisBot(load_settings(data_dir=data_dir, warm_answer_sentences=False))
 
     started = time.perf_counter()
     documents = bot.read([corpus], ADDED_BY).documents

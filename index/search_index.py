@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.approximate import BuildReport, build_ivf
+from index.approximate import TRAINING_SAMPLE, BuildReport, build_ivf
 from index.background import wait_for
 from index.vectors import (EXACT, FLOAT32, IVF, TRAINED_STORAGES, CorruptIndexError, FaissVectorStore,
                            exact_index)
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 STALE_TEMPORARY_SECONDS = 3600
 MIN_TRAINING = 1000  # stored vectors needed before a trained storage (sq8) is used
-TRAINING_SAMPLE = 100_000
 RETRAIN_GROWTH = 2.0  # retrain once the knowledge base is this many times its training size
 
 
