@@ -23,11 +23,13 @@ One run:
    --postgres-1m (the HNSW build alone takes ~10 minutes).
 
 Configurations (--configs): naive-cold (the baseline: torch, exact float32, no sentence cache),
-naive (the same, warm sentences), onnx, int8, f16 and sq8 (exact, ONNX fp32 unless int8), ivf,
-ivf-sq8, int8-ivf-sq8 (+ -cold at 10k), pg. "Warm" sentences: the composer's sentence vectors
-are in the embedding cache; "cold": no embedding cache, each answer embeds its sentences. By
-default 1M runs only the baseline, sq8 and the IVF configurations, so that the run stays
-under an hour on 2 cores; named with --configs, a configuration runs at every size.
+default (every setting at its default: ONNX, exact below 200k passages and IVF above, vectors
+float32 up to 50k and sq8 above), naive (torch, exact float32, warm sentences), onnx, int8,
+f16 and sq8 (exact, ONNX fp32 unless int8), ivf, ivf-sq8, int8-ivf-sq8 (+ -cold at 10k), pg.
+"Warm" sentences: the composer's sentence vectors are in the embedding cache; "cold": no
+embedding cache, each answer embeds its sentences. By default 1M runs only the baseline, the
+defaults, sq8 and the IVF configurations, so that the run stays under an hour on 2 cores;
+named with --configs, a configuration runs at every size.
 
 Run from the project root (about 45 minutes on a quiet 2-core machine; an estimate and the
 progress go to stderr, the tables to stdout and to benchmarks/results/speed.md):
@@ -80,8 +82,8 @@ class Config:
 
     name: str
     embedding: str  # "torch", "onnx" (fp32) or "int8" (ONNX int8)
-    index: str  # "exact" or "ivf" (FAISS), "hnsw" (pgvector)
-    storage: str = "float32"  # CRISISBOT_VECTOR_STORAGE: float32, float16 or sq8
+    index: str  # "exact" or "ivf" (FAISS), "hnsw" (pgvector), "default" (the setting's default)
+    storage: str = "float32"  # CRISISBOT_VECTOR_STORAGE: float32, float16, sq8 or auto (default)
     sentences: str = "warm"
     sizes: tuple[int, ...] = ALL_SIZES  # where it runs by default
 
@@ -92,23 +94,28 @@ class Config:
     @property
     def label(self) -> str:
         backend = "PostgreSQL pgvector" if self.postgres else "FAISS"
-        return (f"{self.name}: {self.embedding}, {backend} {self.index} {self.storage}, "
-                f"{self.sentences} sentences")
+        index = "index and storage by size" if self.index == "default" else f"{self.index} {self.storage}"
+        return f"{self.name}: {self.embedding}, {backend} {index}, {self.sentences} sentences"
 
     def env(self) -> dict[str, str]:
-        return {
+        """The settings this row names; "default" and "auto" leave the bot's defaults alone."""
+        env = {
             "CRISISBOT_EMBEDDING_BACKEND": "torch" if self.embedding == "torch" else "onnx",
             "CRISISBOT_EMBEDDING_QUANTIZE": "true" if self.embedding == "int8" else "false",
-            "CRISISBOT_APPROXIMATE_INDEX_ABOVE": str(IVF_ABOVE if self.index == "ivf" else 0),
             "CRISISBOT_EMBEDDING_CACHE": "true" if self.sentences == "warm" else "false",
             "CRISISBOT_LOAD_BUILTIN_KNOWLEDGE": "false",
-            **({"CRISISBOT_VECTOR_STORAGE": self.storage} if self.storage != "float32" else {}),
         }
+        if self.index != "default":
+            env["CRISISBOT_APPROXIMATE_INDEX_ABOVE"] = str(IVF_ABOVE if self.index == "ivf" else 0)
+        if self.storage != "auto":
+            env["CRISISBOT_VECTOR_STORAGE"] = self.storage
+        return env
 
 
 SMALL = (10_000, 100_000)
 CONFIGS = [  # 1M: only the baseline and what may reach the targets there (the run stays under an hour)
     Config("naive-cold", "torch", "exact", sentences="cold"),
+    Config("default", "onnx", "default", "auto"),  # what `crisisbot` does unconfigured
     Config("naive", "torch", "exact", sizes=SMALL),
     Config("onnx", "onnx", "exact", sizes=SMALL),
     Config("int8", "int8", "exact", sizes=SMALL),
@@ -180,11 +187,13 @@ def plan(args: argparse.Namespace) -> dict[int, list[Config]]:
 
 def estimate(config: Config, size: int, questions: int) -> float:
     """Seconds one configuration takes at one size: rough, fitted on a quiet 2-core machine."""
-    search = {"exact": (1.1e-7 if config.storage != "float32" else 2.5e-7) * size, "ivf": 0.003,
-              "hnsw": 0.01 + 2.5e-6 * size}[config.index]  # hnsw: PostgreSQL's lexical half
+    index = config.index if config.index != "default" else ("ivf" if size > 200_000 else "exact")
+    compact = config.storage != "float32" and (config.storage != "auto" or size > 50_000)
+    search = {"exact": (1.1e-7 if compact else 2.5e-7) * size, "ivf": 0.003,
+              "hnsw": 0.01 + 2.5e-6 * size}[index]  # hnsw: PostgreSQL's lexical half
     per_ask = {"torch": 0.012, "onnx": 0.007, "int8": 0.005}[config.embedding] + search
     per_ask += 0.07 if config.sentences == "cold" else 0.002
-    ivf = 7e-5 * size * max(1.0, size / 1e5) ** 0.3 if config.index == "ivf" else 0.0
+    ivf = 7e-5 * size * max(1.0, size / 1e5) ** 0.3 if index == "ivf" else 0.0
     return 10 + 8e-6 * size + ivf + 6e-5 * size + (2 * questions + 8) * per_ask
 
 

@@ -106,7 +106,9 @@ def open_index(bot: Any, config: dict[str, Any]) -> dict[str, Any]:
     result["ivf_s"] = time.perf_counter() - started
     result["index"] = describe_index(bot)
     built = (result["index"]["kind"], result["index"].get("storage") or "float32")
-    if built[0] != "hnsw" and built != (config["index"], config["storage"]):
+    if config["index"] == "default":
+        result["index_chosen"] = " ".join(built)  # what the defaults picked at this size
+    elif built[0] != "hnsw" and built != (config["index"], config["storage"]):
         result["index_mismatch"] = " ".join(built)  # e.g. an IVF build that failed
     result["embedding_used"] = getattr(bot.embedder, "backend", "torch")
     return result

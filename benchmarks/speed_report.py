@@ -35,7 +35,8 @@ def build_s(row: dict[str, Any], facts: dict[int, Any]) -> str:
     if row["config"]["index"] == "hnsw":
         return num(facts.get(row["size"], {}).get("postgres", {}).get("build_s"))
     text = num(row.get("open_s"))
-    return text + f" + {row['ivf_s']:.1f} IVF" if row["config"]["index"] == "ivf" and "ivf_s" in row else text
+    ivf = row["config"]["index"] == "ivf" or row.get("index_chosen", "").startswith("ivf")
+    return text + f" + {row['ivf_s']:.1f} IVF" if ivf and "ivf_s" in row else text
 
 
 def build_total(row: dict[str, Any], facts: dict[int, Any]) -> float | None:
@@ -77,6 +78,7 @@ def ask_table(rows: list[dict[str, Any]], facts: dict[int, Any]) -> str:
             continue
         split = " / ".join(num(ms(row, part)) for part in ("embed", "search", "compose"))
         label = row["label"] + (f" **(built: {row['index_mismatch']})**" if "index_mismatch" in row else "")
+        label += f" (chose {row['index_chosen']})" if "index_chosen" in row else ""
         lines.append(
             f"| {passages:,} | {label} | {build_s(row, facts)} "
             f"| {num(row.get('ingest_passages_per_s'))} "

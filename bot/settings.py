@@ -65,11 +65,11 @@ class Settings(BaseSettings):
     # Above this many passages the FAISS index becomes approximate (IVF, nprobe chosen for
     # recall@10 >= 0.95 against exact), built in the background; 0 = always exact.
     approximate_index_above: int = Field(default=200_000, ge=0)
-    # How the FAISS copy holds vectors: "float32", "float16" (half the memory, same ranking on
-    # the benchmarks) or "sq8" (8-bit, a quarter; used from 1,000 passages, trained on them).
-    # The store keeps float32 whatever this says; changing it rebuilds the copy in the
-    # background. PostgreSQL ignores it.
-    vector_storage: Literal["float32", "float16", "sq8"] = "float32"
+    # How the FAISS copy holds vectors: "auto" (float32 up to 50,000 passages, sq8 above),
+    # "float32", "float16" (half the memory, same ranking on the benchmarks) or "sq8" (8-bit, a
+    # quarter; used from 1,000 passages, trained on them). The store keeps float32 whatever
+    # this says; changing it rebuilds the copy in the background. PostgreSQL ignores it.
+    vector_storage: Literal["auto", "float32", "float16", "sq8"] = "auto"
     embedding_cache: bool = True  # keep passage vectors in the data folder (never questions)
     # After each import, embed in a background thread the sentences answers may quote from the
     # new passages (into the embedding cache), so the first answers from them are quick.

@@ -72,6 +72,7 @@ FLOAT32 = "float32"
 FLOAT16 = "float16"
 SQ8 = "sq8"
 STORAGES = (FLOAT32, FLOAT16, SQ8)
+AUTO = "auto"  # a setting, not a storage: the search index picks float32 or sq8 by size
 TRAINED_STORAGES = (SQ8,)  # need stored vectors before the first add
 
 

@@ -118,6 +118,37 @@ def test_sq8_waits_for_enough_passages_then_switches_in_the_background(tmp_path:
     store.close()
 
 
+def test_auto_storage_turns_sq8_above_its_size_and_back_only_well_below(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "kb.sqlite")
+    fill(store, 1_100)  # 55 documents of 20 passages
+    index = SearchIndex(store, tmp_path / "passages.faiss", MODEL, DIM, approximate_above=0,
+                        storage="auto", auto_sq8_above=1_200)
+    index.open()
+    assert index.vectors.storage == "float32" and index._builder is None
+    index.apply(write(store, "more", clustered(200, seed=9)))  # 1,300: above 1,200
+    assert index.wait_for_build(60)
+    assert (index.vectors.storage, index.vectors.trained_on) == ("sq8", 1_300) and agree(index)
+    for first in range(0, 600, 20):  # 700 left: below the threshold, above half of it
+        index.apply(store.remove_document(f"d0-{first}"))
+    assert index.wait_for_build(60) and index.vectors.storage == "sq8"
+    for first in range(600, 1_100, 20):  # 200 left: well below
+        index.apply(store.remove_document(f"d0-{first}"))
+    assert index.wait_for_build(60)
+    assert index.vectors.storage == "float32" and agree(index)
+    assert header(index.path)["storage"] == "float32"
+    store.close()
+
+
+def test_auto_storage_builds_sq8_straight_away_for_a_large_store(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "kb.sqlite")
+    fill(store, 1_500)
+    index = SearchIndex(store, tmp_path / "passages.faiss", MODEL, DIM, approximate_above=0,
+                        storage="auto", auto_sq8_above=1_200)
+    index.open()  # no file yet: the first copy is already sq8, nothing left to rebuild
+    assert index.vectors.storage == "sq8" and index._builder is None and agree(index)
+    store.close()
+
+
 def test_another_storage_is_built_while_the_old_copy_answers(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "kb.sqlite")
     fill(store, 1_200)
@@ -178,6 +209,7 @@ def test_the_storage_setting_reaches_the_embedded_index(tmp_path: Path,
     from knowledge.errors import ConfigError
     from tests.fakes import HashingEmbedder
 
+    assert load_settings(data_dir=tmp_path / "data").vector_storage == "auto"  # the default
     monkeypatch.setenv("CRISISBOT_VECTOR_STORAGE", "float16")
     bot = CrisisBot(load_settings(data_dir=tmp_path / "data"), HashingEmbedder())
     try:
