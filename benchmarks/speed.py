@@ -394,7 +394,8 @@ def main() -> None:
     text = render(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
-    log(f"wrote {args.out}")
+    args.out.with_suffix(".json").write_text(json.dumps(finite(result), indent=1), encoding="utf-8")
+    log(f"wrote {args.out} and its figures, {args.out.with_suffix('.json').name}")
     print(json.dumps(finite(result), indent=2) if args.json else text)
 
 
