@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from index.embedder import Embedder
+from index.embedding_cache import CachedEmbedder
 from knowledge.sentences import split_sentences
 from knowledge.store_interface import KnowledgeStore
 
@@ -66,13 +67,15 @@ class AnswerSentences:
         return embedded
 
     def _embed_missing(self, texts: list[str]) -> int:
-        misses = getattr(self.embedder, "misses", None)
+        """How many texts the model embedded: the cache's misses (approximate while answers
+        embed beside it), or all of them without a cache."""
         if not texts:
             return 0
-        vectors = self.embedder.embed(texts)
-        if misses is None:
-            return len(vectors)
-        return int(getattr(self.embedder, "misses")) - int(misses)
+        if not isinstance(self.embedder, CachedEmbedder):
+            return len(self.embedder.embed(texts))
+        misses = self.embedder.misses
+        self.embedder.embed(texts)
+        return self.embedder.misses - misses
 
     def submit(self, passage_ids: Sequence[int]) -> None:
         """Embed these passages' sentences in the background (one thread, in order)."""
