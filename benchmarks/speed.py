@@ -31,7 +31,7 @@ embedding cache, each answer embeds its sentences. By default 1M runs only the b
 defaults, sq8 and the IVF configurations, so that the run stays under an hour on 2 cores;
 named with --configs, a configuration runs at every size.
 
-Run from the project root (about 45 minutes on a quiet 2-core machine; an estimate and the
+Run from the project root (about 30 minutes on a quiet 2-core machine; an estimate and the
 progress go to stderr, the tables to stdout and to benchmarks/results/speed.md):
 
     .venv/bin/python benchmarks/speed.py [--sizes 10000 100000 1000000] [--configs NAME ...]

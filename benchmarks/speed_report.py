@@ -141,12 +141,15 @@ def latency_verdict(row: dict[str, Any] | None, limit: float) -> tuple[float | N
     """A row's ask p50 and whether it meets `limit` at recall@10 >= 0.95."""
     value = ms(row, "ask") if row else None
     recall = (row or {}).get("recall_at_10") or 0
-    return value, ("MISSED (recall)" if value is not None and recall < TARGET_RECALL else verdict(value, limit))
+    if value is not None and recall < TARGET_RECALL:
+        return value, "MISSED (recall)"
+    return value, verdict(value, limit)
 
 
 def targets(rows: list[dict[str, Any]], ingests: dict[str, Any]) -> str:
     """Each target of the issue with the best configuration's figure, and the defaults' one."""
-    lines = ["| target | best configuration | figure | | with the defaults | |", "|---|---|---:|---|---:|---|"]
+    lines = ["| target | best configuration | figure | | with the defaults | |",
+             "|---|---|---:|---|---:|---|"]
     for what, size, limit in TARGETS:
         best = fastest(rows, size)
         value = ms(best, "ask") if best else None

@@ -13,8 +13,9 @@ lock. An IVF file whose store has shrunk below half the threshold is rebuilt exa
 The same background build-and-swap serves every other change of copy: another `storage`
 (float16, sq8; "auto", the default, turns a float32 copy into sq8 once the knowledge base
 passes `AUTO_SQ8_ABOVE` passages, where exact float32 search becomes the slowest step of an
-answer and its memory the largest part of the process), and retraining a trained copy (IVF centroids, sq8 ranges) once the knowledge
-base has doubled since its training, so recall does not drift as it grows.
+answer and its memory the largest part of the process), and retraining a trained copy (IVF
+centroids, sq8 ranges) once the knowledge base has doubled since its training, so recall does
+not drift as it grows.
 """
 
 from __future__ import annotations
