@@ -55,7 +55,7 @@ bench-backends: install
 bench-approximate: install
 	$(BIN)/python benchmarks/approximate_index.py
 
-# About 45 minutes on 2 cores: ingest per embedding backend, then every configuration at 10k,
+# About 30 minutes on 2 cores: ingest per embedding backend, then every configuration at 10k,
 # 100k and 1M passages (PostgreSQL at 10k and 100k); writes benchmarks/results/speed.md.
 bench-speed: install
 	$(BIN)/python benchmarks/speed.py
