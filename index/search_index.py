@@ -141,7 +141,8 @@ class SearchIndex:
         """An exact copy to fill from the store: in the wanted storage when it needs no
         training or there is enough to train on (a sample of stored vectors), else float32
         (the background build switches it once the store has grown)."""
-        storage = self._wanted_storage(self.store.passage_count())
+        count = self.store.passage_count()
+        storage = self._wanted_storage(count)
         training = None
         if storage in TRAINED_STORAGES:
             training = self._training_sample()
@@ -149,7 +150,7 @@ class SearchIndex:
                 return FaissVectorStore(self.dimension, self.model)
         index = exact_index(self.dimension, storage, training)
         return FaissVectorStore(self.dimension, self.model, index,
-                                trained_on=self.store.passage_count() if training is not None else 0)
+                                trained_on=count if training is not None else 0)
 
     def _training_sample(self) -> np.ndarray | None:
         ids = self.store.passage_ids()
