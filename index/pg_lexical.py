@@ -58,6 +58,10 @@ class PostgresLexicalIndex:
             self._counted = (generation, int(row[0]) if row else 0)
         return self._counted[1]
 
+    def wait_for_build(self, timeout: float | None = None) -> bool:
+        """Nothing is built in the background: the database keeps the tsvector column."""
+        return True
+
     def scores(self, question: str) -> LexicalScores:
         def work(db: psycopg.Connection) -> tuple[list[tuple[str, list[int], list[float]]], int]:
             return db.execute(_POSTINGS, {"q": question}).fetchall(), self._passages(db)

@@ -8,7 +8,6 @@ to apply after a write, and a passage another process added is found by the next
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-
 from typing import TYPE_CHECKING
 
 import numpy as np

@@ -105,8 +105,7 @@ class Retriever:
         """Wait for the background rebuilds (vector statistics, BM25) still running; True if
         none is. The owner calls it before closing the store they read."""
         done = self._scale.wait_for_build(timeout)
-        wait = getattr(self.lexical, "wait_for_build", None)  # PostgreSQL's has nothing to build
-        return (wait(timeout) if wait is not None else True) and done
+        return (self.lexical is None or self.lexical.wait_for_build(timeout)) and done
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed([text])[0]
