@@ -66,8 +66,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
 
     with tempfile.TemporaryDirectory(prefix="crisisbot-import-") as folder:
         bot = CrisisBot(load_settings(data_dir=Path(folder), warm_answer_sentences=False))

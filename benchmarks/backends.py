@@ -26,8 +26,8 @@ log = make_log("backends")
 
 
 def ask_latencies(data_dir: Path, database_url: str | None, questions: list[str]) -> list[float]:
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
 
     bot = CrisisBot(load_settings(data_dir=data_dir, load_builtin_knowledge=False, database_url=database_url,
                                   embedding_cache=False))
@@ -58,7 +58,7 @@ def main() -> None:
 
     import pgserver
 
-    from bot.evaluation import evaluate, load_dataset
+    from bot.runtime.evaluation import evaluate, load_dataset
 
     folder = Path(args.shared) / "eval" / args.dataset
     questions = [q.text for q in load_dataset(folder).queries[: args.asks]]

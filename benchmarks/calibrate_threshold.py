@@ -2,7 +2,7 @@
 """Calibrates the answer threshold (Settings.min_passage_score) of the bot's relevance gate.
 
 The bot answers a question when at least one of its top `retrieve_k` (8) retrieved passages
-is accepted by `bot.relevance.QuestionRelevance`: cosine >= the threshold and at least one
+is accepted by `bot.core.relevance.QuestionRelevance`: cosine >= the threshold and at least one
 content word shared with the question, or cosine >= the phrase floor (0.25) and a three-word
 phrase of the question found verbatim in the passage. This script replays that decision for
 thresholds t = 0.30 .. 0.60 (step 0.025), with `RelevancePolicy(min_score=t)` and the other
@@ -61,8 +61,8 @@ from common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_lo
 from tests.questions import OFF_TOPIC_QUESTIONS, SEED_QUESTIONS
 
 if TYPE_CHECKING:
-    from bot.relevance import RelevancePolicy
-    from bot.service import CrisisBot
+    from bot.core.relevance import RelevancePolicy
+    from bot.runtime.service import CrisisBot
     from index.embedder import Embedder
     from index.retriever import ScoredPassage
     from knowledge.documents import Document
@@ -127,8 +127,8 @@ def realtimeqa_documents(path: Path) -> list[Document]:
 
 def open_bot(folder: Path, embedder: Embedder | None) -> CrisisBot:
     """A bot with default settings but no built-in knowledge, over this data folder."""
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
 
     bot = CrisisBot(load_settings(data_dir=folder, load_builtin_knowledge=False), embedder)
     bot.open()
@@ -170,7 +170,7 @@ def fill_kb(bot: CrisisBot, documents: list[Document], label: str) -> dict[str, 
 
 def accepted_by(question: str, policy: RelevancePolicy, hits: list[ScoredPassage]) -> ScoredPassage | None:
     """The first of the retrieved passages the relevance gate accepts, as the composer checks it."""
-    from bot.relevance import QuestionRelevance
+    from bot.core.relevance import QuestionRelevance
 
     gate = QuestionRelevance(question, policy)
     for hit in hits:
@@ -180,7 +180,7 @@ def accepted_by(question: str, policy: RelevancePolicy, hits: list[ScoredPassage
 
 
 def describe_acceptance(question: str, policy: RelevancePolicy, hit: ScoredPassage) -> dict[str, Any]:
-    from bot.relevance import content_terms
+    from bot.core.relevance import content_terms
 
     shared = content_terms(question) & content_terms(f"{hit.stored.document.title} {hit.stored.passage.text}")
     return {
@@ -194,12 +194,12 @@ def describe_acceptance(question: str, policy: RelevancePolicy, hit: ScoredPassa
 
 def ask_all(bot: CrisisBot, questions: Iterable[str], label: str) -> list[Result]:
     """Ask through CrisisBot.ask; replay the gate over what bot.retriever retrieves."""
-    from bot.relevance import RelevancePolicy
-    from bot.service import clean_question
+    from bot.core.relevance import RelevancePolicy
+    from bot.runtime.service import clean_question
 
     questions = list(questions)
     k = bot.settings.retrieve_k
-    own_policy = bot.composer.policy.relevance
+    own_policy = bot.core.composer.policy.relevance
     policies = [RelevancePolicy(min_score=t) for t in THRESHOLDS]
     results = []
     for number, question in enumerate(questions, start=1):

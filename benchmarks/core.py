@@ -9,7 +9,7 @@ b. ingest: `official-statements-2021-2022.jsonl` read with `CrisisBot.read` and 
    `CrisisBot.ingest` into an empty data folder (model load and seeding timed apart);
 c. query latency: `CrisisBot.ask` in-process over N distinct realtimeqa-dev questions on the
    knowledge base of (b), after 3 untimed warm-up questions; then a second pass over the same
-   questions through the public parts (`bot.retriever`, `bot.composer`) to split the time into
+   questions through the public parts (`bot.retriever`, `bot.core.composer`) to split the time into
    embedding the question, searching, and composing the answer.
 
 Run from the project root:
@@ -44,7 +44,7 @@ from common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_lo
                     read_jsonl, revision)
 
 if TYPE_CHECKING:
-    from bot.service import CrisisBot
+    from bot.runtime.service import CrisisBot
     from knowledge.documents import Document
 
 QUERIES = Path("eval/realtimeqa-dev/queries.jsonl")
@@ -131,7 +131,7 @@ def run_cli(args: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
 
 
 def cold_start(data_dir: Path, seed_article: Path, question: str) -> dict[str, Any]:
-    from bot.answer import NO_ANSWER
+    from bot.core.answer import NO_ANSWER
 
     cli = str(crisisbot_command())
     log(f"cold start: preparing {data_dir} with one ingest run (not timed)")
@@ -182,8 +182,8 @@ def ingest_progress(started: float) -> Callable[[int, int], None]:
 
 
 def ingest_corpus(data_dir: Path, corpus: Path) -> tuple[CrisisBot, dict[str, Any]]:
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
 
     if data_dir.exists() and any(data_dir.iterdir()):
         raise SystemExit(f"core.py: {data_dir} is not empty; the ingest must start from nothing")
@@ -248,7 +248,7 @@ def unique_questions(path: Path, count: int) -> list[tuple[str, str | None]]:
 
 
 def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[str, Any]:
-    from bot.service import clean_question
+    from bot.runtime.service import clean_question
 
     questions = [text for text, _ in tagged]
     log(f"queries: {len(WARM_UP)} warm-up questions (not counted)")
@@ -276,7 +276,7 @@ def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[
         t1 = time.perf_counter()
         hits = bot.retriever.search_vector(vector, k, text)
         t2 = time.perf_counter()
-        answer = bot.composer.compose(text, vector, hits)
+        answer = bot.core.composer.compose(text, vector, hits)
         t3 = time.perf_counter()
         embed_s.append(t1 - t0)
         search_s.append(t2 - t1)
@@ -442,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         watch = CpuWatch()
         bot, result["ingest"] = ingest_corpus(statements_dir, shared / STATEMENTS)
         result["ingest"]["cpu_watch"] = watch.stop()
-        s = bot.settings
+        s = bot.runtime.settings
         result["settings"] = {"model_name": s.model_name, "min_passage_score": s.min_passage_score,
                               "min_shared_terms": s.min_shared_terms,
                               "phrase_match_floor": s.phrase_match_floor,

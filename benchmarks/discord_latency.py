@@ -22,9 +22,9 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
     import discord
     import yarl
 
-    from bot.discord.client import CrisisDiscordClient
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.adapters.discord.client import CrisisDiscordClient
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
     from tests.discord_server import FakeDiscord
 
     server = FakeDiscord()

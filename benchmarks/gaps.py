@@ -18,9 +18,9 @@ from pathlib import Path
 
 import common  # noqa: F401  (offline model hub, project on sys.path)
 
-from bot.render import gap_lines
-from bot.service import CrisisBot
-from bot.settings import load_settings
+from bot.core.render import gap_lines
+from bot.runtime.service import CrisisBot
+from bot.runtime.settings import load_settings
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from common import make_log
 
-from bot.evaluation import load_dataset, ndcg_at
+from bot.runtime.evaluation import load_dataset, ndcg_at
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path
 from index.recency import mentions_recency, recency_bonus
 

@@ -57,8 +57,8 @@ def warm_sentences(bot: Any, ids: list[int] | None) -> dict[str, Any]:
 
 def ingest(job: dict[str, Any]) -> dict[str, Any]:
     """The real documents into an empty data folder; then, for the base, the questions."""
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
 
     bot = CrisisBot(load_settings(data_dir=Path(job["data_dir"])))
     try:
@@ -116,8 +116,8 @@ def open_index(bot: Any, config: dict[str, Any]) -> dict[str, Any]:
 
 def ask(job: dict[str, Any]) -> dict[str, Any]:
     """One configuration: open, check the sentences, then time the questions; recall last."""
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
 
     bot = CrisisBot(load_settings(data_dir=Path(job["data_dir"])))
     try:

@@ -28,7 +28,7 @@ import numpy as np
 from core import unique_questions
 
 if TYPE_CHECKING:
-    from bot.service import CrisisBot
+    from bot.runtime.service import CrisisBot
     from knowledge.documents import Document
     from knowledge.store import NewDocument, SqliteStore
 

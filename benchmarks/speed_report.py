@@ -217,7 +217,7 @@ def method_notes(result: dict[str, Any]) -> list[str]:
         f"{len(questions) - titles} realtimeqa-dev questions (mostly other news: declining them is "
         "right); 4 untimed warm-up questions first (the first, timed apart below, builds the lexical "
         "index). Ask = `CrisisBot.ask`; the split is a second pass through `bot.retriever` and "
-        "`bot.composer` (core.py).",
+        "`bot.core.composer` (core.py).",
         "Sentences: warm = the vectors of the sentences answers may quote were in the embedding cache "
         "(`embed_answer_sentences` once after the ONNX fp32 ingest, see the ingest table; tiled copies "
         "share the real passages' texts; each warm configuration checks the real passages again before "

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import common
 
-from bot.render import render_digest_plain, render_summary_plain
-from bot.service import CrisisBot
-from bot.settings import load_settings
+from bot.core.render import render_digest_plain, render_summary_plain
+from bot.runtime.service import CrisisBot
+from bot.runtime.settings import load_settings
 from knowledge.readers import read_jsonl
 
 

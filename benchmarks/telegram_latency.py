@@ -25,9 +25,9 @@ def _to_chat(chat: int) -> Callable[[Any], bool]:
 
 
 async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
-    from bot.telegram.app import build_application
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
+    from bot.adapters.telegram.app import build_application
     from tests.telegram_server import FakeTelegram
 
     server = FakeTelegram()

@@ -2,6 +2,6 @@
 
 import sys
 
-from bot.cli import main
+from bot.adapters.cli.app import main
 
 sys.exit(main())

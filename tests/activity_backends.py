@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.audit import Audit, AuditLog
-from bot.audit_postgres import PostgresAuditLog
-from bot.feedback import Feedback, FeedbackLog
-from bot.feedback_postgres import PostgresFeedbackLog
+from bot.core.audit import Audit
+from bot.runtime.storage.audit_sqlite import AuditLog
+from bot.runtime.storage.audit_postgres import PostgresAuditLog
+from bot.core.feedback import Feedback
+from bot.runtime.storage.feedback_sqlite import FeedbackLog
+from bot.runtime.storage.feedback_postgres import PostgresFeedbackLog
 from knowledge.feeds import FeedStore, FeedSubscriptions
 from knowledge.postgres.database import PostgresDatabase
 from knowledge.postgres.feeds import PostgresFeedSubscriptions

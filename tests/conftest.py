@@ -18,8 +18,8 @@ os.environ.setdefault("CRISISBOT_WARM_ANSWER_SENTENCES", "false")
 # are about ONNX (tests/index/test_onnx_embedder.py checks the default itself).
 os.environ.setdefault("CRISISBOT_EMBEDDING_BACKEND", "torch")
 
-from bot.service import CrisisBot  # noqa: E402
-from bot.settings import Settings, load_settings  # noqa: E402
+from bot.runtime.service import CrisisBot  # noqa: E402
+from bot.runtime.settings import Settings, load_settings  # noqa: E402
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
 from tests.postgres import postgres_server, postgres_url  # noqa: E402,F401  (a real PostgreSQL)
 from tests.web_server import LocalServer, start_server, stop_server  # noqa: E402

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.answer import Answer, Quote, Source
+from bot.core.answer import Answer, Quote, Source
 from knowledge.documents import DocumentInfo, Kind
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.settings import Settings, load_settings
+from bot.runtime.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 import pytest_asyncio
 
-from bot.service import CrisisBot
-from bot.settings import Settings
+from bot.runtime.service import CrisisBot
+from bot.runtime.settings import Settings
 from tests.discord_server import FakeDiscord
 from tests.fakes import HashingEmbedder
 from tests.telegram_server import FakeTelegram

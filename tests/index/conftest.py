@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.backends import Backend, EmbeddedBackend, PostgresBackend
-from bot.settings import load_settings
+from bot.runtime.backends import Backend, EmbeddedBackend, PostgresBackend
+from bot.runtime.settings import load_settings
 from index.interfaces import TextIndex
 from index.writer import KnowledgeWriter
 from knowledge.documents import Document, Kind

@@ -231,8 +231,8 @@ def test_a_failed_build_leaves_search_exact_and_is_not_retried_on_every_write(
 
 
 def test_the_setting_reaches_the_embedded_index(tmp_path: Path) -> None:
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
     from index.search_index import SearchIndex as Index
     from knowledge.errors import ConfigError
     from tests.fakes import HashingEmbedder

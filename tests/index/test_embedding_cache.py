@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.answer_sentences import answer_sentence_spans
+from bot.core.answer_sentences import answer_sentence_spans
 
-from bot.service import CrisisBot
-from bot.settings import Settings
+from bot.runtime.service import CrisisBot
+from bot.runtime.settings import Settings
 from index.embedding_cache import CachedEmbedder, EmbeddingCache, text_key
 from tests.fakes import HashingEmbedder
 from tests.index.conftest import doc

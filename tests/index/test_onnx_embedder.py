@@ -248,8 +248,8 @@ def test_by_default_the_service_answers_with_onnx_as_it_does_with_torch(
     """With no setting (the suite's conftest pins torch for speed; a user's install does not),
     the export lands in the data folder and the seed question is answered with the same
     quotes as with torch."""
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
 
     monkeypatch.delenv("CRISISBOT_EMBEDDING_BACKEND", raising=False)
     question = "How many North Korean troops arrived in Russia?"
@@ -266,7 +266,7 @@ def test_by_default_the_service_answers_with_onnx_as_it_does_with_torch(
 
 
 def test_int8_needs_an_onnx_backend() -> None:
-    from bot.settings import load_settings
+    from bot.runtime.settings import load_settings
 
     with pytest.raises(ConfigError, match="CRISISBOT_EMBEDDING_QUANTIZE"):
         load_settings(embedding_backend="torch", embedding_quantize=True)

@@ -204,8 +204,8 @@ def test_an_ivf_copy_can_hold_quantised_vectors(tmp_path: Path) -> None:
 
 def test_the_storage_setting_reaches_the_embedded_index(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.service import CrisisBot
-    from bot.settings import load_settings
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
     from knowledge.errors import ConfigError
     from tests.fakes import HashingEmbedder
 

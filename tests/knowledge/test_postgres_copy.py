@@ -12,10 +12,10 @@ import numpy as np
 import psycopg
 import pytest
 
-from bot.admin import text_document_id
-from bot.cli import main
-from bot.service import CrisisBot
-from bot.settings import Settings, load_settings
+from bot.core.admin import text_document_id
+from bot.adapters.cli.app import main
+from bot.runtime.service import CrisisBot
+from bot.runtime.settings import Settings, load_settings
 from knowledge.documents import Document
 from knowledge.postgres.copy_from_sqlite import CopyError, copy_from_sqlite
 from tests.fakes import HashingEmbedder

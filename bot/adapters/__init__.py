@@ -1,0 +1,1 @@
+"""Chat platforms and the terminal: translate events into core calls and render core results."""

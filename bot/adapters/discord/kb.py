@@ -1,0 +1,441 @@
+"""The admins' `/kb` commands on Discord: add, list, remove, re-kind and refresh sources, feeds,
+the audit log, coverage gaps and usage statistics; and the scheduled feed poll.
+
+Translation only: every command calls one `KnowledgeAdmin` operation with the person's `Actor`,
+and the core's one role check decides (and audits refusals). The group is hidden from members
+with `default_permissions`, but that is only a display hint: a server can change the overwrite
+and a stale client can still send the command, so nothing here trusts it.
+
+Every reply is ephemeral and acknowledged at once with "thinking…" (a change may wait behind
+a long ingest on the knowledge thread, and Discord drops an interaction not acknowledged
+within 3 s); the result, the error or the progress is then edited into that response.
+
+Which thread a command runs on (`bot.runtime.executors`; each command says so in its `respond` call):
+every change, quick or long, runs on the process's one knowledge thread (add-url, add-file,
+add-text, remove, set-kind, refresh, subscribe, unsubscribe, poll, and the scheduled poll), so
+however many imports are waiting, members' questions keep the question pool to themselves.
+The reads (list and its buttons, show, log, feeds, gaps, stats) run on the question pool like
+any other read: an admin can look at the knowledge base while an import runs, and a read
+never waits behind one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode
+
+import discord
+from discord import app_commands
+from discord.ext import tasks
+
+from bot.core.actors import Action, Actor, may
+from bot.core.admin import KnowledgeAdmin, Page, describe
+from bot.adapters.discord.formatting import COLOUR, FIELD_VALUE_LIMIT, TITLE_LIMIT
+from bot.adapters.discord.kb_format import code_block, lines_embed, plain
+from bot.core.render import (
+    audit_line, document_lines, gap_lines, poll_lines, stats_lines, subscription_lines,
+)
+from bot.core.uploads import MAX_UPLOAD_BYTES, safe_upload_name, upload_problem
+from index.writer import IngestReport, Progress
+from knowledge.documents import DocumentInfo, Kind
+from knowledge.errors import CrisisbotError, SourceError
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.client import CrisisDiscordClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+NO_MENTIONS = discord.AllowedMentions.none()
+APOLOGY = "Sorry, something went wrong. It has been logged; please try again in a moment."
+EDIT_INTERVAL = 2.0  # seconds between progress edits: Discord rate-limits edits of a message
+PER_PAGE = 10
+CUSTOM_ID_LIMIT = 100
+KIND_CHOICES = [app_commands.Choice(name=kind.value, value=kind.value) for kind in Kind]
+KIND_HELP = "What sort of source it is"
+ID_HELP = "The document id (see /kb list)"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the response shows: text, or an embed (with page buttons)."""
+
+    content: str | None = None
+    embed: discord.Embed | None = None
+    view: discord.ui.View | None = None
+
+
+# -- acknowledging, progress, results -------------------------------------------------------------
+
+
+class ProgressEdits:
+    """Turns the core's progress callbacks into edits of the deferred response.
+
+    The core calls `progress` from its executor thread, where no discord.py call may run, so
+    each call is handed to the event loop. There it edits at most once every `interval`
+    seconds (an edit per document of a big batch would queue behind Discord's rate limit for
+    minutes), never while an edit is in flight, and never after the final result: a late
+    progress edit must not overwrite it.
+    """
+
+    def __init__(self, edit: Callable[[Reply], Awaitable[object]], interval: float = EDIT_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._edit, self._interval, self._clock = edit, interval, clock
+        self._loop = asyncio.get_running_loop()
+        self._last = float("-inf")
+        self._pending: asyncio.Task[None] | None = None
+        self._finished = False
+
+    def progress(self, done: int, total: int) -> None:
+        """The core's callback; safe to call from any thread."""
+        try:
+            self._loop.call_soon_threadsafe(self._update, done, total)
+        except RuntimeError:  # the client is shutting down: the work goes on, unreported
+            pass
+
+    def _update(self, done: int, total: int) -> None:
+        if self._finished or (self._pending is not None and not self._pending.done()):
+            return
+        now = self._clock()
+        if now - self._last < self._interval:
+            return
+        self._last = now
+        text = f"Working: {done} of {total} documents added…"
+        self._pending = self._loop.create_task(self._quietly(Reply(text)))
+
+    async def _quietly(self, reply: Reply) -> None:
+        try:
+            await self._edit(reply)
+        except discord.HTTPException:  # a lost progress edit must not fail the operation
+            log.warning("progress edit failed", exc_info=True)
+
+    async def finish(self, reply: Reply) -> None:
+        self._finished = True
+        if self._pending is not None:
+            await self._pending
+        await self._edit(reply)
+
+
+def _client(interaction: discord.Interaction[Any]) -> CrisisDiscordClient:
+    return interaction.client  # type: ignore[return-value]
+
+
+async def _edit_original(interaction: discord.Interaction[Any], reply: Reply) -> None:
+    """Replace the whole response: content, embed and buttons."""
+    await interaction.edit_original_response(content=reply.content, embed=reply.embed, view=reply.view,
+                                             allowed_mentions=NO_MENTIONS)
+
+
+async def _outcome(action: Awaitable[Reply], what: str) -> Reply:
+    """The reply, or the error for people: a CrisisbotError's own words, else logged + apology."""
+    try:
+        return await action
+    except CrisisbotError as exc:
+        return Reply(plain(str(exc)))
+    except Exception:
+        log.exception("/kb %s failed", what)
+        return Reply(APOLOGY)
+
+
+Work = Callable[[KnowledgeAdmin, Actor, Progress], T]
+
+
+async def respond(interaction: discord.Interaction[Any], work: Work[T], render: Callable[[T], Reply], *,
+                  changes: bool) -> None:
+    """Acknowledge privately at once, run `work` with progress edits, then edit the rendered
+    result (or the error) into the response.
+
+    `changes`: `work` changes the knowledge base and runs on the knowledge thread; a read
+    (False) runs on the question pool. Every command says which, so none lands on the
+    question pool by default.
+    """
+    client = _client(interaction)
+    actor = client.actor_of(interaction.user)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    edits = ProgressEdits(partial(_edit_original, interaction))
+
+    async def act() -> Reply:
+        if changes:
+            return render(await client.run_change(partial(work, client.service.admin), actor, edits.progress))
+        return render(await client.run_core(work, client.service.admin, actor, edits.progress))
+
+    name = interaction.command.name if interaction.command else "command"
+    await edits.finish(await _outcome(act(), name))
+
+
+def _text(value: object) -> Reply:
+    return Reply(plain(str(value)))
+
+
+def _ingested(report: IngestReport) -> Reply:
+    return Reply(plain(f"Done: {describe(report)}."))
+
+
+# -- the listing and its page buttons -------------------------------------------------------------
+
+
+def _list_id(page: int, label: str, filters: dict[str, str]) -> str:
+    return f"crisisbot:kb-list:{page}:{label}:{urlencode(filters)}"
+
+
+class KbListButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                   template=r"crisisbot:kb-list:(?P<page>[0-9]+):(?P<label>prev|next):(?P<filters>.*)"):
+    """Paging of `/kb list`; the page and the filters are in the id, so old buttons still work
+    after a restart. The click goes through the core's role check like the command."""
+
+    def __init__(self, page: int, label: str, filters: dict[str, str]) -> None:
+        super().__init__(discord.ui.Button(
+            label="‹ Previous" if label == "prev" else "Next ›", style=discord.ButtonStyle.secondary,
+            custom_id=_list_id(page, label, filters),
+        ))
+        self.page, self.filters = page, filters
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> KbListButton:
+        return cls(int(match["page"]), match["label"], dict(parse_qsl(match["filters"])))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        client = _client(interaction)
+        actor = client.actor_of(interaction.user)
+        await interaction.response.defer()  # edit the listing in place, once the page is read
+        try:
+            page = await client.run_core(partial(client.service.admin.list, actor, self.page, PER_PAGE,
+                                                 **_filter_args(self.filters)))
+        except CrisisbotError as exc:
+            await interaction.followup.send(plain(str(exc)), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        await _edit_original(interaction, list_reply(page, self.filters))
+
+
+def _filter_args(filters: dict[str, str]) -> dict[str, str | None]:
+    return {name: filters.get(key) for key, name in (("p", "publisher"), ("k", "kind"), ("s", "since"), ("u", "until"))}
+
+
+def list_view(page: int, pages: int, filters: dict[str, str]) -> discord.ui.View | None:
+    """Previous / Next as needed; none when the filters do not fit in a button's id (the
+    footer then tells how to ask for another page)."""
+    if pages <= 1 or len(_list_id(pages, "prev", filters)) > CUSTOM_ID_LIMIT:
+        return None
+    view = discord.ui.View(timeout=None)
+    if page > 1:
+        view.add_item(KbListButton(page - 1, "prev", filters))
+    if page < pages:
+        view.add_item(KbListButton(page + 1, "next", filters))
+    return view
+
+
+def list_reply(page: Page, filters: dict[str, str]) -> Reply:
+    lines = [line for doc in page.items for line in document_lines(doc)] or ["no documents match"]
+    view = list_view(page.page, page.pages, filters)
+    hint = " · /kb list page:N for another page" if view is None and page.pages > 1 else ""
+    footer = f"Page {page.page} of {page.pages} · {page.total} documents{hint}"
+    return Reply(embed=lines_embed("Knowledge base", lines, footer), view=view)
+
+
+def show_reply(shown: tuple[DocumentInfo, str]) -> Reply:
+    info, passage = shown
+    title = plain(" ".join(info.title.split()) or info.id, TITLE_LIMIT)
+    embed = discord.Embed(title=title, description=code_block(document_lines(info)), colour=COLOUR)
+    if passage.strip():
+        embed.add_field(name="First passage", value=plain(passage, FIELD_VALUE_LIMIT), inline=False)
+    return Reply(embed=embed)
+
+
+# -- the commands ---------------------------------------------------------------------------------
+
+
+class KnowledgeCommands(app_commands.Group):
+    """Admins: manage the knowledge base and its feeds."""
+
+    def __init__(self) -> None:
+        super().__init__(name="kb", default_permissions=discord.Permissions(manage_guild=True))
+
+    @app_commands.command(name="add-url")
+    @app_commands.describe(url="A web page or PDF (http or https)", kind=KIND_HELP)
+    @app_commands.choices(kind=KIND_CHOICES)
+    async def add_url(self, interaction: discord.Interaction[Any], url: str, kind: str | None = None) -> None:
+        """Fetch a web page or PDF and add it; the same URL again replaces it."""
+        await respond(interaction, lambda kb, actor, progress: kb.add_url(actor, url, kind, progress), _ingested,
+                      changes=True)
+
+    @app_commands.command(name="add-file")
+    @app_commands.describe(file="A .txt, .md, .html, .htm or .pdf file of at most 10 MB", kind=KIND_HELP)
+    @app_commands.choices(kind=KIND_CHOICES)
+    async def add_file(self, interaction: discord.Interaction[Any], file: discord.Attachment,
+                       kind: str | None = None) -> None:
+        """Add an uploaded file (.txt, .md, .html, .htm, .pdf; at most 10 MB)."""
+        client = _client(interaction)
+        actor = client.actor_of(interaction.user)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        edits = ProgressEdits(partial(_edit_original, interaction))
+        await edits.finish(await _outcome(_add_file(client, actor, file, kind, edits), "add-file"))
+
+    @app_commands.command(name="add-text")
+    @app_commands.describe(title="The title citations show", text="The text (a statement, a transcript)",
+                           kind=KIND_HELP)
+    @app_commands.choices(kind=KIND_CHOICES)
+    async def add_text(self, interaction: discord.Interaction[Any], title: app_commands.Range[str, 1, 300],
+                       text: app_commands.Range[str, 1, 6000], kind: str | None = None) -> None:
+        """Add pasted text under a title; the same title again replaces it.
+
+        A slash option takes up to 6000 characters, more than a modal's paragraph input (4000).
+        """
+        await respond(interaction, lambda kb, actor, _: kb.add_text(actor, title, text, kind), _ingested, changes=True)
+
+    @app_commands.command(name="list")
+    @app_commands.describe(page="Page number, from 1", publisher="Only this publisher", kind="Only this kind",
+                           since="Published on or after (YYYY, YYYY-MM or YYYY-MM-DD)", until="Published up to")
+    @app_commands.choices(kind=KIND_CHOICES)
+    async def list_documents(self, interaction: discord.Interaction[Any], page: app_commands.Range[int, 1] = 1,
+                             publisher: str | None = None, kind: str | None = None,
+                             since: str | None = None, until: str | None = None) -> None:
+        """List the documents, newest first, optionally filtered."""
+        filters = {key: value for key, value in (("p", publisher), ("k", kind), ("s", since), ("u", until)) if value}
+        await respond(interaction, lambda kb, actor, _: kb.list(actor, page, PER_PAGE, **_filter_args(filters)),
+                      lambda listed: list_reply(listed, filters), changes=False)
+
+    @app_commands.command(name="show")
+    @app_commands.rename(document="id")
+    @app_commands.describe(document=ID_HELP)
+    async def show(self, interaction: discord.Interaction[Any], document: str) -> None:
+        """Show a document's details and its first passage."""
+        await respond(interaction, lambda kb, actor, _: kb.show(actor, document), show_reply, changes=False)
+
+    @app_commands.command(name="remove")
+    @app_commands.rename(document="id")
+    @app_commands.describe(document=ID_HELP)
+    async def remove(self, interaction: discord.Interaction[Any], document: str) -> None:
+        """Remove a document with its passages."""
+        await respond(interaction, lambda kb, actor, _: kb.remove(actor, document),
+                      lambda removed: _text(f"Removed {document} ({removed} passages)."), changes=True)
+
+    @app_commands.command(name="set-kind")
+    @app_commands.rename(document="id")
+    @app_commands.describe(document=ID_HELP, kind=KIND_HELP)
+    @app_commands.choices(kind=KIND_CHOICES)
+    async def set_kind(self, interaction: discord.Interaction[Any], document: str, kind: str) -> None:
+        """Say what sort of source a document is; citations show it."""
+        await respond(interaction, lambda kb, actor, _: kb.set_kind(actor, document, kind),
+                      lambda info: _text(f"{info.id} is now {info.kind.value}."), changes=True)
+
+    @app_commands.command(name="refresh")
+    @app_commands.rename(document="id")
+    @app_commands.describe(document=ID_HELP)
+    async def refresh(self, interaction: discord.Interaction[Any], document: str) -> None:
+        """Fetch a document's URL again and store the new text."""
+        await respond(interaction, lambda kb, actor, progress: kb.refresh(actor, document, progress), _ingested,
+                      changes=True)
+
+    @app_commands.command(name="log")
+    @app_commands.describe(page="Page number, from 1 (20 entries a page, newest first)")
+    async def log(self, interaction: discord.Interaction[Any], page: app_commands.Range[int, 1] = 1) -> None:
+        """Show the audit log of changes and refusals, newest first."""
+        await respond(interaction, lambda kb, actor, _: kb.log(actor, 20, page), lambda entries: Reply(
+            embed=lines_embed("Audit log", [audit_line(e) for e in entries] or ["no entries"], f"Page {page}")),
+            changes=False)
+
+    @app_commands.command(name="subscribe")
+    @app_commands.describe(url="The RSS or Atom feed's address")
+    async def subscribe(self, interaction: discord.Interaction[Any], url: str) -> None:
+        """Follow an RSS or Atom feed; new entries are added at each poll."""
+        await respond(interaction, lambda kb, actor, _: kb.subscribe(actor, url), lambda sub: _text(
+            f"Subscribed to {sub.title or sub.url}. Its entries are added at the next poll."), changes=True)
+
+    @app_commands.command(name="unsubscribe")
+    @app_commands.describe(url="The feed's address (see /kb feeds)")
+    async def unsubscribe(self, interaction: discord.Interaction[Any], url: str) -> None:
+        """Stop following a feed; its documents stay."""
+        await respond(interaction, lambda kb, actor, _: kb.unsubscribe(actor, url),
+                      lambda _: _text(f"Unsubscribed from {url}."), changes=True)
+
+    @app_commands.command(name="feeds")
+    async def feeds(self, interaction: discord.Interaction[Any]) -> None:
+        """List the subscribed feeds and how their last poll went."""
+        await respond(interaction, lambda kb, actor, _: kb.feeds(actor),
+                      lambda subs: Reply(embed=lines_embed("Feeds", subscription_lines(subs))), changes=False)
+
+    @app_commands.command(name="poll")
+    async def poll(self, interaction: discord.Interaction[Any]) -> None:
+        """Poll every subscribed feed now."""
+        await respond(interaction, lambda kb, actor, _: kb.poll_feeds(actor),
+                      lambda reports: Reply(embed=lines_embed("Feeds polled", poll_lines(reports))), changes=True)
+
+    @app_commands.command(name="gaps")
+    @app_commands.describe(since="Questions asked on or after (YYYY, YYYY-MM or YYYY-MM-DD)")
+    async def gaps(self, interaction: discord.Interaction[Any], since: str | None = None) -> None:
+        """What people asked that the knowledge base could not answer, grouped."""
+        await respond(interaction, lambda kb, actor, _: kb.gaps(actor, since),
+                      lambda groups: Reply(embed=lines_embed("Unanswered questions", gap_lines(groups))), changes=False)
+
+    @app_commands.command(name="stats")
+    @app_commands.describe(weeks="How many recent weeks to show (1-52)")
+    async def stats(self, interaction: discord.Interaction[Any], weeks: app_commands.Range[int, 1, 52] = 8) -> None:
+        """Totals, and documents, questions and votes by week."""
+        await respond(interaction, lambda kb, actor, _: kb.stats(actor, weeks),
+                      lambda stats: Reply(embed=lines_embed("Knowledge base statistics", stats_lines(stats))),
+                      changes=False)
+
+
+async def _add_file(client: CrisisDiscordClient, actor: Actor, file: discord.Attachment, kind: str | None,
+                    edits: ProgressEdits) -> Reply:
+    """Check, download into a private temporary folder under the file's own name, add, delete."""
+    admin = client.service.admin
+    if not may(actor, Action.CHANGE_KNOWLEDGE):
+        # Nothing is downloaded for someone who may not add files, but the refusal is still the
+        # core's: its one gate raises NotAllowed and writes the refusal to the audit log. (On
+        # the question pool: a refusal must not wait behind an import.)
+        await client.run_core(partial(admin.add_files, actor, [], label=safe_upload_name(file.filename)))
+    name = safe_upload_name(file.filename)
+    problem = upload_problem(name, file.size)
+    if problem is not None:
+        raise SourceError(problem)
+    with tempfile.TemporaryDirectory(prefix="crisisbot-upload-") as folder:
+        path = Path(folder) / name
+        data = await file.read()
+        if len(data) > MAX_UPLOAD_BYTES:  # the declared size was wrong
+            raise SourceError(f"{name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+        path.write_bytes(data)
+        try:
+            added = await client.run_change(partial(admin.add_files, label=f"upload {name}", kind=kind),
+                                            actor, [path], edits.progress)
+        except SourceError as exc:  # the reader names the file by its temporary path
+            raise SourceError(str(exc).replace(f"{folder}/", "")) from exc
+    report = added.report
+    return _ingested(report)
+
+
+# -- the scheduled feed poll ----------------------------------------------------------------------
+
+
+def feed_poll_loop(client: CrisisDiscordClient) -> tasks.Loop[Any] | None:
+    """Every `feed_poll_minutes` (none when 0): poll all feeds on the knowledge thread, log one line.
+
+    The first poll comes one interval after start, not at once: a bot restarted often (or
+    crash-looping) must not fetch every feed each time.
+    """
+    minutes = client.service.settings.feed_poll_minutes
+    if minutes <= 0:
+        return None
+
+    async def poll_feeds() -> None:
+        # The core never raises here (an exception would end the tasks.loop and every later
+        # poll): it audits each feed and logs the run.
+        await client.run_scheduled_poll()
+
+    loop: tasks.Loop[Any] = tasks.loop(minutes=minutes)(poll_feeds)
+
+    @loop.before_loop
+    async def wait_one_interval() -> None:
+        await asyncio.sleep(minutes * 60)
+
+    return loop

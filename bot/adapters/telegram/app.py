@@ -1,0 +1,179 @@
+"""Builds and runs the python-telegram-bot `Application` around the core service."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllChatAdministrators, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.runtime.executors import CoreExecutors
+from bot.runtime.service import CrisisBot
+from bot.runtime.settings import Settings
+from bot.adapters.telegram.digest_post import api_urls, bot_token
+from bot.adapters.telegram.handlers import COMMANDS, MODERATOR_COMMANDS, TelegramHandlers
+from bot.adapters.telegram.kb import KB_CAPTION, KB_PREFIX, KnowledgeHandlers
+from bot.adapters.telegram.summaries import POST_PREFIX, SummaryHandlers, ptb_days
+from knowledge.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class CrisisApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application, which also shuts down the core's executors when it shuts down,
+    however it was run (`run_polling`, `run_webhook`, or started and stopped by hand).
+
+    `stop()` has already waited for the updates and jobs in progress by then, so no core call
+    is cut off."""
+
+    __slots__ = ("executors",)
+
+    def __init__(self, executors: CoreExecutors, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.executors = executors
+
+    async def shutdown(self) -> None:
+        try:
+            await super().shutdown()
+        finally:
+            if not self.running:  # else it refused: "This Application is still running!"
+                self.executors.shutdown()
+
+
+def build_application(
+    service: CrisisBot,
+    settings: Settings,
+    executor: Executor | None = None,
+    message_limit: int | None = None,
+    knowledge_executor: Executor | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """An Application with every handler, flood control and the command list registered.
+
+    Questions and reads run on `executor`, changes to the knowledge base on
+    `knowledge_executor` (see `bot.runtime.executors`); by default the first is the application's own
+    and the second the process's knowledge thread, both shut down with the application. An
+    executor passed in is the caller's to shut down.
+    """
+    api, file_api = api_urls(settings)
+    executors = CoreExecutors(executor, knowledge_executor)
+    application = (
+        ApplicationBuilder()
+        .application_class(CrisisApplication, {"executors": executors})
+        .token(bot_token(settings))
+        .base_url(api)
+        .base_file_url(file_api)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(_register_commands)
+        .build()
+    )
+    handlers = TelegramHandlers(
+        service, executors.questions, lambda: application.bot.username,
+        **({"message_limit": message_limit} if message_limit else {}),
+    )
+    kb = KnowledgeHandlers(service, executors, lambda: application.bot.username)
+    summaries = SummaryHandlers(
+        service, executors.questions, handlers.actor_with_chat_roles, lambda: application.bot.username,
+        **({"message_limit": message_limit} if message_limit else {}),
+    )
+    new = filters.UpdateType.MESSAGE  # an edited message is not asked (or run) again
+    application.add_handler(CommandHandler("start", handlers.start))
+    application.add_handler(CommandHandler("help", handlers.help))
+    application.add_handler(CommandHandler("ask", handlers.ask_command))
+    application.add_handler(CommandHandler("sources", handlers.sources))
+    application.add_handler(CommandHandler("kb", kb.command, filters=new))
+    application.add_handler(CommandHandler("summary", summaries.summary, filters=new))
+    application.add_handler(CommandHandler("digest", summaries.digest, filters=new))
+    application.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown_command))
+    # Before the caption handler: a document is an upload (private chat, or captioned
+    # "/kb add" in a group), never a question.
+    uploads = filters.ChatType.PRIVATE | filters.CaptionRegex(KB_CAPTION)
+    application.add_handler(MessageHandler(new & filters.Document.ALL & uploads, kb.document))
+    application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.text))
+    application.add_handler(MessageHandler(new & filters.CAPTION & ~filters.COMMAND, handlers.text))
+    application.add_handler(CallbackQueryHandler(kb.button, pattern=f"^{KB_PREFIX}:"))
+    application.add_handler(CallbackQueryHandler(summaries.button, pattern=f"^{POST_PREFIX}:"))
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(MessageHandler(new & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
+    application.add_error_handler(handlers.error)
+    if settings.run_schedules:
+        _schedule_feed_polls(application, kb, settings)
+        _schedule_digest(application, summaries, settings)
+    else:  # `crisisbot worker` runs them, once for every process
+        log.info("run_schedules is off: no scheduled feed poll or digest in this process")
+    return application
+
+
+def _schedule_feed_polls(
+    application: Application, kb: KnowledgeHandlers, settings: Settings,  # type: ignore[type-arg]
+) -> None:
+    """Poll the subscribed feeds every `feed_poll_minutes` (0: never) with PTB's JobQueue.
+
+    The first run waits one interval: a restart loop must not hammer the feeds.
+    """
+    if settings.feed_poll_minutes <= 0:
+        return
+    if application.job_queue is None:
+        raise ConfigError("scheduled feed polling needs python-telegram-bot[job-queue] (APScheduler)")
+    seconds = settings.feed_poll_minutes * 60
+    application.job_queue.run_repeating(kb.poll_feeds_job, interval=seconds, first=seconds, name="poll-feeds")
+
+
+def _schedule_digest(
+    application: Application, summaries: SummaryHandlers, settings: Settings,  # type: ignore[type-arg]
+) -> None:
+    """Post the digest to `telegram_digest_chat_id` on the configured days and time (in the
+    configured zone: the time carries its ZoneInfo, so daylight saving is APScheduler's job)."""
+    if settings.telegram_digest_chat_id is None:
+        return
+    if application.job_queue is None:
+        raise ConfigError("the scheduled digest needs python-telegram-bot[job-queue] (APScheduler)")
+    schedule = settings.schedule
+    application.job_queue.run_daily(summaries.digest_job, time=schedule.at, days=ptb_days(schedule.days),
+                                    name="digest", chat_id=settings.telegram_digest_chat_id)
+    log.info("digest to chat %s: %s", settings.telegram_digest_chat_id, schedule.describe())
+
+
+async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """Everyone sees the members' commands; group administrators (moderators) also see theirs."""
+    moderators = [BotCommand(name, text) for name, text in COMMANDS + MODERATOR_COMMANDS]
+    await application.bot.set_my_commands(moderators, scope=BotCommandScopeAllChatAdministrators())
+    await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+
+
+def webhook_options(settings: Settings) -> dict[str, object]:
+    """Arguments of `run_webhook` / `Updater.start_webhook`: Telegram posts updates to the URL
+    with the secret token in a header, and updates without it are refused (403)."""
+    secret = settings.telegram_webhook_secret
+    if secret is None:
+        raise ConfigError("webhook mode needs TELEGRAM_WEBHOOK_SECRET so that forged updates are refused")
+    return {
+        "listen": settings.telegram_webhook_listen,
+        "port": settings.telegram_webhook_port,
+        "url_path": settings.telegram_webhook_path,
+        "webhook_url": settings.telegram_webhook_url,
+        "secret_token": secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
+def run(service: CrisisBot, settings: Settings) -> None:
+    """Long polling by default; webhook mode when a webhook URL is configured."""
+    bot_token(settings)
+    options = webhook_options(settings) if settings.telegram_webhook_url else None
+    service.warm_up()  # model, index and lexical index ready before the first question
+    application = build_application(service, settings)
+    if options is not None:
+        application.run_webhook(**options)  # type: ignore[arg-type]
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,312 @@
+"""Telegram updates -> core calls -> Telegram HTML, and nothing else.
+
+Each handler translates: who is asking (an `Actor`), what they asked, and how the core's
+`Answer` looks in Telegram. Work on the model and the index runs in the question pool (see
+`bot.runtime.executors`) so one slow question never stalls the others; user errors become polite
+replies, anything else is logged with the update and answered with a short apology.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.core.actors import Action, Actor, may
+from bot.runtime.service import CrisisBot
+from bot.adapters.telegram.core_calls import CoreCalls
+from bot.adapters.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
+from knowledge.errors import CrisisbotError
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+ADMIN_CACHE_SECONDS = 300
+VOTE_PREFIX = "v"
+SOURCES_PREFIX = "s"
+APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
+NOT_TEXT = "I can only read questions sent as text. Please type your question."
+COMMANDS = [
+    ("ask", "Ask a question about the war in Ukraine"),
+    ("sources", "List the sources the answers come from"),
+    ("help", "How to ask, and what the bot knows"),
+]
+MODERATOR_COMMANDS = [  # shown to group administrators only; the core checks the role anyway
+    ("summary", "Moderators: preview a quoted summary of a topic"),
+    ("digest", "Moderators: preview what is new in the knowledge base"),
+]
+
+
+class TelegramHandlers(CoreCalls):
+    """The bot's behaviour in Telegram; one instance per running application."""
+
+    def __init__(
+        self,
+        service: CrisisBot,
+        executor: Executor,
+        bot_username: Callable[[], str],
+        message_limit: int = MESSAGE_LIMIT,
+    ) -> None:
+        super().__init__(service, executor)
+        self._username = bot_username
+        self.message_limit = message_limit
+        self._admins: dict[int, tuple[float, frozenset[int]]] = {}
+
+    async def actor_with_chat_roles(self, update: Update) -> Actor:
+        """The actor, moderator too when they administer the group the update comes from.
+
+        For moderator commands; administrators are asked of Telegram at most every 5 minutes
+        per chat, since a busy group would otherwise spend its rate limit on the question.
+        """
+        user, chat = update.effective_user, update.effective_chat
+        assert user is not None
+        is_admin = False
+        if chat is not None and chat.type != ChatType.PRIVATE:
+            is_admin = user.id in await self._chat_admins(chat.id, update.get_bot())
+        return self.service.actor("telegram", user.id, user.full_name, platform_moderator=is_admin)
+
+    async def _chat_admins(self, chat_id: int, bot: Bot) -> frozenset[int]:
+        now = time.monotonic()
+        cached = self._admins.get(chat_id)
+        if cached is None or cached[0] < now:
+            members = await bot.get_chat_administrators(chat_id)
+            cached = (now + ADMIN_CACHE_SECONDS, frozenset(m.user.id for m in members))
+            self._admins[chat_id] = cached
+        return cached[1]
+
+    # -- deciding whether a message is for us ------------------------------------------------
+
+    def question_in(self, message: Message) -> str | None:
+        """The question a message asks the bot, or None when it is not addressed to the bot.
+
+        Private chats: every text (or a photo's caption). Groups: only a message that mentions
+        the bot or replies to one of its messages; the mention itself is removed.
+        """
+        text = message.text or message.caption or ""
+        if message.chat.type == ChatType.PRIVATE:
+            return text
+        mention = f"@{self._username()}".lower()
+        mentions = (
+            message.parse_entities([MessageEntity.MENTION]) if message.text is not None
+            else message.parse_caption_entities([MessageEntity.MENTION])
+        )
+        if any(value.lower() == mention for value in mentions.values()):
+            for value in mentions.values():
+                if value.lower() == mention:
+                    text = text.replace(value, " ")
+            return text
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == message.get_bot().id:
+            return text
+        return None
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.help(update, context)
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        documents = await self._run(self.service.sources)
+        text = (
+            "I answer questions about the war in Ukraine with sentences quoted from a knowledge "
+            f"base of {len(documents)} sources, each cited with its publisher, kind and date. "
+            "When the sources do not answer a question, I say so instead of guessing.\n\n"
+            "<b>How to ask</b>\nIn a private chat, just write your question. In a group, "
+            f"mention me (@{html.escape(self._username())}), reply to one of my messages, or use "
+            "/ask followed by your question.\n\n"
+            "/sources lists what I know. Use 👍 / 👎 under an answer to tell the maintainers "
+            "whether it helped.\n\n"
+            f"Maintained by {html.escape(self.service.settings.maintainer)}."
+        )
+        actor = await self._helped_actor(update)
+        if actor is not None and may(actor, Action.SUMMARIZE):
+            # Hints, not gates: moderator and admin commands stay out of the public command
+            # menu, and the core checks the role again on every call.
+            text += ("\n\nAs a moderator, /summary &lt;topic&gt; [since=YYYY-MM-DD] [until=YYYY-MM-DD] "
+                     "sends you a preview of a quoted summary, and /digest one of what is new; "
+                     "a button posts it to the group.")
+        if actor is not None and may(actor, Action.CHANGE_KNOWLEDGE):
+            text += "\n\nAs an admin, you can change the knowledge base: /kb help lists how."
+        await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+
+    async def _helped_actor(self, update: Update) -> Actor | None:
+        """The /help reader with their group roles; without them if Telegram will not say."""
+        if update.effective_user is None:
+            return None
+        try:
+            return await self.actor_with_chat_roles(update)
+        except TelegramError:
+            return self._actor(update)
+
+    async def ask_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        question = " ".join(context.args or [])
+        if not question.strip() and message.reply_to_message is not None:
+            question = message.reply_to_message.text or ""
+        if not question.strip():
+            await message.reply_text("Write your question after /ask, for example: /ask how many troops did North Korea send?")
+            return
+        await self._answer(update, context, question)
+
+    async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        documents = await self._run(self.service.sources, self._actor(update))
+        text, pages = sources_page(documents, 0)
+        await message.reply_text(
+            text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+            reply_markup=_pager(0, pages),
+        )
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        command = message.text.split()[0]
+        addressed = message.chat.type == ChatType.PRIVATE or command.lower().endswith(f"@{self._username().lower()}")
+        if addressed:
+            await message.reply_text(f"I don't know the command {command}. Try /help.")
+
+    # -- questions ----------------------------------------------------------------------------
+
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        question = self.question_in(message)
+        if question is not None:
+            await self._answer(update, context, question)
+
+    async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos without caption, voice...: a hint in private, silence in groups."""
+        message = update.effective_message
+        if message is not None and message.chat.type == ChatType.PRIVATE:
+            await message.reply_text(NOT_TEXT)
+
+    async def _answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+        message = update.effective_message
+        assert message is not None
+        try:
+            async with _typing(message):
+                answer = await self._run(self.service.ask, question, self._actor(update))
+        except CrisisbotError as exc:
+            await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
+            return
+        parts = answer_messages(answer, limit=self.message_limit)
+        keyboard = _vote_keyboard(answer.id) if answer.found and answer.id is not None else None
+        for number, part in enumerate(parts):
+            last = number == len(parts) - 1
+            await message.reply_text(
+                part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+                reply_markup=keyboard if last else None, do_quote=number == 0,
+            )
+
+    # -- buttons ------------------------------------------------------------------------------
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        kind, _, rest = query.data.partition(":")
+        if kind == VOTE_PREFIX:
+            await self._vote(update, rest)
+        elif kind == SOURCES_PREFIX:
+            await self._page(update, rest)
+        else:
+            await query.answer("This button is no longer active.")
+
+    async def _vote(self, update: Update, payload: str) -> None:
+        query = update.callback_query
+        assert query is not None
+        answer_id, _, value = payload.partition(":")
+        try:
+            await self._run(self.service.vote, self._actor(update), int(answer_id), int(value))
+        except (CrisisbotError, ValueError) as exc:
+            await query.answer(str(exc)[:200] if isinstance(exc, CrisisbotError) else "This button is no longer active.")
+            return
+        await query.answer("Thanks, your feedback was recorded." if int(value) > 0
+                           else "Thanks, the maintainers will look at this answer.")
+
+    async def _page(self, update: Update, payload: str) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer()
+        documents = await self._run(self.service.sources, self._actor(update))
+        requested = int(payload) if payload.isdigit() else 0
+        text, pages = sources_page(documents, requested)
+        page = min(requested, pages - 1)
+        with contextlib.suppress(BadRequest):  # "message is not modified" on a double tap
+            await query.edit_message_text(
+                text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+                reply_markup=_pager(page, pages),
+            )
+
+    # -- errors -------------------------------------------------------------------------------
+
+    async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log with context; tell the person something went wrong; never stop the bot."""
+        log.error("error while handling update %s", update, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_message is not None:
+            with contextlib.suppress(Exception):
+                await update.effective_message.reply_text(APOLOGY)
+
+
+@contextlib.asynccontextmanager
+async def _typing(message: Message) -> AsyncIterator[None]:
+    """Show "typing…" until the answer is ready (Telegram clears it after 5 s, so repeat)."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await message.chat.send_action(ChatAction.TYPING)
+            await asyncio.sleep(4)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _vote_keyboard(answer_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("👍", callback_data=f"{VOTE_PREFIX}:{answer_id}:1"),
+        InlineKeyboardButton("👎", callback_data=f"{VOTE_PREFIX}:{answer_id}:-1"),
+    ]])
+
+
+def _pager(page: int, pages: int) -> InlineKeyboardMarkup | None:
+    if pages <= 1:
+        return None
+    buttons = []
+    if page > 0:
+        buttons.append(InlineKeyboardButton("‹ Previous", callback_data=f"{SOURCES_PREFIX}:{page - 1}"))
+    buttons.append(InlineKeyboardButton(f"{page + 1} / {pages}", callback_data=f"{SOURCES_PREFIX}:{page}"))
+    if page < pages - 1:
+        buttons.append(InlineKeyboardButton("Next ›", callback_data=f"{SOURCES_PREFIX}:{page + 1}"))
+    return InlineKeyboardMarkup([buttons])

@@ -1,0 +1,202 @@
+"""Plain-text and Markdown renderings of answers and admin reports, for the terminal and files.
+
+Chat adapters reuse the plain-text admin renderings (escaped for their markup), so a report
+reads the same on every surface.
+
+Each quote is followed by its marker, "[1]", or "[1, 2024-10-20]" when the quoted sources differ
+in date (`Answer.marker`). Dates are validated at ingest (YYYY[-MM[-DD]]), so a marker holds
+nothing Markdown reacts to and is not escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from bot.core.answer import NO_ANSWER, Answer, Source, describe_date
+from bot.core.audit import AuditEntry
+from bot.core.coverage import GapCluster, KnowledgeStats
+from bot.core.summary import Digest, Summary
+from knowledge.documents import DocumentInfo
+from knowledge.feeds import PollReport, Subscription
+
+
+def source_line(source: Source, today: date | None = None) -> str:
+    """'[1] Title — Publisher, analysis, as of 2024-11 (2 years ago)'."""
+    doc = source.document
+    parts = [doc.publisher or "publisher unknown", doc.kind.value, source.as_of(today)]
+    return f"[{source.number}] {doc.title} — " + ", ".join(parts)
+
+
+def render_plain(answer: Answer, today: date | None = None) -> str:
+    if not answer.found:
+        return NO_ANSWER
+    body = " ".join(f"{quote.text} {answer.marker(quote)}" for quote in answer.quotes)
+    return "\n".join([body, "", *_sources_block(answer, today)])
+
+
+def _sources_block(answer: Answer, today: date | None) -> list[str]:
+    """'Sources:', then each source's line with its URL indented below it."""
+    lines = ["Sources:"]
+    for source in answer.sources:
+        lines.append(source_line(source, today))
+        if source.document.url:
+            lines.append(f"    {source.document.url}")
+    return lines
+
+
+def _escape_markdown(text: str) -> str:
+    for char in "\\`*_[]<>#|":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def render_markdown(answer: Answer, today: date | None = None) -> str:
+    if not answer.found:
+        return NO_ANSWER
+    body = " ".join(f"{_escape_markdown(q.text)} {answer.marker(q)}" for q in answer.quotes)
+    lines = [body, "", "**Sources**", ""]
+    for source in answer.sources:
+        doc = source.document
+        title = _escape_markdown(doc.title)
+        title = f"[{title}]({doc.url})" if doc.url else f"*{title}*"
+        meta = ", ".join([_escape_markdown(doc.publisher or "publisher unknown"), doc.kind.value,
+                          source.as_of(today)])
+        lines.append(f"{source.number}. {title} — {meta}")
+    return "\n".join(lines)
+
+
+def document_lines(document: DocumentInfo, today: date | None = None) -> list[str]:
+    """Two lines a document for the terminal's source listings (`sources`, `kb list`)."""
+    meta = (f"    {document.publisher or 'publisher unknown'}, {document.kind.value}, "
+            f"{describe_date(document.published, today)}, {document.passage_count} passages")
+    return [f"{document.id}  {document.title}", meta + (f", {document.url}" if document.url else "")]
+
+
+def document_json(document: DocumentInfo) -> dict[str, object]:
+    """A document's listing fields as JSON-ready values (the kind as its name)."""
+    return {**document.__dict__, "kind": document.kind.value}
+
+
+def audit_line(entry: AuditEntry) -> str:
+    """'2026-11-27T01:02:03+00:00  Olena (telegram:501)  add-url https://…  ok: added …'."""
+    return f"{entry.at}  {entry.who}  {entry.action} {entry.target}  {entry.result}"
+
+
+def subscription_lines(subscriptions: Sequence[Subscription]) -> list[str]:
+    """Two lines a feed: its title and URL, then who added it and how the last poll went."""
+    lines = []
+    for sub in subscriptions:
+        polled = f"last polled {sub.last_polled_at}" if sub.last_polled_at else "not polled yet"
+        state = f"; last error: {sub.last_error}" if sub.last_error else ""
+        lines.append(f"{sub.title or '(no title yet)'} — {sub.url}")
+        lines.append(f"    added by {sub.added_by} on {sub.added_at[:10]}, {polled}{state}")
+    return lines or ["no feeds are subscribed"]
+
+
+def describe_poll(report: PollReport) -> str:
+    """One feed's poll in a few words, for the audit log and for people."""
+    if report.error:
+        return f"feed not read: {report.error}"
+    parts = [f"{len(report.added)} added"]
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped as copies")
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed (first: {report.failed[0][0]}: {report.failed[0][1]})")
+    return ", ".join(parts)
+
+
+def poll_lines(reports: Sequence[PollReport]) -> list[str]:
+    """One line a feed, then one line per entry skipped or failed."""
+    if not reports:
+        return ["no feeds are subscribed"]
+    lines = []
+    for report in reports:
+        lines.append(f"{report.feed_url}: {describe_poll(report)}")
+        lines.extend(f"    skipped {link}: {why}" for link, why in report.skipped)
+        lines.extend(f"    failed {link}: {why}" for link, why in report.failed)
+    return lines
+
+
+def gap_lines(clusters: Sequence[GapCluster], examples: int = 3) -> list[str]:
+    """Per group: how often it was asked and how it went, then up to `examples` wordings."""
+    if not clusters:
+        return ["no gaps: every recorded question was answered and none was voted down"]
+    lines = []
+    for number, cluster in enumerate(clusters, 1):
+        how = [f"{cluster.declined} declined"] if cluster.declined else []
+        how += [f"{cluster.voted_down} voted 👎"] if cluster.voted_down else []
+        lines.append(f"{number}. asked {cluster.asked}× ({', '.join(how)}), last {cluster.last_asked[:10]}")
+        lines.extend(f"    “{q}”" for q in cluster.questions[:examples])
+        if len(cluster.questions) > examples:
+            more = len(cluster.questions) - examples
+            lines.append(f"    … and {more} more wording{'s' if more > 1 else ''}")
+    return lines
+
+
+def stats_lines(stats: KnowledgeStats) -> list[str]:
+    """Totals, then a fixed-width table by week (for a terminal or a code block)."""
+    share = f"{stats.answered_share:.0%}" if stats.answered_share is not None else "-"
+    lines = [
+        f"documents: {stats.documents:,}   passages: {stats.passages:,}",
+        f"questions: {stats.questions:,}   answered: {stats.answered:,} ({share})   "
+        f"votes: {stats.votes_up:,} 👍 / {stats.votes_down:,} 👎",
+        "",
+        f"{'week of':10}  {'docs+':>5}  {'asked':>5}  {'answered':>8}  {'up':>4}  {'down':>4}",
+    ]
+    for week in stats.weeks:
+        answered = f"{week.answered / week.questions:.0%}" if week.questions else "-"
+        lines.append(f"{week.week:10}  {week.documents_added:>5}  {week.questions:>5}  "
+                     f"{answered:>8}  {week.votes_up:>4}  {week.votes_down:>4}")
+    return lines
+
+
+def poll_summary(reports: Sequence[PollReport]) -> str:
+    """One line for the log after a scheduled poll: feeds, entries added, skipped, failed."""
+    added = sum(len(r.added) for r in reports)
+    skipped = sum(len(r.skipped) for r in reports)
+    failed = sum(len(r.failed) for r in reports)
+    unread = sum(1 for r in reports if r.error)
+    return (f"{len(reports)} feeds, {added} entries added, {skipped} skipped as copies, "
+            f"{failed} failed, {unread} feeds not read")
+
+
+NO_SUMMARY = ("The knowledge base has nothing on that topic in that period. Try other words, a "
+              "wider date range, or ask an admin to add sources.")
+
+
+def render_summary_plain(summary: Summary, today: date | None = None) -> str:
+    """Heading, one quoted sentence a line with its marker, then the numbered sources."""
+    if not summary.found:
+        return NO_SUMMARY
+    answer = summary.answer
+    lines = [summary.heading, ""]
+    lines += [f"- {quote.text} {answer.marker(quote)}" for quote in answer.quotes]
+    return "\n".join([*lines, "", *_sources_block(answer, today)])
+
+
+def digest_heading(digest: Digest) -> str:
+    """'What's new: 12 documents added 2024-11-18 to 2024-11-25, in 4 topics'."""
+    first, last = digest.since[:10], digest.until[:10]
+    noun = "document" if digest.documents == 1 else "documents"
+    topics = len(digest.topics)
+    return (f"What's new: {digest.documents} {noun} added {first} to {last}, "
+            f"in {topics} topic{'s' if topics != 1 else ''}")
+
+
+NO_DIGEST = "Nothing new: no documents were added in that period."
+
+
+def render_digest_plain(digest: Digest, today: date | None = None) -> str:
+    """The heading, then per topic its label, its quoted sentences and its sources."""
+    if digest.empty:
+        return NO_DIGEST
+    lines = [digest_heading(digest)]
+    for number, topic in enumerate(digest.topics, 1):
+        answer = topic.answer
+        lines += ["", f"{number}. {topic.label}"]
+        lines += [f"   {quote.text} {answer.marker(quote)}" for quote in answer.quotes]
+        lines += [f"   {source_line(source, today)}" for source in answer.sources]
+    if digest.more_topics:
+        lines += ["", f"… and {digest.more_topics} smaller topic{'s' if digest.more_topics != 1 else ''}."]
+    return "\n".join(lines)

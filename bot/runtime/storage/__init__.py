@@ -1,0 +1,1 @@
+"""Where the feedback and audit logs are kept: SQLite in the data folder, or PostgreSQL."""

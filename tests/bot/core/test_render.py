@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.core.answer import NO_ANSWER, Answer, Quote, Source, describe_date
+from bot.core.render import render_markdown, render_plain
+from knowledge.documents import DocumentInfo, Kind
+from tests.factories import document_info, quoted_answer
+
+TODAY = date(2026, 11, 26)
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        (None, "date unknown"),
+        ("2024-11", "as of 2024-11 (2 years ago)"),
+        ("2024", "as of 2024 (2 years ago)"),
+        ("2026-11-20", "as of 2026-11-20 (6 days ago)"),
+        ("2026-11-25", "as of 2026-11-25 (1 day ago)"),
+        ("2026-11-26", "as of 2026-11-26 (today)"),
+        ("2026-11", "as of 2026-11 (this month)"),
+        ("2026-09-01", "as of 2026-09-01 (2 months ago)"),
+        ("2025-10-15", "as of 2025-10-15 (13 months ago)"),
+        ("2027-01", "as of 2027-01 (in the future)"),
+    ],
+)
+def test_describe_date_keeps_precision_and_says_how_old(published: str | None, expected: str) -> None:
+    assert describe_date(published, TODAY) == expected
+
+
+def info(**overrides: object) -> DocumentInfo:
+    return document_info(**{"title": "Strikes on *Kharkiv* [live]", **overrides})
+
+
+def answer() -> Answer:
+    sources = [Source(1, info(), 0.7), Source(2, info(id="d2", url=None, publisher=None, kind=Kind.ANALYSIS), 0.6)]
+    quotes = [Quote("Missiles hit *two* districts.", 1, 10, 0, 29, 0.6), Quote("Power was cut.", 2, 11, 5, 19, 0.5)]
+    return Answer("What happened in Kharkiv?", quotes, sources, 0.7)
+
+
+def test_plain_rendering() -> None:
+    assert render_plain(answer(), TODAY) == (
+        "Missiles hit *two* districts. [1] Power was cut. [2]\n\nSources:\n"
+        "[1] Strikes on *Kharkiv* [live] — Example, news, as of 2026-11-20 (6 days ago)\n"
+        "    https://example.org/k\n"
+        "[2] Strikes on *Kharkiv* [live] — publisher unknown, analysis, as of 2026-11-20 (6 days ago)"
+    )
+
+
+def test_markdown_escapes_article_text_and_links_titles() -> None:
+    text = render_markdown(answer(), TODAY)
+    assert "Missiles hit \\*two\\* districts. [1]" in text
+    assert "1. [Strikes on \\*Kharkiv\\* \\[live\\]](https://example.org/k) — Example, news" in text
+    assert "2. *Strikes on \\*Kharkiv\\* \\[live\\]* — publisher unknown, analysis" in text
+
+
+def test_no_answer_renders_the_plain_decline() -> None:
+    empty = Answer("Who won the cup?", best_passage_score=0.1)
+    assert not empty.found
+    assert render_plain(empty) == render_markdown(empty) == NO_ANSWER
+
+
+def troop_reports(october: str | None = "2024-10-20", november: str | None = "2024-11") -> Answer:
+    """Two reports of the same figure a month apart: the case per-quote dates exist for."""
+    return quoted_answer(
+        ["About 3,000 troops had arrived.", "Some *10,000* troops were deployed."],
+        [document_info(title="Early report", published=october),
+         document_info(id="d2", title="Later report", url=None, published=november)],
+    )
+
+
+def test_plain_dates_each_quote_when_the_sources_dates_differ() -> None:
+    assert render_plain(troop_reports(), TODAY) == (
+        "About 3,000 troops had arrived. [1, 2024-10-20] Some *10,000* troops were deployed. "
+        "[2, 2024-11]\n\nSources:\n"
+        "[1] Early report — Example, news, as of 2024-10-20 (2 years ago)\n"
+        "    https://example.org/k\n"
+        "[2] Later report — Example, news, as of 2024-11 (2 years ago)"
+    )
+
+
+def test_markdown_dates_each_quote_when_the_sources_dates_differ() -> None:
+    body, sources = render_markdown(troop_reports(), TODAY).split("\n\n**Sources**\n\n")
+    assert body == ("About 3,000 troops had arrived. [1, 2024-10-20] "
+                    "Some \\*10,000\\* troops were deployed. [2, 2024-11]")
+    assert sources.endswith("— Example, news, as of 2024-11 (2 years ago)")
+
+
+def test_one_shared_date_is_left_to_the_source_list() -> None:
+    answer = troop_reports(november="2024-10-20")
+    plain = render_plain(answer, TODAY)
+    assert plain.startswith("About 3,000 troops had arrived. [1] Some *10,000* troops were deployed. [2]\n")
+    assert plain.count("2024-10-20") == 2  # once per source line, never with a quote
+    markdown = render_markdown(answer, TODAY)
+    assert "arrived. [1] Some" in markdown and "deployed. [2]\n" in markdown
+    assert markdown.count("2024-10-20") == 2
+
+
+def test_an_unknown_date_is_said_with_the_quote_and_in_the_source_list() -> None:
+    answer = troop_reports(november=None)
+    plain = render_plain(answer, TODAY)
+    assert "arrived. [1, 2024-10-20] Some *10,000* troops were deployed. [2, date unknown]\n" in plain
+    assert plain.endswith("[2] Later report — Example, news, date unknown")
+    markdown = render_markdown(answer, TODAY)
+    assert "deployed. [2, date unknown]\n" in markdown
+    assert markdown.endswith("2. *Later report* — Example, news, date unknown")
