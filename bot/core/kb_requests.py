@@ -255,32 +255,31 @@ def _number(subcommand: str, words: list[str], default: int) -> int:
 class PageButtons:
     """A page of `/kb list` with its filters as a button's data, and back.
 
-    The data is `prefix` + `page[:filters]`, the filters url-encoded under one-letter keys, all
-    within `limit` bytes (Telegram's 64, the tighter of the two platforms). Filters that do not
-    fit are kept here under a number (`page:@N`), the newest `MAX_KEPT_FILTERS` of them: such a
-    button stops working when the process restarts or after many other listings, and then says
-    `BUTTON_EXPIRED` instead of showing the wrong documents.
+    The data is the adapter's `prefix` + `page[:filters]`, the filters url-encoded under
+    one-letter keys, all within `limit` bytes (Telegram's 64, the tighter of the two
+    platforms). Filters that do not fit are kept here under a number (`page:@N`), the newest
+    `MAX_KEPT_FILTERS` of them: such a button stops working when the process restarts or after
+    many other listings, and then says `BUTTON_EXPIRED` instead of showing the wrong documents.
     """
 
-    def __init__(self, prefix: str, limit: int = PAYLOAD_LIMIT, keep: int = MAX_KEPT_FILTERS) -> None:
-        self.prefix, self.limit, self.keep = prefix, limit, keep
+    def __init__(self, limit: int = PAYLOAD_LIMIT, keep: int = MAX_KEPT_FILTERS) -> None:
+        self.limit, self.keep = limit, keep
         self._kept: dict[int, ListFilters] = {}
         self._keys = itertools.count(1)
 
-    def encode(self, page: int, filters: ListFilters) -> str:
-        data = f"{self.prefix}{page}"
-        if not filters:
-            return data
-        inline = f"{data}:{urlencode({_SHORT[k]: v for k, v in filters.items()})}"
-        if len(inline.encode()) <= self.limit:
-            return inline
-        return f"{data}:@{self._key_of(filters)}"
+    def encode(self, prefix: str, page: int, filters: ListFilters) -> str:
+        data = f"{prefix}{page}"
+        if filters:
+            inline = f"{data}:{urlencode({_SHORT[k]: v for k, v in filters.items()})}"
+            data = inline if len(inline.encode()) <= self.limit else f"{data}:@{self._key_of(filters)}"
+        if len(data.encode()) > self.limit:
+            raise ValueError(f"the prefix {prefix!r} leaves no room for a page")
+        return data
 
-    def decode(self, data: str) -> ListRequest | None:
-        """The listing a button asks for; None when it is not ours or its filters are gone."""
-        if not data.startswith(self.prefix):
-            return None
-        page_text, _, encoded = data[len(self.prefix):].partition(":")
+    def decode(self, payload: str) -> ListRequest | None:
+        """The listing a button asks for (`payload`: its data after the prefix); None when it
+        cannot be read or its filters are no longer kept."""
+        page_text, _, encoded = payload.partition(":")
         if not page_text.isdigit():
             return None
         if encoded.startswith("@"):

@@ -75,6 +75,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 KB_PREFIX = "k"  # callback data "k:l:<page>[:<filters>]"; "v" and "s" belong to handlers.py
+LIST_DATA = f"{KB_PREFIX}:l:"  # then the core's page payload
 DOWNLOAD_TIMEOUT = 120.0  # seconds: 10 MB over a slow link, well past PTB's 5 s default
 APOLOGY = "Sorry, something went wrong while doing that. The error was logged."
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -162,7 +163,7 @@ class KnowledgeHandlers(CoreCalls):
         self.executors = executors
         self._username = bot_username
         self.edit_interval = edit_interval
-        self.pages = PageButtons(f"{KB_PREFIX}:l:")
+        self.pages = PageButtons()
         self._handlers: dict[type, Callable[[Command], Awaitable[None]]] = {
             AddUrlRequest: self._add, AddTextRequest: self._text, ListRequest: self._list,
             DocumentRequest: self._document, KindRequest: self._kind, LogRequest: self._log,
@@ -326,9 +327,11 @@ class KnowledgeHandlers(CoreCalls):
     def _pager(self, page: Page, filters: ListFilters) -> InlineKeyboardMarkup | None:
         buttons = []
         if page.page > 1:
-            buttons.append(InlineKeyboardButton("‹ Previous", callback_data=self.pages.encode(page.page - 1, filters)))
+            data = self.pages.encode(LIST_DATA, page.page - 1, filters)
+            buttons.append(InlineKeyboardButton("‹ Previous", callback_data=data))
         if page.page < page.pages:
-            buttons.append(InlineKeyboardButton("Next ›", callback_data=self.pages.encode(page.page + 1, filters)))
+            data = self.pages.encode(LIST_DATA, page.page + 1, filters)
+            buttons.append(InlineKeyboardButton("Next ›", callback_data=data))
         return InlineKeyboardMarkup([buttons]) if buttons else None
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -337,7 +340,7 @@ class KnowledgeHandlers(CoreCalls):
         query = update.callback_query
         if query is None or query.data is None or not isinstance(query.message, Message):
             return
-        request = self.pages.decode(query.data)
+        request = self.pages.decode(query.data.removeprefix(LIST_DATA))
         if request is None:
             await query.answer(BUTTON_EXPIRED)
             return
