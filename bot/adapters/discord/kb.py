@@ -243,7 +243,8 @@ def list_view(page: int, pages: int, filters: ListFilters, payloads: PageButtons
 def list_reply(page: Page, filters: ListFilters, payloads: PageButtons) -> Reply:
     lines = [line for doc in page.items for line in document_lines(doc)] or ["no documents match"]
     footer = f"Page {page.page} of {page.pages} · {page.total} documents"
-    return Reply(embed=lines_embed("Knowledge base", lines, footer), view=list_view(page.page, page.pages, filters, payloads))
+    view = list_view(page.page, page.pages, filters, payloads)
+    return Reply(embed=lines_embed("Knowledge base", lines, footer), view=view)
 
 
 def show_reply(shown: tuple[DocumentInfo, str]) -> Reply:

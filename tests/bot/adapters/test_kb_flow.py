@@ -49,7 +49,7 @@ class Listing:
 class Driver(Protocol):
     service: CrisisBot
 
-    async def list(self, filters: dict[str, str]) -> Listing: ...
+    async def list_documents(self, filters: dict[str, str]) -> Listing: ...
     async def press_next(self, listing: Listing) -> Listing: ...
     async def add_url(self, url: str) -> list[str]: ...
     async def upload(self, name: str, data: bytes, size: int | None = None) -> str: ...
@@ -73,7 +73,7 @@ class TelegramDriver:
         data = next((b["callback_data"] for b in buttons(reply) if b["text"].startswith("Next")), None)
         return Listing(words(reply.params["text"]), data, message)
 
-    async def list(self, filters: dict[str, str]) -> Listing:
+    async def list_documents(self, filters: dict[str, str]) -> Listing:
         text = " ".join(["/kb list", *(f'{k}="{v}"' for k, v in filters.items())])
         reply = await self._first(self.server.private_message(text), "sendMessage")
         return self._listing(reply, self.server.sent_messages[-1])
@@ -122,7 +122,7 @@ class DiscordDriver:
         following = next((i for i in custom_ids(reply) if ":next:" in i), None)
         return Listing(words(text_of(reply)), following, self.server.messages[int(self.server.sent_messages[-1]["id"])])
 
-    async def list(self, filters: dict[str, str]) -> Listing:
+    async def list_documents(self, filters: dict[str, str]) -> Listing:
         interaction = self.server.slash_interaction("kb list", filters, user_id=DISCORD_ADMIN)
         start = len(self.server.requests)
         await self.server.dispatch("INTERACTION_CREATE", interaction)
@@ -158,7 +158,7 @@ async def driver(request: pytest.FixtureRequest, real_embedder: SentenceTransfor
         service.open()
         application = await start_telegram(telegram, service)
         # A one-document add reports its count at once, as Discord's thinking response does.
-        (kb,) = {h.callback.__self__ for group in application.handlers.values() for h in group
+        (kb,) = {getattr(h.callback, "__self__") for group in application.handlers.values() for h in group
                  if isinstance(getattr(h.callback, "__self__", None), KnowledgeHandlers)}
         kb.edit_interval = 0.0
         try:
@@ -194,7 +194,7 @@ async def test_list_with_a_filter_and_the_next_page_keeps_it(driver: Driver, tmp
     analyses = ingest(driver.service, tmp_path / "analyses", "analysis", 12)
     others = ingest(driver.service, tmp_path / "others", "other", 3)
 
-    first = await driver.list({"kind": "analysis"})
+    first = await driver.list_documents({"kind": "analysis"})
     assert "page 1 of 2" in first.text.lower() and "12 documents" in first.text, first.text
     shown = {i for i in analyses | others if i in first.text}
     assert len(shown) == 10 and shown <= analyses
