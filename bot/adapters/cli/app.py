@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.adapters.cli.progress import _progress
 from knowledge.errors import CrisisbotError
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from bot.core.answer import Answer
     from bot.runtime.service import CrisisBot
     from bot.runtime.settings import Settings
-    from index.writer import Progress
 
 log = logging.getLogger("crisisbot")
 
@@ -200,20 +200,6 @@ def _bot(settings: Settings) -> CrisisBot:
     from bot.runtime.service import CrisisBot
 
     return CrisisBot(settings)
-
-
-def _progress(description: str) -> tuple[Progress, Callable[[], None]]:
-    """A tqdm bar on stderr fed with (done, total); the second value closes it."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=0, desc=description, unit="doc", file=sys.stderr, disable=None)
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    return update, bar.close
 
 
 def _render(answer: Answer, fmt: str) -> str:

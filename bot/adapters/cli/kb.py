@@ -11,18 +11,20 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
+from bot.adapters.cli.progress import _progress
 from bot.core.actors import Actor
-from dataclasses import asdict
-
 from bot.core.admin import describe
-from bot.adapters.cli.app import EXIT_OK, _progress
+from bot.core.kb_requests import list_request
 from bot.core.render import (
     audit_line, document_json, document_lines, gap_lines, poll_lines, stats_lines, subscription_lines,
 )
 from bot.runtime.service import CrisisBot
 from knowledge.readers import read_text_file
+
+EXIT_OK = 0  # `bot.adapters.cli.app`'s exit status for success (app imports this module)
 
 
 def kb_add_url(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
@@ -51,10 +53,8 @@ def _read_text(name: str) -> str:
 
 
 def kb_list(args: argparse.Namespace, bot: CrisisBot, actor: Actor) -> int:
-    page = bot.admin.list(
-        actor, page=args.page, per_page=args.per_page, publisher=args.publisher, kind=args.kind,
-        since=args.since, until=args.until,
-    )
+    request = list_request(args.page, args.publisher, args.kind, args.since, args.until)  # as chat reads it
+    page = bot.admin.list(actor, page=request.page, per_page=args.per_page, **request.filters.as_kwargs())
     if args.format == "json":
         payload = {"page": page.page, "pages": page.pages, "total": page.total,
                    "items": [document_json(d) for d in page.items]}

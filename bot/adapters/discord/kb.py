@@ -24,30 +24,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, urlencode
 
 import discord
 from discord import app_commands
 from discord.ext import tasks
 
-from bot.core.actors import Action, Actor, may
-from bot.core.admin import KnowledgeAdmin, Page, describe
 from bot.adapters.discord.formatting import COLOUR, FIELD_VALUE_LIMIT, TITLE_LIMIT
 from bot.adapters.discord.kb_format import code_block, lines_embed, plain
+from bot.core.actors import Actor
+from bot.core.admin import MAX_STATS_WEEKS, FilesAdded, KnowledgeAdmin, Page, describe
+from bot.core.kb_requests import (
+    BUTTON_EXPIRED,
+    DEFAULT_STATS_WEEKS,
+    LOG_PER_PAGE,
+    ListFilters,
+    ListRequest,
+    PageButtons,
+    list_request,
+)
+from bot.core.progress import DOCUMENTS_ADDED, EDIT_INTERVAL, FEEDS_POLLED, ProgressThrottle
 from bot.core.render import (
     audit_line, document_lines, gap_lines, poll_lines, stats_lines, subscription_lines,
 )
-from bot.core.uploads import MAX_UPLOAD_BYTES, safe_upload_name, upload_problem
+from bot.core.uploads import Upload
 from index.writer import IngestReport, Progress
 from knowledge.documents import DocumentInfo, Kind
-from knowledge.errors import CrisisbotError, SourceError
+from knowledge.errors import CrisisbotError
 
 if TYPE_CHECKING:
     from bot.adapters.discord.client import CrisisDiscordClient
@@ -57,9 +65,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 NO_MENTIONS = discord.AllowedMentions.none()
 APOLOGY = "Sorry, something went wrong. It has been logged; please try again in a moment."
-EDIT_INTERVAL = 2.0  # seconds between progress edits: Discord rate-limits edits of a message
-PER_PAGE = 10
-CUSTOM_ID_LIMIT = 100
+LIST_ID = "crisisbot:kb-list:{label}:"  # then the core's page payload
 KIND_CHOICES = [app_commands.Choice(name=kind.value, value=kind.value) for kind in Kind]
 KIND_HELP = "What sort of source it is"
 ID_HELP = "The document id (see /kb list)"
@@ -81,19 +87,18 @@ class ProgressEdits:
     """Turns the core's progress callbacks into edits of the deferred response.
 
     The core calls `progress` from its executor thread, where no discord.py call may run, so
-    each call is handed to the event loop. There it edits at most once every `interval`
-    seconds (an edit per document of a big batch would queue behind Discord's rate limit for
-    minutes), never while an edit is in flight, and never after the final result: a late
+    each call is handed to the event loop. There the core's throttle decides whether an edit
+    is due (the deferred response shows Discord's own "thinking…", so the first count is due
+    at once); none starts while another is in flight, and none after the final result: a late
     progress edit must not overwrite it.
     """
 
     def __init__(self, edit: Callable[[Reply], Awaitable[object]], interval: float = EDIT_INTERVAL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._edit, self._interval, self._clock = edit, interval, clock
+                 clock: Callable[[], float] = time.monotonic, unit: str = DOCUMENTS_ADDED) -> None:
+        self._edit = edit
+        self._throttle = ProgressThrottle(unit, interval, clock, working_shown=False)
         self._loop = asyncio.get_running_loop()
-        self._last = float("-inf")
         self._pending: asyncio.Task[None] | None = None
-        self._finished = False
 
     def progress(self, done: int, total: int) -> None:
         """The core's callback; safe to call from any thread."""
@@ -103,14 +108,11 @@ class ProgressEdits:
             pass
 
     def _update(self, done: int, total: int) -> None:
-        if self._finished or (self._pending is not None and not self._pending.done()):
+        if self._pending is not None and not self._pending.done():
             return
-        now = self._clock()
-        if now - self._last < self._interval:
-            return
-        self._last = now
-        text = f"Working: {done} of {total} documents added…"
-        self._pending = self._loop.create_task(self._quietly(Reply(text)))
+        text = self._throttle.update(done, total)
+        if text is not None:
+            self._pending = self._loop.create_task(self._quietly(Reply(text)))
 
     async def _quietly(self, reply: Reply) -> None:
         try:
@@ -119,7 +121,7 @@ class ProgressEdits:
             log.warning("progress edit failed", exc_info=True)
 
     async def finish(self, reply: Reply) -> None:
-        self._finished = True
+        self._throttle.finish()
         if self._pending is not None:
             await self._pending
         await self._edit(reply)
@@ -150,7 +152,7 @@ Work = Callable[[KnowledgeAdmin, Actor, Progress], T]
 
 
 async def respond(interaction: discord.Interaction[Any], work: Work[T], render: Callable[[T], Reply], *,
-                  changes: bool) -> None:
+                  changes: bool, unit: str = DOCUMENTS_ADDED) -> None:
     """Acknowledge privately at once, run `work` with progress edits, then edit the rendered
     result (or the error) into the response.
 
@@ -161,7 +163,7 @@ async def respond(interaction: discord.Interaction[Any], work: Work[T], render: 
     client = _client(interaction)
     actor = client.actor_of(interaction.user)
     await interaction.response.defer(ephemeral=True, thinking=True)
-    edits = ProgressEdits(partial(_edit_original, interaction))
+    edits = ProgressEdits(partial(_edit_original, interaction), unit=unit)
 
     async def act() -> Reply:
         if changes:
@@ -177,68 +179,71 @@ def _text(value: object) -> Reply:
 
 
 def _ingested(report: IngestReport) -> Reply:
-    return Reply(plain(f"Done: {describe(report)}."))
+    return Reply(plain(describe(report)))
 
 
 # -- the listing and its page buttons -------------------------------------------------------------
 
 
-def _list_id(page: int, label: str, filters: dict[str, str]) -> str:
-    return f"crisisbot:kb-list:{page}:{label}:{urlencode(filters)}"
+def _pages(interaction: discord.Interaction[Any]) -> PageButtons:
+    """The page payloads of this client's `/kb` group (its filters kept for long ones)."""
+    group = _client(interaction).tree.get_command("kb")
+    assert isinstance(group, KnowledgeCommands)
+    return group.pages
 
 
 class KbListButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
-                   template=r"crisisbot:kb-list:(?P<page>[0-9]+):(?P<label>prev|next):(?P<filters>.*)"):
-    """Paging of `/kb list`; the page and the filters are in the id, so old buttons still work
-    after a restart. The click goes through the core's role check like the command."""
+                   template=r"crisisbot:kb-list:(?P<label>prev|next):(?P<payload>[0-9]+(?::.*)?)"):
+    """Paging of `/kb list`; the page and the filters are in the id (the core's page payload),
+    so old buttons still work after a restart unless their filters were too long to fit. The
+    click goes through the core's role check like the command."""
 
-    def __init__(self, page: int, label: str, filters: dict[str, str]) -> None:
+    def __init__(self, label: str, custom_id: str) -> None:
         super().__init__(discord.ui.Button(
             label="‹ Previous" if label == "prev" else "Next ›", style=discord.ButtonStyle.secondary,
-            custom_id=_list_id(page, label, filters),
+            custom_id=custom_id,
         ))
-        self.page, self.filters = page, filters
+        self.payload = custom_id.removeprefix(LIST_ID.format(label=label))
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
                              match: re.Match[str], /) -> KbListButton:
-        return cls(int(match["page"]), match["label"], dict(parse_qsl(match["filters"])))
+        return cls(match["label"], match.string)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         client = _client(interaction)
         actor = client.actor_of(interaction.user)
         await interaction.response.defer()  # edit the listing in place, once the page is read
+        request = _pages(interaction).decode(self.payload)
         try:
-            page = await client.run_core(partial(client.service.admin.list, actor, self.page, PER_PAGE,
-                                                 **_filter_args(self.filters)))
+            if request is None:
+                raise CrisisbotError(BUTTON_EXPIRED)
+            page = await client.run_core(_list, client.service.admin, actor, request)
         except CrisisbotError as exc:
             await interaction.followup.send(plain(str(exc)), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        await _edit_original(interaction, list_reply(page, self.filters))
+        await _edit_original(interaction, list_reply(page, request.filters, _pages(interaction)))
 
 
-def _filter_args(filters: dict[str, str]) -> dict[str, str | None]:
-    return {name: filters.get(key) for key, name in (("p", "publisher"), ("k", "kind"), ("s", "since"), ("u", "until"))}
+def _list(admin: KnowledgeAdmin, actor: Actor, request: ListRequest) -> Page:
+    return admin.list(actor, request.page, request.per_page, **request.filters.as_kwargs())
 
 
-def list_view(page: int, pages: int, filters: dict[str, str]) -> discord.ui.View | None:
-    """Previous / Next as needed; none when the filters do not fit in a button's id (the
-    footer then tells how to ask for another page)."""
-    if pages <= 1 or len(_list_id(pages, "prev", filters)) > CUSTOM_ID_LIMIT:
+def list_view(page: int, pages: int, filters: ListFilters, payloads: PageButtons) -> discord.ui.View | None:
+    """Previous / Next as needed."""
+    if pages <= 1:
         return None
     view = discord.ui.View(timeout=None)
-    if page > 1:
-        view.add_item(KbListButton(page - 1, "prev", filters))
-    if page < pages:
-        view.add_item(KbListButton(page + 1, "next", filters))
+    for label, target in (("prev", page - 1), ("next", page + 1)):
+        if 1 <= target <= pages:
+            view.add_item(KbListButton(label, payloads.encode(LIST_ID.format(label=label), target, filters)))
     return view
 
 
-def list_reply(page: Page, filters: dict[str, str]) -> Reply:
+def list_reply(page: Page, filters: ListFilters, payloads: PageButtons) -> Reply:
     lines = [line for doc in page.items for line in document_lines(doc)] or ["no documents match"]
-    view = list_view(page.page, page.pages, filters)
-    hint = " · /kb list page:N for another page" if view is None and page.pages > 1 else ""
-    footer = f"Page {page.page} of {page.pages} · {page.total} documents{hint}"
+    footer = f"Page {page.page} of {page.pages} · {page.total} documents"
+    view = list_view(page.page, page.pages, filters, payloads)
     return Reply(embed=lines_embed("Knowledge base", lines, footer), view=view)
 
 
@@ -259,6 +264,7 @@ class KnowledgeCommands(app_commands.Group):
 
     def __init__(self) -> None:
         super().__init__(name="kb", default_permissions=discord.Permissions(manage_guild=True))
+        self.pages = PageButtons()  # the list buttons' payloads, shared with `KbListButton`
 
     @app_commands.command(name="add-url")
     @app_commands.describe(url="A web page or PDF (http or https)", kind=KIND_HELP)
@@ -278,7 +284,7 @@ class KnowledgeCommands(app_commands.Group):
         actor = client.actor_of(interaction.user)
         await interaction.response.defer(ephemeral=True, thinking=True)
         edits = ProgressEdits(partial(_edit_original, interaction))
-        await edits.finish(await _outcome(_add_file(client, actor, file, kind, edits), "add-file"))
+        await edits.finish(await _outcome(_add_file(client, actor, file, kind, edits.progress), "add-file"))
 
     @app_commands.command(name="add-text")
     @app_commands.describe(title="The title citations show", text="The text (a statement, a transcript)",
@@ -300,9 +306,9 @@ class KnowledgeCommands(app_commands.Group):
                              publisher: str | None = None, kind: str | None = None,
                              since: str | None = None, until: str | None = None) -> None:
         """List the documents, newest first, optionally filtered."""
-        filters = {key: value for key, value in (("p", publisher), ("k", kind), ("s", since), ("u", until)) if value}
-        await respond(interaction, lambda kb, actor, _: kb.list(actor, page, PER_PAGE, **_filter_args(filters)),
-                      lambda listed: list_reply(listed, filters), changes=False)
+        request = list_request(page, publisher, kind, since, until)
+        await respond(interaction, lambda kb, actor, _: _list(kb, actor, request),
+                      lambda listed: list_reply(listed, request.filters, self.pages), changes=False)
 
     @app_commands.command(name="show")
     @app_commands.rename(document="id")
@@ -340,7 +346,7 @@ class KnowledgeCommands(app_commands.Group):
     @app_commands.describe(page="Page number, from 1 (20 entries a page, newest first)")
     async def log(self, interaction: discord.Interaction[Any], page: app_commands.Range[int, 1] = 1) -> None:
         """Show the audit log of changes and refusals, newest first."""
-        await respond(interaction, lambda kb, actor, _: kb.log(actor, 20, page), lambda entries: Reply(
+        await respond(interaction, lambda kb, actor, _: kb.log(actor, LOG_PER_PAGE, page), lambda entries: Reply(
             embed=lines_embed("Audit log", [audit_line(e) for e in entries] or ["no entries"], f"Page {page}")),
             changes=False)
 
@@ -367,8 +373,9 @@ class KnowledgeCommands(app_commands.Group):
     @app_commands.command(name="poll")
     async def poll(self, interaction: discord.Interaction[Any]) -> None:
         """Poll every subscribed feed now."""
-        await respond(interaction, lambda kb, actor, _: kb.poll_feeds(actor),
-                      lambda reports: Reply(embed=lines_embed("Feeds polled", poll_lines(reports))), changes=True)
+        await respond(interaction, lambda kb, actor, progress: kb.poll_feeds(actor, progress),
+                      lambda reports: Reply(embed=lines_embed("Feeds polled", poll_lines(reports))), changes=True,
+                      unit=FEEDS_POLLED)
 
     @app_commands.command(name="gaps")
     @app_commands.describe(since="Questions asked on or after (YYYY, YYYY-MM or YYYY-MM-DD)")
@@ -378,8 +385,9 @@ class KnowledgeCommands(app_commands.Group):
                       lambda groups: Reply(embed=lines_embed("Unanswered questions", gap_lines(groups))), changes=False)
 
     @app_commands.command(name="stats")
-    @app_commands.describe(weeks="How many recent weeks to show (1-52)")
-    async def stats(self, interaction: discord.Interaction[Any], weeks: app_commands.Range[int, 1, 52] = 8) -> None:
+    @app_commands.describe(weeks=f"How many recent weeks to show (1-{MAX_STATS_WEEKS})")
+    async def stats(self, interaction: discord.Interaction[Any],
+                    weeks: app_commands.Range[int, 1, MAX_STATS_WEEKS] = DEFAULT_STATS_WEEKS) -> None:
         """Totals, and documents, questions and votes by week."""
         await respond(interaction, lambda kb, actor, _: kb.stats(actor, weeks),
                       lambda stats: Reply(embed=lines_embed("Knowledge base statistics", stats_lines(stats))),
@@ -387,31 +395,23 @@ class KnowledgeCommands(app_commands.Group):
 
 
 async def _add_file(client: CrisisDiscordClient, actor: Actor, file: discord.Attachment, kind: str | None,
-                    edits: ProgressEdits) -> Reply:
-    """Check, download into a private temporary folder under the file's own name, add, delete."""
-    admin = client.service.admin
-    if not may(actor, Action.CHANGE_KNOWLEDGE):
-        # Nothing is downloaded for someone who may not add files, but the refusal is still the
-        # core's: its one gate raises NotAllowed and writes the refusal to the audit log. (On
-        # the question pool: a refusal must not wait behind an import.)
-        await client.run_core(partial(admin.add_files, actor, [], label=safe_upload_name(file.filename)))
-    name = safe_upload_name(file.filename)
-    problem = upload_problem(name, file.size)
-    if problem is not None:
-        raise SourceError(problem)
-    with tempfile.TemporaryDirectory(prefix="crisisbot-upload-") as folder:
-        path = Path(folder) / name
-        data = await file.read()
-        if len(data) > MAX_UPLOAD_BYTES:  # the declared size was wrong
-            raise SourceError(f"{name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
-        path.write_bytes(data)
+                    progress: Progress) -> Reply:
+    """The core's upload intake: refused before any download, else fetched, added, deleted."""
+    upload = Upload.of(file.filename, file.size)
+
+    async def add(paths: list[Path], label: str) -> FilesAdded:
+        return await client.run_change(partial(client.service.admin.add_files, label=label, kind=kind),
+                                       actor, paths, progress if paths else None)
+
+    async def download(path: Path) -> None:
         try:
-            added = await client.run_change(partial(admin.add_files, label=f"upload {name}", kind=kind),
-                                            actor, [path], edits.progress)
-        except SourceError as exc:  # the reader names the file by its temporary path
-            raise SourceError(str(exc).replace(f"{folder}/", "")) from exc
-    report = added.report
-    return _ingested(report)
+            path.write_bytes(await file.read())
+        except discord.HTTPException as exc:
+            raise upload.not_handed_over(exc.text or str(exc.status)) from exc
+
+    await upload.admit(actor, add)
+    outcome = await upload.take_in(download, add)
+    return Reply(plain(outcome.text))
 
 
 # -- the scheduled feed poll ----------------------------------------------------------------------

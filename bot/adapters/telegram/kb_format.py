@@ -11,31 +11,11 @@ from collections.abc import Sequence
 
 from bot.core.admin import Page
 from bot.core.answer import describe_date
+from bot.core.kb_requests import USAGE
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, escape, visible_length
-from knowledge.documents import DocumentInfo, Kind
+from knowledge.documents import DocumentInfo
 
 Lines = list[str]  # HTML lines, each short enough for a message of its own
-
-_KINDS = ", ".join(k.value for k in Kind)
-
-USAGE = {
-    "add": "/kb add <url> [kind]",
-    "text": "/kb text <title>, then the text on the next lines (or as a reply to the text)",
-    "list": "/kb list [page] [publisher=…] [kind=…] [since=YYYY-MM-DD] [until=YYYY-MM-DD]",
-    "show": "/kb show <id>",
-    "remove": "/kb remove <id>",
-    "kind": f"/kb kind <id> <kind>   (kinds: {_KINDS})",
-    "refresh": "/kb refresh <id>",
-    "log": "/kb log [page]",
-    "subscribe": "/kb subscribe <feed url>",
-    "unsubscribe": "/kb unsubscribe <feed url>",
-    "feeds": "/kb feeds",
-    "poll": "/kb poll",
-    "gaps": "/kb gaps [since YYYY-MM-DD]",
-    "stats": "/kb stats [weeks]",
-}
-
-
 
 
 def _units(text: str) -> int:

@@ -91,14 +91,14 @@ async def test_admin_adds_a_url_with_progress_in_the_private_response(admin: Adm
     url = admin.web.url("/article")
     final = await admin.kb("add-url", {"url": url, "kind": "analysis"})
 
-    assert text_of(final).startswith("Done: added") and final.json["allowed_mentions"] == NO_PINGS
+    assert text_of(final).startswith("added ") and final.json["allowed_mentions"] == NO_PINGS
     edits = [r for r in server.calls("PATCH", "/messages/@original")]
-    assert text_of(edits[0]).startswith("Working: 1 of 1 documents added")  # progress, then the result
+    assert text_of(edits[0]).startswith("Working on it… 1 of 1 documents added")  # progress, then the result
     assert edits[-1] is final
     assert server.sent_messages[-1]["flags"] & FLAG_EPHEMERAL
     document = next(d for d in admin.stored().values() if d.url == url)
     assert document.kind.value == "analysis"
-    assert text_of(await admin.kb("refresh", {"id": document.id})) == "Done: unchanged."
+    assert text_of(await admin.kb("refresh", {"id": document.id})) == "unchanged"
 
 
 @pytest.mark.asyncio
@@ -108,7 +108,7 @@ async def test_admin_adds_a_file_and_bad_files_are_refused_before_any_download(a
              "The ferry across the Dnipro near Kherson carried passengers again on Monday after repairs.\n")
     good = server.user_attachment("ferry report (final).MD", story.encode(), "text/markdown")
     final = await admin.kb("add-file", {"file": good, "kind": "news"})
-    assert text_of(final).startswith("Done: added ferry_report_final"), text_of(final)
+    assert text_of(final).startswith("added ferry_report_final"), text_of(final)
     assert admin.stored()["ferry_report_final"].kind.value == "news"  # over the front matter's default
     logged = admin.service.audit.entries(1)[0]
     assert (logged.action, logged.target, logged.result) == (
@@ -150,7 +150,7 @@ async def test_add_text_list_with_pages_show_set_kind_remove_and_log(admin: Admi
 
     added = await admin.kb("add-text", {"title": "Statement on the grain corridor",
                                         "text": "Ships left Odesa ports through the corridor on Friday, the ministry said."})
-    assert text_of(added).startswith("Done: added statement-on-the-grain-corridor")
+    assert text_of(added).startswith("added statement-on-the-grain-corridor")
     document_id = next(i for i in admin.stored() if i.startswith("statement-on-the-grain-corridor"))
 
     listed = await admin.kb("list")
@@ -231,7 +231,7 @@ async def test_progress_edits_are_throttled_marshalled_and_never_after_the_resul
     await report_from_a_thread(3, 2.5)
     await edits.finish(Reply("Done"))
     await report_from_a_thread(4, 9.0)  # late: the result stays
-    assert shown == ["Working: 1 of 5 documents added…", "Working: 3 of 5 documents added…", "Done"]
+    assert shown == ["Working on it… 1 of 5 documents added", "Working on it… 3 of 5 documents added", "Done"]
 
 
 def test_code_blocks_fit_discord() -> None:

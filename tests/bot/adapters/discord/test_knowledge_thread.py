@@ -105,7 +105,7 @@ async def test_two_admins_imports_in_progress_do_not_hold_up_a_question(admins: 
     web.hold.release()
     for interaction in (one, two):
         outcome = await import_outcome(admins, interaction)
-        assert outcome.startswith("Done: added"), outcome
+        assert outcome.startswith("added "), outcome
     assert {web.url("/held/1"), web.url("/held/2")} <= {d.url for d in admins.service.store.documents()}
 
 
@@ -130,7 +130,7 @@ async def test_the_scheduled_feed_poll_and_an_import_do_not_hold_up_a_question(
     web.hold.release()
     await asyncio.wait_for(poll, ANSWER_WAIT)
     outcome = await import_outcome(admins, added)
-    assert outcome.startswith("Done: added"), outcome
+    assert outcome.startswith("added "), outcome
     assert {web.url("/held/3"), web.url("/held/4")} <= {d.url for d in service.store.documents()}
     polled = [e for e in service.audit.entries(20) if e.platform == "scheduler" and e.action == "poll-feed"]
     assert polled and polled[0].result.startswith("ok"), polled
