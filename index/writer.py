@@ -21,12 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import Embedder
-from index.interfaces import VectorIndex
-from index.search_index import RepairReport
+from index.interfaces import RepairReport, VectorIndex
 from knowledge.chunking import ChunkingPolicy, chunk_document
 from knowledge.documents import Document
-from knowledge.store import NewDocument, WriteResult
-from knowledge.store_interface import KnowledgeStore
+from knowledge.store_interface import KnowledgeStore, NewDocument, WriteResult
 
 log = logging.getLogger(__name__)
 
