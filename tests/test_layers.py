@@ -114,7 +114,7 @@ def all_imports(root: Path, packages: Iterable[str] = PROJECT) -> list[Import]:
 
 def violations(imports: Iterable[Import], rules: Iterable[Rule] = RULES) -> list[str]:
     """One line per import a rule forbids: where it is, what it imports, and why not."""
-    found = []
+    imports, found = list(imports), []
     for rule in rules:
         for item in imports:
             if not within(item.importer, rule.layer):
