@@ -1,20 +1,15 @@
-"""Helpers shared by the benchmark scripts (core.py, calibrate_threshold.py).
+"""What the benchmarks share: where the project and the shared data are, progress logs, the
+project's revision, statistics and JSON helpers.
 
-The scripts are run as `python benchmarks/X.py`, which puts this folder on sys.path, so they
-`import common`. Importing it has two effects the scripts rely on, before any project module
-or model library is imported:
-
-- the Hugging Face libraries are told never to reach for a model hub (in this process and in
-  any subprocess that inherits the environment);
-- the project root is put on sys.path, so `bot`, `index` and `knowledge` import from the
-  working tree.
+The benchmarks run as modules from the project root (`python -m benchmarks.speed.core`), so
+`bot`, `index`, `knowledge` and `tests` import from the working tree with no sys.path edit;
+importing the `benchmarks` package has already told the model libraries to stay offline.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -22,12 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
 PROJECT = Path(__file__).resolve().parents[1]
-if str(PROJECT) not in sys.path:
-    sys.path.insert(0, str(PROJECT))
 
 # Files of the shared data folder (--shared, by default ../shared) that both scripts read.
 SEED_ARTICLE = Path("knowledge/turning-tides-2024-11.md")

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 
-from common import add_shared_option, percentile, read_jsonl
+from benchmarks.common import add_shared_option, percentile, read_jsonl
 
 Measure = Callable[[list[str], Path], Coroutine[object, object, list[tuple[float, bool]]]]
 

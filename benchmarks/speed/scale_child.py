@@ -1,6 +1,7 @@
-"""The child process of speed.py: one measurement (an ingest, or one configuration at one size)
-in a process of its own, so its peak memory is its own. speed.py runs it as
-`python benchmarks/speed.py --child JOB.json` and reads the JSON result it writes.
+"""The child process of benchmarks.speed.scale: one measurement (an ingest, or one configuration
+at one size) in a process of its own, so its peak memory is its own. scale runs it from the
+project root as `python -m benchmarks.speed.scale_child JOB.json` and reads the JSON result it
+writes.
 
 The configuration comes from the environment (CRISISBOT_EMBEDDING_BACKEND, ..._VECTOR_STORAGE,
 ..._APPROXIMATE_INDEX_ABOVE, ..._EMBEDDING_CACHE, ..._DATABASE_URL), read by the bot's settings
@@ -9,6 +10,7 @@ as in production.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from dataclasses import asdict
@@ -16,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import finite, make_log
-from core import ingest_documents, query_latency
-from speed_data import K, make_questions, real_documents, recall_at_10
+from benchmarks.common import finite, make_log
+from benchmarks.speed.core import ingest_documents, query_latency
+from benchmarks.speed.scale_data import K, make_questions, real_documents, recall_at_10
 
 log = make_log("speed")
 
@@ -102,7 +104,7 @@ def open_index(bot: Any, config: dict[str, Any]) -> dict[str, Any]:
     wait = getattr(bot.index, "wait_for_build", None)
     started = time.perf_counter()
     if wait is not None and not wait(7200):
-        raise SystemExit("speed.py: the approximate index was not built within 2 hours")
+        raise SystemExit("benchmarks.speed.scale: the approximate index was not built within 2 hours")
     result["ivf_s"] = time.perf_counter() - started
     result["index"] = describe_index(bot)
     built = (result["index"]["kind"], result["index"].get("storage") or "float32")
@@ -146,3 +148,13 @@ def child(job_path: Path) -> None:
     job = json.loads(job_path.read_text())
     result = ingest(job) if job["kind"] == "ingest" else ask(job)
     Path(job["out"]).write_text(json.dumps(finite(result)), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("job", type=Path, help="the job's JSON file, written by benchmarks.speed.scale")
+    child(parser.parse_args(argv).job)
+
+
+if __name__ == "__main__":
+    main()

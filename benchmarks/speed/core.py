@@ -14,7 +14,7 @@ c. query latency: `CrisisBot.ask` in-process over N distinct realtimeqa-dev ques
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/core.py [--shared PATH] [--keep DIR] [--questions N] [--json]
+    .venv/bin/python -m benchmarks.speed.core [--shared PATH] [--keep DIR] [--questions N] [--json]
 
 Shared data is read in place from `../shared` (or --shared); nothing is copied into the
 project. Data folders go to a temporary folder that is removed afterwards, unless --keep DIR.
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 # First: never reach for a model hub (in this process or the `crisisbot` subprocesses, which
 # inherit the environment), and put the project on sys.path.
-from common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log, percentile,
+from benchmarks.common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log, percentile,
                     read_jsonl, revision)
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def crisisbot_command() -> Path:
         return script
     found = shutil.which("crisisbot")
     if not found:
-        raise SystemExit("core.py: the crisisbot console script was not found (run make install)")
+        raise SystemExit("benchmarks.speed.core: the crisisbot console script was not found (run make install)")
     return Path(found)
 
 
@@ -125,7 +125,7 @@ def run_cli(args: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(
-            f"core.py: {' '.join(args)} exited with {done.returncode}:\n{done.stderr.strip()}"
+            f"benchmarks.speed.core: {' '.join(args)} exited with {done.returncode}:\n{done.stderr.strip()}"
         )
     return seconds, done
 
@@ -186,7 +186,7 @@ def ingest_corpus(data_dir: Path, corpus: Path) -> tuple[CrisisBot, dict[str, An
     from bot.runtime.settings import load_settings
 
     if data_dir.exists() and any(data_dir.iterdir()):
-        raise SystemExit(f"core.py: {data_dir} is not empty; the ingest must start from nothing")
+        raise SystemExit(f"benchmarks.speed.core: {data_dir} is not empty; the ingest must start from nothing")
     # No background sentence warming: the query-latency step must not run beside it.
     bot = CrisisBot(load_settings(data_dir=data_dir, warm_answer_sentences=False))
 
@@ -200,7 +200,7 @@ def ingest_corpus(data_dir: Path, corpus: Path) -> tuple[CrisisBot, dict[str, An
 def ingest_documents(bot: CrisisBot, documents: list[Document]) -> dict[str, Any]:
     """Open the bot's data folder (loading the model, untimed), then time `CrisisBot.ingest`.
 
-    Also used by speed.py, once per embedding backend."""
+    Also used by benchmarks.speed.scale, once per embedding backend."""
     started = time.perf_counter()
     bot.open()  # seeds the built-in article (loading the model) when that setting is on
     bot.embedder.embed(["load the model"])  # in case it is off: keep model loading untimed
@@ -398,7 +398,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"   note: {query['best_score_at_or_over_threshold']}/{n} had a best passage score at or over "
             "min_passage_score; the relevance gate, not that score alone, decides (see "
-            "calibrate_threshold.py)"
+            "benchmarks.quality.calibrate_threshold)"
         )
     lines.append(f"   ({noise(query['cpu_watch'])})")
     if query["pass_mismatches"]:

@@ -27,7 +27,7 @@ settings: `Answer.found` of `CrisisBot.ask`, per set, beside the replayed gate.
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/calibrate_threshold.py [--shared PATH] [--keep DIR]
+    .venv/bin/python -m benchmarks.quality.calibrate_threshold [--shared PATH] [--keep DIR]
         [--queries N] [--json]
 
 --keep DIR keeps the three data folders (DIR/seed-kb, DIR/statements-kb, DIR/realtimeqa-kb)
@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # First: never reach for a model hub, and put the project on sys.path.
-from common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log, percentile,
+from benchmarks.common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log, percentile,
                     read_jsonl, revision)
 
 # The question lists live with the tests, which check the bot against them too:

@@ -6,7 +6,7 @@ The real python-telegram-bot Application long-polls the stand-in server of the t
 knowledge base; for each, the time from `push_update` to the `sendMessage` carrying its answer.
 Questions are sent one at a time so the figure is latency, not queueing.
 
-    .venv/bin/python benchmarks/telegram_latency.py [--questions 50] [--shared PATH]
+    .venv/bin/python -m benchmarks.chat.telegram [--questions 50] [--shared PATH]
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import chat_latency
-import common  # noqa: F401  (offline settings and the project on sys.path)
+from benchmarks.chat import latency
 
 
 def _to_chat(chat: int) -> Callable[[Any], bool]:
@@ -63,4 +62,4 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
 
 
 if __name__ == "__main__":
-    raise SystemExit(chat_latency.main("telegram: update pushed -> answer sent (long polling)", measure, __doc__))
+    raise SystemExit(latency.main("telegram: update pushed -> answer sent (long polling)", measure, __doc__))

@@ -1,4 +1,4 @@
-"""The data of speed.py: the real ~10k passages, their tiled copies up to 1M, the questions,
+"""The data of benchmarks.speed.scale: the real ~10k passages, their tiled copies up to 1M, the questions,
 the exact top-10 each approximate index is scored against, and the PostgreSQL copy.
 
 - The real knowledge base is the shared corpus in publication order, cut after the document
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-from core import unique_questions
+from benchmarks.speed.core import unique_questions
 
 if TYPE_CHECKING:
     from bot.runtime.service import CrisisBot
@@ -69,7 +69,7 @@ def make_questions(documents: list[Document], shared: Path, count: int,
     titles = sorted(usable - {t for t, _ in from_eval})
     wanted = count - len(from_eval)
     if len(titles) < wanted:
-        raise SystemExit(f"speed.py: only {len(titles)} usable titles for {wanted} title questions")
+        raise SystemExit(f"benchmarks.speed.scale: only {len(titles)} usable titles for {wanted} title questions")
     return [(t, "document title") for t in random.Random(SEED).sample(titles, wanted)] + from_eval
 
 

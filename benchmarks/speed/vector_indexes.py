@@ -8,7 +8,7 @@ published benchmarks measured on other hardware and other data.
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/vector_indexes.py [--sizes 100000 1000000] [--queries 200]
+    .venv/bin/python -m benchmarks.speed.vector_indexes [--sizes 100000 1000000] [--queries 200]
         [--dim 384] [--data DIR] [--out FILE] [--json]
 
 Needs `faiss-cpu`, `pgserver` (a PostgreSQL 16 with pgvector that runs as a subprocess) and
@@ -45,7 +45,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from common import PROJECT, finite, make_log, percentile, revision
+from benchmarks.common import PROJECT, finite, make_log, percentile, revision
 
 if TYPE_CHECKING:
     import faiss
@@ -276,7 +276,7 @@ def one_row(conn: psycopg.Connection[Any], sql: str) -> tuple[Any, ...]:
     """The single row a catalogue or check query must return."""
     row = conn.execute(sql).fetchone()
     if row is None:
-        raise SystemExit(f"vector_indexes.py: no row from {sql}")
+        raise SystemExit(f"benchmarks.speed.vector_indexes: no row from {sql}")
     return tuple(row)
 
 
@@ -292,7 +292,7 @@ def load_table(conn: psycopg.Connection[Any], table: str, data: np.ndarray) -> f
     stored = one_row(conn, f"SELECT embedding::text FROM {table} WHERE id = 1")[0]
     values = [float(x) for x in stored.strip("[]").split(",")]
     if max(abs(a - float(b)) for a, b in zip(values, data[1])) > 1e-6:
-        raise SystemExit("vector_indexes.py: the binary COPY did not round-trip a vector")
+        raise SystemExit("benchmarks.speed.vector_indexes: the binary COPY did not round-trip a vector")
     return load_s
 
 
@@ -338,7 +338,7 @@ def pgvector_rows(uri: str, size: int, data: np.ndarray, queries: np.ndarray, tr
 
         plan = conn.execute("EXPLAIN " + sql, [literal(queries[0])]).fetchall()
         if not any("hnsw" in line[0] for line in plan):
-            raise SystemExit(f"vector_indexes.py: pgvector did not plan the HNSW index: {plan}")
+            raise SystemExit(f"benchmarks.speed.vector_indexes: pgvector did not plan the HNSW index: {plan}")
         rows = []
         for ef in ef_values:
             conn.execute(f"SET hnsw.ef_search = {ef}")
@@ -449,7 +449,7 @@ def report(rows: Sequence[Row], shapes: dict[int, dict[str, float]], args: argpa
         ("Memory: FAISS = serialised index size (what it holds in RAM); pgvector = HNSW index "
          "relation size, with the table (heap) and total relation sizes beside it."),
     ]
-    command = "python benchmarks/vector_indexes.py " + " ".join(
+    command = "python -m benchmarks.speed.vector_indexes " + " ".join(
         ["--sizes", *map(str, args.sizes), "--queries", str(args.queries), "--dim", str(args.dim)])
     return ("# Vector indexes: FAISS flat, FAISS HNSW, pgvector HNSW\n\n"
             f"`{command}`\n\n" + table(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n")

@@ -4,9 +4,9 @@ single-query p50/p95 exact against IVF, serialised size.
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/approximate_index.py [--size 200000] [--dim 384] [--queries 200]
+    .venv/bin/python -m benchmarks.speed.approximate_index [--size 200000] [--dim 384] [--queries 200]
 
-The corpus is the clustered synthetic mixture of vector_indexes.py (same generator), written
+The corpus is the clustered synthetic mixture of benchmarks.speed.vector_indexes (same generator), written
 into a temporary SQLite store; queries are fresh draws from the mixture, never stored vectors.
 """
 
@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import percentile
-from vector_indexes import SEED, draw, make_mixture, recall
+from benchmarks.common import percentile
+from benchmarks.speed.vector_indexes import SEED, draw, make_mixture, recall
 
 from index.search_index import SearchIndex
 from index.vectors import FaissVectorStore
