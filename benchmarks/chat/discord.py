@@ -22,17 +22,13 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
     import yarl
 
     from bot.adapters.discord.client import CrisisDiscordClient
-    from bot.runtime.service import CrisisBot
-    from bot.runtime.settings import load_settings
     from tests.discord_server import FakeDiscord
 
     server = FakeDiscord()
     await server.start()
     discord.http.Route.BASE = server.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
-    service = CrisisBot(load_settings(data_dir=data_dir, questions_per_minute=1000))
-    service.open()
-    service.ask(texts[0])  # load the model before timing
+    service = latency.open_service(data_dir, texts[0])
     client = CrisisDiscordClient(service, guild_ready_timeout=0.05)
     await client.login(server.token)
     task = asyncio.create_task(client.connect(reconnect=False))

@@ -24,21 +24,14 @@ def _to_chat(chat: int) -> Callable[[Any], bool]:
 
 
 async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
-    from bot.runtime.service import CrisisBot
-    from bot.runtime.settings import load_settings
     from bot.adapters.telegram.app import build_application
     from tests.telegram_server import FakeTelegram
 
     server = FakeTelegram()
     await server.start()
-    settings = load_settings(
-        data_dir=data_dir, TELEGRAM_BOT_TOKEN=server.token, telegram_api_url=server.base_url,
-        questions_per_minute=1000,
-    )
-    service = CrisisBot(settings)
-    service.open()
-    service.ask(texts[0])  # load the model before timing
-    application = build_application(service, settings)
+    service = latency.open_service(data_dir, texts[0], TELEGRAM_BOT_TOKEN=server.token,
+                                   telegram_api_url=server.base_url)
+    application = build_application(service, service.settings)
     await application.initialize()
     await application.start()
     assert application.updater is not None

@@ -12,16 +12,13 @@ alone. Queries are embedded once. Documents rank by their best passage, as in `c
 from __future__ import annotations
 
 import argparse
-import math
 import sqlite3
-from collections import Counter
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import numpy as np
-from benchmarks.common import make_log
 
+from benchmarks.common import make_log
 from bot.runtime.evaluation import load_dataset, ndcg_at
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path
 from index.recency import mentions_recency, recency_bonus

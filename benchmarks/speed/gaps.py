@@ -11,12 +11,11 @@ the biggest groups, which a person can check for sense.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import add_shared_option
+from benchmarks.common import REALTIMEQA_QUERIES, add_shared_option, read_jsonl
 from bot.core.render import gap_lines
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
@@ -28,8 +27,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=2056)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of gaps")
     args = parser.parse_args()
-    queries = Path(args.shared) / "eval/realtimeqa-dev/queries.jsonl"
-    questions = [json.loads(line)["text"] for line in queries.open(encoding="utf-8")][: args.questions]
+    questions = [record["text"] for record in read_jsonl(args.shared / REALTIMEQA_QUERIES)][: args.questions]
     with tempfile.TemporaryDirectory() as folder:
         bot = CrisisBot(load_settings(data_dir=Path(folder), questions_per_minute=1000))
         try:

@@ -50,7 +50,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -60,11 +59,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchmarks.common import PROJECT, add_shared_option, finite, make_log, revision
-from benchmarks.speed.core import CpuWatch
+
+from benchmarks.common import (PROJECT, CpuWatch, add_shared_option, data_folders, finite, make_log, postgres,
+                               revision)
 from benchmarks.speed.scale_data import RealBase, clone_database, drop_database, exact_top10, grow, load_postgres
 from benchmarks.speed.scale_report import ask_table, render
-from benchmarks.speed.vector_indexes import postgres
 
 log = make_log("speed")
 
@@ -370,18 +369,13 @@ def main() -> None:
     args = parse_args()
     # `kill PID` must still stop the PostgreSQL server and remove the data folders.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("benchmarks.speed.scale: stopped by SIGTERM"))
-    root = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="crisisbot-speed-"))
-    if args.keep and root.exists() and any(root.iterdir()):
-        raise SystemExit(f"benchmarks.speed.scale: {root} is not empty")
-    log(f"data folders in {root}")
+    if args.keep and args.keep.exists() and any(args.keep.iterdir()):
+        raise SystemExit(f"benchmarks.speed.scale: {args.keep} is not empty")
     started = time.perf_counter()
     load_start = os.getloadavg()
-    try:
-        with ExitStack() as stack:
-            result = run_all(args, root, stack)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+    with data_folders(args.keep, "crisisbot-speed-") as root, ExitStack() as stack:
+        log(f"data folders in {root}")
+        result = run_all(args, root, stack)
     result.update(wall_s=time.perf_counter() - started, load=(load_start, os.getloadavg()),
                   date=datetime.now().isoformat(timespec="minutes"), revision=revision(),
                   command=" ".join(["python -m benchmarks.speed.scale", *sys.argv[1:]]))

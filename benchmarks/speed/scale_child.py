@@ -18,26 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchmarks.common import finite, make_log
+
+from benchmarks.common import finite, make_log, peak_rss_mb, recall_at_k
 from benchmarks.speed.core import ingest_documents, query_latency
-from benchmarks.speed.scale_data import K, make_questions, real_documents, recall_at_10
+from benchmarks.speed.scale_data import K, make_questions, real_documents
 
 log = make_log("speed")
 
 FIRST_QUESTION = "What did the President of Ukraine say about the war?"  # timed apart (lexical index)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM), in MiB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def reset_peak_rss() -> bool:
@@ -138,7 +126,7 @@ def ask(job: dict[str, Any]) -> dict[str, Any]:
         result["peak_rss_mb"] = max(result["open_peak_rss_mb"], peak_rss_mb())
         vectors, truth = np.load(job["vectors_file"]), np.load(job["truth_file"])
         found = [[i for i, _ in bot.index.search(v, K)] for v in vectors]
-        result["recall_at_10"] = recall_at_10(found, truth)
+        result["recall_at_10"] = recall_at_k(found, truth)
         return result
     finally:
         bot.close()
