@@ -32,42 +32,42 @@ typecheck: install
 	$(BIN)/python -m mypy bot knowledge index
 
 bench: install
-	$(BIN)/python benchmarks/core.py
+	$(BIN)/python -m benchmarks.speed.core
 
 bench-chat: install
-	$(BIN)/python benchmarks/telegram_latency.py
-	$(BIN)/python benchmarks/discord_latency.py
+	$(BIN)/python -m benchmarks.chat.telegram
+	$(BIN)/python -m benchmarks.chat.discord
 
 bench-eval: install
-	$(BIN)/python benchmarks/eval_speed.py
+	$(BIN)/python -m benchmarks.speed.eval
 
 bench-gaps: install
-	$(BIN)/python benchmarks/gaps.py
+	$(BIN)/python -m benchmarks.speed.gaps
 
 bench-summaries: install
-	$(BIN)/python benchmarks/summaries.py
+	$(BIN)/python -m benchmarks.speed.summaries
 
 # About 30 minutes: 1M vectors, HNSW builds in FAISS and pgvector (pgserver).
 bench-vectors: install
-	$(BIN)/python benchmarks/vector_indexes.py --sizes 100000 1000000
+	$(BIN)/python -m benchmarks.speed.vector_indexes --sizes 100000 1000000
 
 bench-backends: install
-	$(BIN)/python benchmarks/backends.py
+	$(BIN)/python -m benchmarks.quality.backends
 
 bench-approximate: install
-	$(BIN)/python benchmarks/approximate_index.py
+	$(BIN)/python -m benchmarks.speed.approximate_index
 
 # About 30 minutes on 2 cores: ingest per embedding backend, then every configuration at 10k,
 # 100k and 1M passages (PostgreSQL at 10k and 100k); writes benchmarks/results/speed.md.
 bench-speed: install
-	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python -m benchmarks.speed.scale
 
 # About 6 minutes: ask latency idle, then while 14,500 passages are imported beside it.
 bench-import: install
-	$(BIN)/python benchmarks/ask_during_import.py
+	$(BIN)/python -m benchmarks.speed.ask_during_import
 
 calibrate: install
-	$(BIN)/python benchmarks/calibrate_threshold.py
+	$(BIN)/python -m benchmarks.quality.calibrate_threshold
 
 clean:
 	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache

@@ -1,5 +1,5 @@
 """The shared question lists in tests/data: used by the abstention tests and by
-benchmarks/calibrate_threshold.py, which chose the default threshold on them."""
+benchmarks/quality/calibrate_threshold.py, which chose the default threshold on them."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ The real discord.py client connects to the stand-in gateway and REST server of t
 (`tests/discord_server/`, 127.0.0.1 only) and answers N different questions over the seed
 knowledge base, one at a time.
 
-    .venv/bin/python benchmarks/discord_latency.py [--questions 50] [--shared PATH]
+    .venv/bin/python -m benchmarks.chat.discord [--questions 50] [--shared PATH]
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import asyncio
 import time
 from pathlib import Path
 
-import chat_latency
-import common  # noqa: F401  (offline settings and the project on sys.path)
+from benchmarks.chat import latency
 
 
 async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
@@ -23,17 +22,13 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
     import yarl
 
     from bot.adapters.discord.client import CrisisDiscordClient
-    from bot.runtime.service import CrisisBot
-    from bot.runtime.settings import load_settings
     from tests.discord_server import FakeDiscord
 
     server = FakeDiscord()
     await server.start()
     discord.http.Route.BASE = server.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
-    service = CrisisBot(load_settings(data_dir=data_dir, questions_per_minute=1000))
-    service.open()
-    service.ask(texts[0])  # load the model before timing
+    service = latency.open_service(data_dir, texts[0])
     client = CrisisDiscordClient(service, guild_ready_timeout=0.05)
     await client.login(server.token)
     task = asyncio.create_task(client.connect(reconnect=False))
@@ -58,4 +53,4 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
 
 
 if __name__ == "__main__":
-    raise SystemExit(chat_latency.main("discord: INTERACTION_CREATE -> follow-up", measure, __doc__))
+    raise SystemExit(latency.main("discord: INTERACTION_CREATE -> follow-up", measure, __doc__))

@@ -8,7 +8,7 @@ published benchmarks measured on other hardware and other data.
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/vector_indexes.py [--sizes 100000 1000000] [--queries 200]
+    .venv/bin/python -m benchmarks.speed.vector_indexes [--sizes 100000 1000000] [--queries 200]
         [--dim 384] [--data DIR] [--out FILE] [--json]
 
 Needs `faiss-cpu`, `pgserver` (a PostgreSQL 16 with pgvector that runs as a subprocess) and
@@ -32,26 +32,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shutil
-import tempfile
 import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from common import PROJECT, finite, make_log, percentile, revision
+from benchmarks.common import (PROJECT, finite, machine, make_log, percentile_ms, postgres, recall_at_k,
+                               revision)
 
 if TYPE_CHECKING:
     import faiss
     import numpy as np
     import psycopg
-    from pgserver import PostgresServer
 
 K = 10
 SEED = 20240801
@@ -122,12 +117,6 @@ def draw(count: int, mixture: tuple[np.ndarray, np.ndarray, np.ndarray],
     return out
 
 
-def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean share of the exact top-10 present in each approximate top-10 (order ignored)."""
-    hits = [len(set(f[f >= 0].tolist()) & set(t.tolist())) for f, t in zip(found, truth)]
-    return sum(hits) / (K * len(truth))
-
-
 def timed_queries(search: Callable[[np.ndarray], Sequence[int]],
                   queries: np.ndarray) -> tuple[list[float], np.ndarray]:
     """Latencies (s) and ids of one-at-a-time searches, after a few untimed warm-up queries."""
@@ -144,9 +133,9 @@ def timed_queries(search: Callable[[np.ndarray], Sequence[int]],
     return seconds, ids
 
 
-def ms(seconds: Sequence[float], q: float) -> float:
-    """The q-th percentile of latencies given in seconds, in milliseconds."""
-    return percentile([s * 1000 for s in seconds], q)
+def figures(seconds: Sequence[float], ids: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    """p50 and p95 in ms, and recall@10, of one timed pass: the measured columns of a Row."""
+    return percentile_ms(seconds, 50), percentile_ms(seconds, 95), recall_at_k(ids, truth)
 
 
 # -- FAISS ----------------------------------------------------------------------------------
@@ -159,8 +148,7 @@ def faiss_rows(size: int, data: np.ndarray, queries: np.ndarray, truth: np.ndarr
 
     rows = []
     seconds, ids = timed_queries(lambda query: flat.search(query[None, :], K)[1][0], queries)
-    rows.append(Row(size, "FAISS flat (exact)", "IndexFlatIP", flat_build_s, ms(seconds, 50),
-                    ms(seconds, 95), recall(ids, truth),
+    rows.append(Row(size, "FAISS flat (exact)", "IndexFlatIP", flat_build_s, *figures(seconds, ids, truth),
                     len(faiss.serialize_index(flat)) / 2**20, "serialised"))
     log(f"{size:,}: FAISS flat p50 {rows[-1].p50_ms:.2f} ms")
 
@@ -187,50 +175,13 @@ def faiss_hnsw_rows(size: int, data: np.ndarray, queries: np.ndarray, truth: np.
         hnsw.hnsw.efSearch = ef
         seconds, ids = timed_queries(lambda query: hnsw.search(query[None, :], K)[1][0], queries)
         rows.append(Row(size, "FAISS HNSW", f"M {m}, efC {ef_construction}, efSearch {ef}",
-                        build_s, ms(seconds, 50), ms(seconds, 95), recall(ids, truth), memory,
-                        "serialised, vectors + graph"))
+                        build_s, *figures(seconds, ids, truth), memory, "serialised, vectors + graph"))
         log(f"{size:,}: FAISS HNSW M {m} efSearch {ef}: p50 {rows[-1].p50_ms:.3f} ms, "
             f"recall {rows[-1].recall_at_10:.3f}")
     return rows
 
 
 # -- pgvector -------------------------------------------------------------------------------
-
-
-@contextmanager
-def postgres(data: Path | None, shared_buffers: str, maintenance_work_mem: str) -> Iterator[str]:
-    """A running pgserver PostgreSQL with pgvector, configured for the benchmark; yields its URI.
-
-    The settings that need a restart (shared_buffers) are written with ALTER SYSTEM and the
-    server restarted with pg_ctl. pgserver has no restart call, so its record of the postmaster
-    is re-read afterwards; without that its clean-up would look at the dead process and leave
-    the new server running.
-    """
-    import pgserver
-    from pgserver.utils import PostmasterInfo
-
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    scratch = None if data else Path(tempfile.mkdtemp(prefix="vector-bench-"))
-    folder = data if data else scratch / "pgdata"  # type: ignore[operator]
-    server: PostgresServer = pgserver.get_server(folder, cleanup_mode="stop" if data else "delete")
-    try:
-        server.psql(
-            f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}';"
-            f"ALTER SYSTEM SET maintenance_work_mem = '{maintenance_work_mem}';"
-            "ALTER SYSTEM SET max_parallel_maintenance_workers = 1;"
-            "ALTER SYSTEM SET max_wal_size = '8GB';"
-            "ALTER SYSTEM SET checkpoint_timeout = '30min';"
-        )
-        # pg_ctl is made at import time, one function per bundled binary, so mypy cannot see it.
-        pgserver.pg_ctl(  # type: ignore[attr-defined]
-            ["-w", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=120)
-        server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
-        server.psql("CREATE EXTENSION IF NOT EXISTS vector;")
-        yield server.get_uri()
-    finally:
-        server.cleanup()
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def copy_binary(conn: psycopg.Connection[Any], table: str, data: np.ndarray) -> None:
@@ -276,7 +227,7 @@ def one_row(conn: psycopg.Connection[Any], sql: str) -> tuple[Any, ...]:
     """The single row a catalogue or check query must return."""
     row = conn.execute(sql).fetchone()
     if row is None:
-        raise SystemExit(f"vector_indexes.py: no row from {sql}")
+        raise SystemExit(f"benchmarks.speed.vector_indexes: no row from {sql}")
     return tuple(row)
 
 
@@ -292,7 +243,7 @@ def load_table(conn: psycopg.Connection[Any], table: str, data: np.ndarray) -> f
     stored = one_row(conn, f"SELECT embedding::text FROM {table} WHERE id = 1")[0]
     values = [float(x) for x in stored.strip("[]").split(",")]
     if max(abs(a - float(b)) for a, b in zip(values, data[1])) > 1e-6:
-        raise SystemExit("vector_indexes.py: the binary COPY did not round-trip a vector")
+        raise SystemExit("benchmarks.speed.vector_indexes: the binary COPY did not round-trip a vector")
     return load_s
 
 
@@ -338,14 +289,13 @@ def pgvector_rows(uri: str, size: int, data: np.ndarray, queries: np.ndarray, tr
 
         plan = conn.execute("EXPLAIN " + sql, [literal(queries[0])]).fetchall()
         if not any("hnsw" in line[0] for line in plan):
-            raise SystemExit(f"vector_indexes.py: pgvector did not plan the HNSW index: {plan}")
+            raise SystemExit(f"benchmarks.speed.vector_indexes: pgvector did not plan the HNSW index: {plan}")
         rows = []
         for ef in ef_values:
             conn.execute(f"SET hnsw.ef_search = {ef}")
             seconds, ids = timed_queries(one, queries)
             rows.append(Row(size, "pgvector HNSW", f"m {PG_M}, ef_construction {PG_EF_CONSTRUCTION}, "
-                            f"ef_search {ef}", build_s, ms(seconds, 50), ms(seconds, 95),
-                            recall(ids, truth), index / 2**20,
+                            f"ef_search {ef}", build_s, *figures(seconds, ids, truth), index / 2**20,
                             f"index; table {heap / 2**20:.0f} MB, total {total / 2**20:.0f} MB",
                             {"load_s": load_s, "heap_bytes": heap, "index_bytes": index,
                              "total_bytes": total}))
@@ -398,20 +348,6 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    """Cores, CPU model and memory: every figure here depends on them."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({model}), {memory:.0f} GiB RAM, {platform.platform()}"
-
-
 def per_size(shapes: dict[int, dict[str, float]], show: Callable[[dict[str, float]], str]) -> str:
     """One figure per corpus size, for the notes under the table."""
     return "; ".join(f"{size:,}: {show(values)}" for size, values in shapes.items())
@@ -449,7 +385,7 @@ def report(rows: Sequence[Row], shapes: dict[int, dict[str, float]], args: argpa
         ("Memory: FAISS = serialised index size (what it holds in RAM); pgvector = HNSW index "
          "relation size, with the table (heap) and total relation sizes beside it."),
     ]
-    command = "python benchmarks/vector_indexes.py " + " ".join(
+    command = "python -m benchmarks.speed.vector_indexes " + " ".join(
         ["--sizes", *map(str, args.sizes), "--queries", str(args.queries), "--dim", str(args.dim)])
     return ("# Vector indexes: FAISS flat, FAISS HNSW, pgvector HNSW\n\n"
             f"`{command}`\n\n" + table(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n")

@@ -1,5 +1,5 @@
-"""The data of speed.py: the real ~10k passages, their tiled copies up to 1M, the questions,
-the exact top-10 each approximate index is scored against, and the PostgreSQL copy.
+"""The data of benchmarks.speed.scale: the real ~10k passages, their tiled copies up to 1M, the
+questions, the exact top-10 each approximate index is scored against, and the PostgreSQL copy.
 
 - The real knowledge base is the shared corpus in publication order, cut after the document
   that brings it to the target passage count (counted with the bot's own chunker).
@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-from core import unique_questions
+
+from benchmarks.common import REALTIMEQA_QUERIES, unique_questions
 
 if TYPE_CHECKING:
     from bot.runtime.service import CrisisBot
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from knowledge.store_interface import NewDocument
 
 CORPUS = ("corpus/news-2022.jsonl", "corpus/official-statements-2021-2022.jsonl")
-REALTIMEQA = Path("eval/realtimeqa-dev/queries.jsonl")
 SEED = 20240801
 K = 10
 COPY_NOISE = 0.484  # |noise| = r gives cosine 1/sqrt(1 + r^2) = 0.90 to the original
@@ -65,12 +65,12 @@ def make_questions(documents: list[Document], shared: Path, count: int,
                    realtimeqa_share: float = 0.2) -> list[tuple[str, str]]:
     """(question, topic): `count` distinct questions, titles of real documents then realtimeqa-dev."""
     from_eval = [(text, "realtimeqa-dev") for text, _ in
-                 unique_questions(shared / REALTIMEQA, round(count * realtimeqa_share))]
+                 unique_questions(shared / REALTIMEQA_QUERIES, round(count * realtimeqa_share))]
     usable = {d.title for d in documents if len(d.title.split()) >= 4 and not d.title.endswith("…")}
     titles = sorted(usable - {t for t, _ in from_eval})
     wanted = count - len(from_eval)
     if len(titles) < wanted:
-        raise SystemExit(f"speed.py: only {len(titles)} usable titles for {wanted} title questions")
+        raise SystemExit(f"benchmarks.speed.scale: only {len(titles)} usable titles for {wanted} title questions")
     return [(t, "document title") for t in random.Random(SEED).sample(titles, wanted)] + from_eval
 
 
@@ -180,12 +180,6 @@ def exact_top10(store: SqliteStore, queries: np.ndarray) -> np.ndarray:
         best_scores = np.take_along_axis(scores, top, axis=1)
         best_ids = np.take_along_axis(every, top, axis=1)
     return best_ids
-
-
-def recall_at_10(found: list[list[int]], truth: np.ndarray) -> float:
-    """Mean share of each exact top 10 that the index returned (order ignored)."""
-    hits = sum(len(set(f) & set(t.tolist())) for f, t in zip(found, truth))
-    return hits / (K * len(truth)) if len(truth) else float("nan")
 
 
 # -- PostgreSQL (in the parent) -------------------------------------------------------------

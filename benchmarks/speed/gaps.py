@@ -5,19 +5,17 @@ article, as chat users would, so most are declined and land in the feedback log;
 `KnowledgeAdmin.gaps` (reading the log, embedding the distinct questions, grouping) and prints
 the biggest groups, which a person can check for sense.
 
-    .venv/bin/python benchmarks/gaps.py [--questions 2056] [--repeat 3]
+    .venv/bin/python -m benchmarks.speed.gaps [--questions 2056] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
-import common  # noqa: F401  (offline model hub, project on sys.path)
-
+from benchmarks.common import REALTIMEQA_QUERIES, add_shared_option, read_jsonl
 from bot.core.render import gap_lines
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
@@ -25,12 +23,11 @@ from bot.runtime.settings import load_settings
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    common.add_shared_option(parser)
+    add_shared_option(parser)
     parser.add_argument("--questions", type=int, default=2056)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of gaps")
     args = parser.parse_args()
-    queries = Path(args.shared) / "eval/realtimeqa-dev/queries.jsonl"
-    questions = [json.loads(line)["text"] for line in queries.open(encoding="utf-8")][: args.questions]
+    questions = [record["text"] for record in read_jsonl(args.shared / REALTIMEQA_QUERIES)][: args.questions]
     with tempfile.TemporaryDirectory() as folder:
         bot = CrisisBot(load_settings(data_dir=Path(folder), questions_per_minute=1000))
         try:

@@ -6,7 +6,7 @@ The real python-telegram-bot Application long-polls the stand-in server of the t
 knowledge base; for each, the time from `push_update` to the `sendMessage` carrying its answer.
 Questions are sent one at a time so the figure is latency, not queueing.
 
-    .venv/bin/python benchmarks/telegram_latency.py [--questions 50] [--shared PATH]
+    .venv/bin/python -m benchmarks.chat.telegram [--questions 50] [--shared PATH]
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import chat_latency
-import common  # noqa: F401  (offline settings and the project on sys.path)
+from benchmarks.chat import latency
 
 
 def _to_chat(chat: int) -> Callable[[Any], bool]:
@@ -25,21 +24,14 @@ def _to_chat(chat: int) -> Callable[[Any], bool]:
 
 
 async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
-    from bot.runtime.service import CrisisBot
-    from bot.runtime.settings import load_settings
     from bot.adapters.telegram.app import build_application
     from tests.telegram_server import FakeTelegram
 
     server = FakeTelegram()
     await server.start()
-    settings = load_settings(
-        data_dir=data_dir, TELEGRAM_BOT_TOKEN=server.token, telegram_api_url=server.base_url,
-        questions_per_minute=1000,
-    )
-    service = CrisisBot(settings)
-    service.open()
-    service.ask(texts[0])  # load the model before timing
-    application = build_application(service, settings)
+    service = latency.open_service(data_dir, texts[0], TELEGRAM_BOT_TOKEN=server.token,
+                                   telegram_api_url=server.base_url)
+    application = build_application(service, service.settings)
     await application.initialize()
     await application.start()
     assert application.updater is not None
@@ -63,4 +55,4 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
 
 
 if __name__ == "__main__":
-    raise SystemExit(chat_latency.main("telegram: update pushed -> answer sent (long polling)", measure, __doc__))
+    raise SystemExit(latency.main("telegram: update pushed -> answer sent (long polling)", measure, __doc__))

@@ -4,9 +4,9 @@ single-query p50/p95 exact against IVF, serialised size.
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/approximate_index.py [--size 200000] [--dim 384] [--queries 200]
+    .venv/bin/python -m benchmarks.speed.approximate_index [--size 200000] [--dim 384] [--queries 200]
 
-The corpus is the clustered synthetic mixture of vector_indexes.py (same generator), written
+The corpus is the clustered synthetic mixture of benchmarks.speed.vector_indexes (same generator), written
 into a temporary SQLite store; queries are fresh draws from the mixture, never stored vectors.
 """
 
@@ -15,15 +15,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from common import percentile
-from vector_indexes import SEED, draw, make_mixture, recall
 
+from benchmarks.common import peak_rss_mb, percentile_ms, recall_at_k
+from benchmarks.speed.vector_indexes import SEED, draw, make_mixture
 from index.search_index import SearchIndex
 from index.vectors import FaissVectorStore
 from knowledge.documents import Document, Kind, Passage
@@ -95,13 +94,12 @@ def main() -> None:
         print(f"exact copy built and saved at open: {opened:.1f} s; open to swap: {swapped:.1f} s")
         print(f"IVF build: {build.seconds:.1f} s, nlist {build.nlist}, nprobe {build.nprobe}, "
               f"recall@10 on stored vectors {build.recall_at_10:.3f} ({build.recall_by_nprobe})")
-        print(f"recall@10 on fresh queries at nprobe {ivf.nprobe}: {recall(found, truth):.3f}")
+        print(f"recall@10 on fresh queries at nprobe {ivf.nprobe}: {recall_at_k(found, truth):.3f}")
         for name, seconds in (("exact", exact_s), ("ivf", ivf_s)):
-            print(f"{name}: p50 {1000 * percentile(seconds, 50):.2f} ms, p95 {1000 * percentile(seconds, 95):.2f} ms, "
+            print(f"{name}: p50 {percentile_ms(seconds, 50):.2f} ms, p95 {percentile_ms(seconds, 95):.2f} ms, "
                   f"serialised {sizes[name] / 2**20:.1f} MiB")
         print(f"file on disk: {path.stat().st_size / 2**20:.1f} MiB; load after: {os.getloadavg()}")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
-        print(f"peak resident memory of the whole run (data, exact, IVF, saved copy): {peak:.0f} MiB")
+        print(f"peak resident memory of the whole run (data, exact, IVF, saved copy): {peak_rss_mb():.0f} MiB")
         store.close()
 
 

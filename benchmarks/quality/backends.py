@@ -7,7 +7,7 @@ PostgreSQL 16 started here), through the bot's own ingest, and scores every quer
 same code as `crisisbot eval`; then times `CrisisBot.ask` (embedding, hybrid retrieval, gate,
 composition) for the first N queries on each, one at a time, model warm.
 
-    .venv/bin/python benchmarks/backends.py [--dataset realtimeqa-dev] [--asks 200]
+    .venv/bin/python -m benchmarks.quality.backends [--dataset realtimeqa-dev] [--asks 200]
         [--cache PATH/embeddings.sqlite3] [--shared PATH]
 """
 
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import add_shared_option, make_log, revision
+from benchmarks.common import add_shared_option, make_log, revision
 
 log = make_log("backends")
 

@@ -14,7 +14,7 @@ data folder:
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/ask_during_import.py [--shared PATH] [--questions N] [--json]
+    .venv/bin/python -m benchmarks.speed.ask_during_import [--shared PATH] [--questions N] [--json]
 
 Progress goes to stderr; the table (or JSON) to stdout.
 """
@@ -34,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from common import STATEMENTS, add_shared_option, make_log, percentile, revision
+from benchmarks.common import STATEMENTS, add_shared_option, make_log, percentile, revision
 
 NEWS = Path("corpus/news-2022.jsonl")
 ADDED_BY = "benchmark"

@@ -11,12 +11,12 @@ One run:
    then embeds the answer sentences (`CrisisBot.embed_answer_sentences`, timed apart). The
    ONNX fp32 folder becomes the real knowledge base, and embeds the questions for recall;
 2. grows each larger size from the previous one with jittered copies of the real documents
-   (speed_data.py) and computes the exact top 10 of every question over it;
-3. runs every configuration at each size in a subprocess of its own (speed_child.py; its peak
+   (scale_data) and computes the exact top 10 of every question over it;
+3. runs every configuration at each size in a subprocess of its own (scale_child; its peak
    RSS, VmHWM, is its own), after deleting the FAISS file so that it builds its index from the
    stored vectors at open (timed, the IVF background build waited for): 4 warm-up questions,
    then `CrisisBot.ask` over N distinct questions (titles of real documents, realtimeqa-dev
-   questions) and a second pass split into embed / search / compose (core.py); then recall@10
+   questions) and a second pass split into embed / search / compose (benchmarks.speed.core); then recall@10
    of its vector index against the exact top 10;
 4. PostgreSQL (pgvector HNSW + tsvector; a pgserver PostgreSQL 16 started here) gets each size
    with `copy_from_sqlite`, the HNSW index built after the load (timed); 1M only with
@@ -34,7 +34,7 @@ named with --configs, a configuration runs at every size.
 Run from the project root (about 30 minutes on a quiet 2-core machine; an estimate and the
 progress go to stderr, the tables to stdout and to benchmarks/results/speed.md):
 
-    .venv/bin/python benchmarks/speed.py [--sizes 10000 100000 1000000] [--configs NAME ...]
+    .venv/bin/python -m benchmarks.speed.scale [--sizes 10000 100000 1000000] [--configs NAME ...]
         [--questions 220] [--postgres-1m] [--keep DIR] [--shared PATH] [--out FILE] [--json]
 
 Data folders go to a temporary folder removed at the end (1M passages are ~3.5 GB of SQLite),
@@ -50,7 +50,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -60,12 +59,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import PROJECT, add_shared_option, finite, make_log, revision
-from core import CpuWatch
-from speed_child import child
-from speed_data import RealBase, clone_database, drop_database, exact_top10, grow, load_postgres
-from speed_report import ask_table, render
-from vector_indexes import postgres
+
+from benchmarks.common import (PROJECT, CpuWatch, add_shared_option, data_folders, finite, make_log, postgres,
+                               revision)
+from benchmarks.speed.scale_data import RealBase, clone_database, drop_database, exact_top10, grow, load_postgres
+from benchmarks.speed.scale_report import ask_table, render
 
 log = make_log("speed")
 
@@ -158,7 +156,7 @@ class Progress:
 
 
 def run_child(root: Path, name: str, job: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """Run one job in `python speed.py --child JOB`; its JSON result, or {"error": ...}."""
+    """Run one job in `python -m benchmarks.speed.scale_child JOB`; its JSON result, or {"error": ...}."""
     jobs = root / "jobs"
     jobs.mkdir(parents=True, exist_ok=True)
     job_path, out = jobs / f"{name}.json", jobs / f"{name}.out.json"
@@ -166,8 +164,8 @@ def run_child(root: Path, name: str, job: dict[str, Any], env: dict[str, str]) -
     job_path.write_text(json.dumps(job), encoding="utf-8")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CRISISBOT_")}
     watch = CpuWatch()
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(job_path)],
-                          env={**clean, **env}, stdout=sys.stderr, check=False)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.speed.scale_child", str(job_path)],
+                          cwd=PROJECT, env={**clean, **env}, stdout=sys.stderr, check=False)
     cpu = watch.stop()
     if done.returncode != 0 or not out.is_file():
         log(f"{name}: FAILED (exit {done.returncode})")
@@ -231,7 +229,7 @@ def ingest_all(args: argparse.Namespace, root: Path, embeddings: list[str], prog
         if embedding != "onnx" and not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
         if "error" in results[embedding] and embedding == "onnx":
-            raise SystemExit("speed.py: the real knowledge base could not be built (see above)")
+            raise SystemExit("benchmarks.speed.scale: the real knowledge base could not be built (see above)")
     return results
 
 
@@ -358,39 +356,29 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=PROJECT / "benchmarks/results/speed.md",
                         help="where the Markdown report is written (default: benchmarks/results/speed.md)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the tables")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not args.child:
-        args.shared = args.shared.resolve()
-        if args.questions < 10:
-            parser.error("--questions must be at least 10")
-        if min(args.sizes) < 100:
-            parser.error("--sizes must be at least 100")
+    args.shared = args.shared.resolve()
+    if args.questions < 10:
+        parser.error("--questions must be at least 10")
+    if min(args.sizes) < 100:
+        parser.error("--sizes must be at least 100")
     return args
 
 
 def main() -> None:
     args = parse_args()
-    if args.child:
-        child(args.child)
-        return
     # `kill PID` must still stop the PostgreSQL server and remove the data folders.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("speed.py: stopped by SIGTERM"))
-    root = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="crisisbot-speed-"))
-    if args.keep and root.exists() and any(root.iterdir()):
-        raise SystemExit(f"speed.py: {root} is not empty")
-    log(f"data folders in {root}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("benchmarks.speed.scale: stopped by SIGTERM"))
+    if args.keep and args.keep.exists() and any(args.keep.iterdir()):
+        raise SystemExit(f"benchmarks.speed.scale: {args.keep} is not empty")
     started = time.perf_counter()
     load_start = os.getloadavg()
-    try:
-        with ExitStack() as stack:
-            result = run_all(args, root, stack)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+    with data_folders(args.keep, "crisisbot-speed-") as root, ExitStack() as stack:
+        log(f"data folders in {root}")
+        result = run_all(args, root, stack)
     result.update(wall_s=time.perf_counter() - started, load=(load_start, os.getloadavg()),
                   date=datetime.now().isoformat(timespec="minutes"), revision=revision(),
-                  command=" ".join(["python benchmarks/speed.py", *sys.argv[1:]]))
+                  command=" ".join(["python -m benchmarks.speed.scale", *sys.argv[1:]]))
     text = render(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

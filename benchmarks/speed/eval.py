@@ -7,7 +7,7 @@ imports included), against a fresh user data folder whose embedding cache starts
 second run builds a new throwaway knowledge base, so only the cache is reused. Prints the
 wall time and the metrics of each run (dated queries, then the same with --undated).
 
-    .venv/bin/python benchmarks/eval_speed.py [--shared PATH] [--sets realtimeqa-dev cranfield]
+    .venv/bin/python -m benchmarks.speed.eval [--shared PATH] [--sets realtimeqa-dev cranfield]
         [--json]
 """
 
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import PROJECT, add_shared_option, make_log, revision
+from benchmarks.common import PROJECT, add_shared_option, make_log, revision
 
 log = make_log("eval-speed")
 

@@ -27,7 +27,7 @@ settings: `Answer.found` of `CrisisBot.ask`, per set, beside the replayed gate.
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/calibrate_threshold.py [--shared PATH] [--keep DIR]
+    .venv/bin/python -m benchmarks.quality.calibrate_threshold [--shared PATH] [--keep DIR]
         [--queries N] [--json]
 
 --keep DIR keeps the three data folders (DIR/seed-kb, DIR/statements-kb, DIR/realtimeqa-kb)
@@ -42,19 +42,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# First: never reach for a model hub, and put the project on sys.path.
-from common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log, percentile,
-                    read_jsonl, revision)
+from benchmarks.common import (REALTIMEQA, SEED_ARTICLE, STATEMENTS, add_shared_option, data_folders,
+                               finite, ingest_progress, make_log, percentile, read_jsonl, revision)
 
 # The question lists live with the tests, which check the bot against them too:
 # A, questions the seed article answers as members might ask them; C, questions to decline.
@@ -67,7 +64,6 @@ if TYPE_CHECKING:
     from index.retriever import ScoredPassage
     from knowledge.documents import Document
 
-RTQA = Path("eval/realtimeqa-dev")
 THRESHOLDS = [round(0.30 + 0.025 * i, 3) for i in range(13)]  # 0.30 .. 0.60
 ADDED_BY = "calibration"
 
@@ -145,14 +141,7 @@ def fill_kb(bot: CrisisBot, documents: list[Document], label: str) -> dict[str, 
     before = bot.store.document_count()
     log(f"{label}: {folder} holds {before:,} documents; ingesting {len(documents):,}")
     started = time.perf_counter()
-    last = [started]
-
-    def progress(done: int, total: int) -> None:
-        if time.perf_counter() - last[0] >= 10 or done == total:
-            last[0] = time.perf_counter()
-            log(f"{label}: {done:,}/{total:,} documents, {last[0] - started:.0f} s")
-
-    report = bot.ingest(documents, progress)
+    report = bot.ingest(documents, ingest_progress(log, label))
     log(f"{label}: {len(report.added):,} added, {len(report.replaced):,} replaced, "
         f"{len(report.unchanged):,} already stored, {report.passages:,} passages embedded "
         f"in {time.perf_counter() - started:.1f} s")
@@ -199,7 +188,7 @@ def ask_all(bot: CrisisBot, questions: Iterable[str], label: str) -> list[Result
 
     questions = list(questions)
     k = bot.settings.retrieve_k
-    own_policy = bot.core.composer.policy.relevance
+    own_policy = bot.composer.policy.relevance
     policies = [RelevancePolicy(min_score=t) for t in THRESHOLDS]
     results = []
     for number, question in enumerate(questions, start=1):
@@ -432,11 +421,12 @@ def run(shared: Path, root: Path, queries_limit: int) -> dict[str, Any]:
         fill_kb(bots["seed"], bots["seed"].read([shared / SEED_ARTICLE], ADDED_BY).documents, "seed KB")
         fill_kb(bots["statements"], bots["statements"].read([shared / STATEMENTS], ADDED_BY).documents,
                 "statements KB")
-        stored_as = fill_kb(bots["rtqa"], realtimeqa_documents(shared / RTQA / "corpus.jsonl"), "rtqa KB")
+        stored_as = fill_kb(bots["rtqa"], realtimeqa_documents(shared / REALTIMEQA / "corpus.jsonl"),
+                            "rtqa KB")
 
         log(f"A: {len(SEED_QUESTIONS)} on-topic questions against the seed KB")
         a = ask_all(bots["seed"], SEED_QUESTIONS, "A")
-        queries = realtimeqa_queries(shared / RTQA, queries_limit)
+        queries = realtimeqa_queries(shared / REALTIMEQA, queries_limit)
         log(f"B: {len(queries)} realtimeqa-dev questions against the rtqa KB")
         b = ask_all(bots["rtqa"], [q for q, _, _ in queries], "B")
         for result, (_, relevant, topic) in zip(b, queries):
@@ -521,8 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     shared = args.shared.resolve()
-    for needed in (SEED_ARTICLE, STATEMENTS, RTQA / "corpus.jsonl", RTQA / "queries.jsonl",
-                   RTQA / "qrels" / "test.tsv"):
+    for needed in (SEED_ARTICLE, STATEMENTS, REALTIMEQA / "corpus.jsonl", REALTIMEQA / "queries.jsonl",
+                   REALTIMEQA / "qrels" / "test.tsv"):
         if not (shared / needed).is_file():
             parser.error(f"{shared / needed}: no such file (is --shared right?)")
     if args.queries < 1:
@@ -530,14 +520,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert len(SEED_QUESTIONS) == 30 and len(OFF_TOPIC_QUESTIONS) == 60
     assert len(set(SEED_QUESTIONS)) == 30 and len(set(OFF_TOPIC_QUESTIONS)) == 60
 
-    root = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="crisisbot-calibrate-"))
-    root.mkdir(parents=True, exist_ok=True)
-    log(f"data folders in {root}")
-    try:
+    with data_folders(args.keep, "crisisbot-calibrate-") as root:
+        log(f"data folders in {root}")
         report = run(shared, root, args.queries)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
     report["kept"] = str(root) if args.keep else None
     if args.json:
         print(json.dumps(finite(report), indent=2, allow_nan=False))

@@ -1,6 +1,7 @@
-"""The child process of speed.py: one measurement (an ingest, or one configuration at one size)
-in a process of its own, so its peak memory is its own. speed.py runs it as
-`python benchmarks/speed.py --child JOB.json` and reads the JSON result it writes.
+"""The child process of benchmarks.speed.scale: one measurement (an ingest, or one configuration
+at one size) in a process of its own, so its peak memory is its own. scale runs it from the
+project root as `python -m benchmarks.speed.scale_child JOB.json` and reads the JSON result it
+writes.
 
 The configuration comes from the environment (CRISISBOT_EMBEDDING_BACKEND, ..._VECTOR_STORAGE,
 ..._APPROXIMATE_INDEX_ABOVE, ..._EMBEDDING_CACHE, ..._DATABASE_URL), read by the bot's settings
@@ -9,6 +10,7 @@ as in production.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from dataclasses import asdict
@@ -16,26 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import finite, make_log
-from core import ingest_documents, query_latency
-from speed_data import K, make_questions, real_documents, recall_at_10
+
+from benchmarks.common import finite, make_log, peak_rss_mb, recall_at_k
+from benchmarks.speed.core import ingest_documents, query_latency
+from benchmarks.speed.scale_data import K, make_questions, real_documents
 
 log = make_log("speed")
 
 FIRST_QUESTION = "What did the President of Ukraine say about the war?"  # timed apart (lexical index)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM), in MiB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def reset_peak_rss() -> bool:
@@ -102,7 +92,7 @@ def open_index(bot: Any, config: dict[str, Any]) -> dict[str, Any]:
     wait = getattr(bot.index, "wait_for_build", None)
     started = time.perf_counter()
     if wait is not None and not wait(7200):
-        raise SystemExit("speed.py: the approximate index was not built within 2 hours")
+        raise SystemExit("benchmarks.speed.scale: the approximate index was not built within 2 hours")
     result["ivf_s"] = time.perf_counter() - started
     result["index"] = describe_index(bot)
     built = (result["index"]["kind"], result["index"].get("storage") or "float32")
@@ -136,7 +126,7 @@ def ask(job: dict[str, Any]) -> dict[str, Any]:
         result["peak_rss_mb"] = max(result["open_peak_rss_mb"], peak_rss_mb())
         vectors, truth = np.load(job["vectors_file"]), np.load(job["truth_file"])
         found = [[i for i, _ in bot.index.search(v, K)] for v in vectors]
-        result["recall_at_10"] = recall_at_10(found, truth)
+        result["recall_at_10"] = recall_at_k(found, truth)
         return result
     finally:
         bot.close()
@@ -146,3 +136,13 @@ def child(job_path: Path) -> None:
     job = json.loads(job_path.read_text())
     result = ingest(job) if job["kind"] == "ingest" else ask(job)
     Path(job["out"]).write_text(json.dumps(finite(result)), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("job", type=Path, help="the job's JSON file, written by benchmarks.speed.scale")
+    child(parser.parse_args(argv).job)
+
+
+if __name__ == "__main__":
+    main()

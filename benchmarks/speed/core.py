@@ -9,12 +9,12 @@ b. ingest: `official-statements-2021-2022.jsonl` read with `CrisisBot.read` and 
    `CrisisBot.ingest` into an empty data folder (model load and seeding timed apart);
 c. query latency: `CrisisBot.ask` in-process over N distinct realtimeqa-dev questions on the
    knowledge base of (b), after 3 untimed warm-up questions; then a second pass over the same
-   questions through the public parts (`bot.retriever`, `bot.core.composer`) to split the time into
+   questions through the public parts (`bot.retriever`, `bot.composer`) to split the time into
    embedding the question, searching, and composing the answer.
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/core.py [--shared PATH] [--keep DIR] [--questions N] [--json]
+    .venv/bin/python -m benchmarks.speed.core [--shared PATH] [--keep DIR] [--questions N] [--json]
 
 Shared data is read in place from `../shared` (or --shared); nothing is copied into the
 project. Data folders go to a temporary folder that is removed afterwards, unless --keep DIR.
@@ -31,23 +31,20 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# First: never reach for a model hub (in this process or the `crisisbot` subprocesses, which
-# inherit the environment), and put the project on sys.path.
-from common import (SEED_ARTICLE, STATEMENTS, add_shared_option, finite, make_log, percentile,
-                    read_jsonl, revision)
+from benchmarks.common import (REALTIMEQA_QUERIES, SEED_ARTICLE, STATEMENTS, CpuWatch, add_shared_option,
+                               data_folders, finite, ingest_progress, make_log, percentile, revision,
+                               unique_questions)
 
 if TYPE_CHECKING:
     from bot.runtime.service import CrisisBot
     from knowledge.documents import Document
 
-QUERIES = Path("eval/realtimeqa-dev/queries.jsonl")
 COLD_QUESTION = "How many North Korean troops arrived in Russia?"
 COLD_RUNS = 3
 WARM_UP = [  # not among the realtimeqa-dev questions; not counted
@@ -75,34 +72,6 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
 # -- a. cold start --------------------------------------------------------------------------
 
 
-class CpuWatch:
-    """CPU seconds used by other processes while a phase ran (Linux /proc/stat), to judge noise."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-        self.busy, self.own = self._busy(), self._own()
-
-    @staticmethod
-    def _busy() -> float:
-        try:
-            fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        except OSError:
-            return float("nan")
-        ticks = [int(f) for f in fields]
-        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
-        return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-    @staticmethod
-    def _own() -> float:
-        t = os.times()
-        return t.user + t.system + t.children_user + t.children_system
-
-    def stop(self) -> dict[str, float]:
-        wall = time.perf_counter() - self.started
-        other = (self._busy() - self.busy) - (self._own() - self.own)
-        return {"wall_s": wall, "other_cpu_s": max(other, 0.0), "cpus": os.cpu_count() or 1}
-
-
 def noise(watch: dict[str, float]) -> str:
     share = watch["other_cpu_s"] / (watch["wall_s"] * watch["cpus"]) if watch["wall_s"] else 0.0
     return (f"other processes used {watch['other_cpu_s']:.1f} CPU-s of {watch['wall_s'] * watch['cpus']:.0f} "
@@ -115,7 +84,7 @@ def crisisbot_command() -> Path:
         return script
     found = shutil.which("crisisbot")
     if not found:
-        raise SystemExit("core.py: the crisisbot console script was not found (run make install)")
+        raise SystemExit("benchmarks.speed.core: the crisisbot console script was not found (run make install)")
     return Path(found)
 
 
@@ -125,7 +94,7 @@ def run_cli(args: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(
-            f"core.py: {' '.join(args)} exited with {done.returncode}:\n{done.stderr.strip()}"
+            f"benchmarks.speed.core: {' '.join(args)} exited with {done.returncode}:\n{done.stderr.strip()}"
         )
     return seconds, done
 
@@ -166,27 +135,12 @@ def cold_start(data_dir: Path, seed_article: Path, question: str) -> dict[str, A
 # -- b. ingest ------------------------------------------------------------------------------
 
 
-def ingest_progress(started: float) -> Callable[[int, int], None]:
-    last = [0.0]
-
-    def update(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if now - last[0] < 10 and done < total:
-            return
-        last[0] = now
-        elapsed = now - started
-        eta = elapsed / done * (total - done) if done else float("nan")
-        log(f"ingest: {done:,}/{total:,} documents, {elapsed:.0f} s elapsed, ~{eta:.0f} s left")
-
-    return update
-
-
 def ingest_corpus(data_dir: Path, corpus: Path) -> tuple[CrisisBot, dict[str, Any]]:
     from bot.runtime.service import CrisisBot
     from bot.runtime.settings import load_settings
 
     if data_dir.exists() and any(data_dir.iterdir()):
-        raise SystemExit(f"core.py: {data_dir} is not empty; the ingest must start from nothing")
+        raise SystemExit(f"benchmarks.speed.core: {data_dir} is not empty; the ingest must start from nothing")
     # No background sentence warming: the query-latency step must not run beside it.
     bot = CrisisBot(load_settings(data_dir=data_dir, warm_answer_sentences=False))
 
@@ -200,7 +154,7 @@ def ingest_corpus(data_dir: Path, corpus: Path) -> tuple[CrisisBot, dict[str, An
 def ingest_documents(bot: CrisisBot, documents: list[Document]) -> dict[str, Any]:
     """Open the bot's data folder (loading the model, untimed), then time `CrisisBot.ingest`.
 
-    Also used by speed.py, once per embedding backend."""
+    Also used by benchmarks.speed.scale, once per embedding backend."""
     started = time.perf_counter()
     bot.open()  # seeds the built-in article (loading the model) when that setting is on
     bot.embedder.embed(["load the model"])  # in case it is off: keep model loading untimed
@@ -209,7 +163,7 @@ def ingest_documents(bot: CrisisBot, documents: list[Document]) -> dict[str, Any
     log(f"ingest: model loaded and data folder opened in {open_s:.2f} s ({seeded} seed document(s))")
 
     started = time.perf_counter()
-    report = bot.ingest(documents, ingest_progress(started))
+    report = bot.ingest(documents, ingest_progress(log, "ingest"))
     ingest_s = time.perf_counter() - started
     log(f"ingest: {len(report.added):,} documents, {report.passages:,} passages in {ingest_s:.1f} s")
     characters = sum(len(d.text) for d in documents)
@@ -229,22 +183,6 @@ def ingest_documents(bot: CrisisBot, documents: list[Document]) -> dict[str, Any
 
 
 # -- c. query latency -----------------------------------------------------------------------
-
-
-def unique_questions(path: Path, count: int) -> list[tuple[str, str | None]]:
-    """(text, metadata.topic) of the first `count` questions of a BEIR queries file, each text once."""
-    seen: set[str] = set()
-    questions: list[tuple[str, str | None]] = []
-    for record in read_jsonl(path):
-        text = record["text"]
-        if text not in seen:
-            seen.add(text)
-            questions.append((text, (record.get("metadata") or {}).get("topic")))
-            if len(questions) == count:
-                break
-    if len(questions) < count:
-        log(f"queries: only {len(questions)} distinct questions in {path}")
-    return questions
 
 
 def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[str, Any]:
@@ -276,7 +214,7 @@ def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[
         t1 = time.perf_counter()
         hits = bot.retriever.search_vector(vector, k, text)
         t2 = time.perf_counter()
-        answer = bot.core.composer.compose(text, vector, hits)
+        answer = bot.composer.compose(text, vector, hits)
         t3 = time.perf_counter()
         embed_s.append(t1 - t0)
         search_s.append(t2 - t1)
@@ -294,7 +232,7 @@ def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[
     return {
         "answered_by_topic": by_topic,
         "questions": len(questions),
-        "source": str(QUERIES),
+        "source": str(REALTIMEQA_QUERIES),
         "warm_up": len(WARM_UP),
         "ask": summary_ms(ask_s),
         "embed": summary_ms(embed_s),
@@ -398,7 +336,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"   note: {query['best_score_at_or_over_threshold']}/{n} had a best passage score at or over "
             "min_passage_score; the relevance gate, not that score alone, decides (see "
-            "calibrate_threshold.py)"
+            "benchmarks.quality.calibrate_threshold)"
         )
     lines.append(f"   ({noise(query['cpu_watch'])})")
     if query["pass_mismatches"]:
@@ -406,6 +344,35 @@ def render(result: dict[str, Any]) -> str:
     if result.get("kept"):
         lines += ["", f"data folders kept in {result['kept']}"]
     return "\n".join(lines)
+
+
+def measure(shared: Path, root: Path, count: int) -> dict[str, Any]:
+    """The three phases in order, each with the CPU other processes used beside it."""
+    bot = None
+    try:
+        result: dict[str, Any] = {"environment": environment()}
+        watch = CpuWatch()
+        result["cold_start"] = cold_start(root / "seed-kb", shared / SEED_ARTICLE, COLD_QUESTION)
+        result["cold_start"]["cpu_watch"] = watch.stop()
+        watch = CpuWatch()
+        bot, result["ingest"] = ingest_corpus(root / "statements-kb", shared / STATEMENTS)
+        result["ingest"]["cpu_watch"] = watch.stop()
+        s = bot.settings
+        result["settings"] = {"model_name": s.model_name, "min_passage_score": s.min_passage_score,
+                              "min_shared_terms": s.min_shared_terms,
+                              "phrase_match_floor": s.phrase_match_floor,
+                              "retrieve_k": s.retrieve_k}
+        questions = unique_questions(shared / REALTIMEQA_QUERIES, count)
+        if len(questions) < count:
+            log(f"queries: only {len(questions)} distinct questions in {shared / REALTIMEQA_QUERIES}")
+        watch = CpuWatch()
+        result["queries"] = query_latency(bot, questions)
+        result["queries"]["cpu_watch"] = watch.stop()
+        result["environment"]["load_average_end"] = os.getloadavg()
+        return result
+    finally:
+        if bot is not None:
+            bot.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -418,46 +385,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     shared = args.shared.resolve()
-    for needed in (STATEMENTS, SEED_ARTICLE, QUERIES):
+    for needed in (STATEMENTS, SEED_ARTICLE, REALTIMEQA_QUERIES):
         if not (shared / needed).is_file():
             parser.error(f"{shared / needed}: no such file (is --shared right?)")
     if args.questions < 1:
         parser.error("--questions must be at least 1")
 
-    root = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="crisisbot-bench-"))
-    seed_dir, statements_dir = root / "seed-kb", root / "statements-kb"
     if args.keep:
-        for folder in (seed_dir, statements_dir):
+        for folder in (args.keep.resolve() / "seed-kb", args.keep.resolve() / "statements-kb"):
             if folder.exists() and any(folder.iterdir()):
                 parser.error(f"{folder} already exists and is not empty")
-        root.mkdir(parents=True, exist_ok=True)
-    log(f"data folders in {root}")
-
-    bot = None
-    try:
-        result: dict[str, Any] = {"environment": environment()}
-        watch = CpuWatch()
-        result["cold_start"] = cold_start(seed_dir, shared / SEED_ARTICLE, COLD_QUESTION)
-        result["cold_start"]["cpu_watch"] = watch.stop()
-        watch = CpuWatch()
-        bot, result["ingest"] = ingest_corpus(statements_dir, shared / STATEMENTS)
-        result["ingest"]["cpu_watch"] = watch.stop()
-        s = bot.runtime.settings
-        result["settings"] = {"model_name": s.model_name, "min_passage_score": s.min_passage_score,
-                              "min_shared_terms": s.min_shared_terms,
-                              "phrase_match_floor": s.phrase_match_floor,
-                              "retrieve_k": s.retrieve_k}
-        questions = unique_questions(shared / QUERIES, args.questions)
-        watch = CpuWatch()
-        result["queries"] = query_latency(bot, questions)
-        result["queries"]["cpu_watch"] = watch.stop()
-        result["environment"]["load_average_end"] = os.getloadavg()
+    with data_folders(args.keep, "crisisbot-bench-") as root:
+        log(f"data folders in {root}")
+        result = measure(shared, root, args.questions)
         result["kept"] = str(root) if args.keep else None
-    finally:
-        if bot is not None:
-            bot.close()
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(finite(result), indent=2, allow_nan=False) if args.json else render(result))
     return 0
 

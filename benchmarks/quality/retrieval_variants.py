@@ -6,22 +6,19 @@ passages and vectors (no re-embedding of passages), so differences are the confi
 alone. Queries are embedded once. Documents rank by their best passage, as in `crisisbot eval`.
 
     .venv/bin/crisisbot eval ../shared/eval/cranfield --keep /tmp/kb-cranfield
-    .venv/bin/python benchmarks/retrieval_variants.py ../shared/eval/cranfield /tmp/kb-cranfield
+    .venv/bin/python -m benchmarks.quality.retrieval_variants ../shared/eval/cranfield /tmp/kb-cranfield
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sqlite3
-from collections import Counter
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import numpy as np
-from common import make_log
 
+from benchmarks.common import make_log
 from bot.runtime.evaluation import load_dataset, ndcg_at
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path
 from index.recency import mentions_recency, recency_bonus

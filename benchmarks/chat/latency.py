@@ -1,6 +1,6 @@
-"""What the chat-latency benchmarks share: the questions, the run, and the printed table.
+"""What the chat-latency benchmarks share: the questions, the bot, the run, and the printed table.
 
-Each platform script supplies only `measure(questions, data_dir)`, which times N questions
+Each platform module supplies only `measure(questions, data_dir)`, which times N questions
 through its stand-in server and returns (seconds, answered) per question.
 """
 
@@ -12,12 +12,15 @@ import statistics
 import tempfile
 from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from common import add_shared_option, percentile, read_jsonl
+from benchmarks.common import REALTIMEQA_QUERIES, add_shared_option, percentile, read_jsonl
+
+if TYPE_CHECKING:
+    from bot.runtime.service import CrisisBot
 
 Measure = Callable[[list[str], Path], Coroutine[object, object, list[tuple[float, bool]]]]
 
-QUESTIONS_FILE = Path("eval/realtimeqa-dev/queries.jsonl")
 SEED_QUESTIONS = [
     "How many North Korean troops arrived in Russia?",
     "so how many troops did NK send??",
@@ -30,12 +33,24 @@ SEED_QUESTIONS = [
 def questions(shared: Path, count: int) -> list[str]:
     """Seed-article questions first (answered), then distinct realtimeqa-dev ones (mostly declined)."""
     chosen = list(SEED_QUESTIONS)
-    for record in read_jsonl(shared / QUESTIONS_FILE):
+    for record in read_jsonl(shared / REALTIMEQA_QUERIES):
         if len(chosen) >= count:
             break
         if record["text"] not in chosen:
             chosen.append(record["text"])
     return chosen[:count]
+
+
+def open_service(data_dir: Path, first_question: str, **settings: Any) -> CrisisBot:
+    """The bot over an empty data folder with its model loaded by one untimed question, so the
+    first timed answer is not the one that pays for loading it; no rate limit in the way."""
+    from bot.runtime.service import CrisisBot
+    from bot.runtime.settings import load_settings
+
+    service = CrisisBot(load_settings(data_dir=data_dir, questions_per_minute=1000, **settings))
+    service.open()
+    service.ask(first_question)
+    return service
 
 
 def main(title: str, measure: Measure, description: str | None) -> int:

@@ -7,7 +7,7 @@ running bot would have. Then it prints and times:
 - a summary of everything published in the week (no topic);
 - the weekly digest (`CrisisBot.digest`) and how its documents fell into topics.
 
-    .venv/bin/python benchmarks/summaries.py [--topic "grain exports from Odesa"] [--week 2022-07-18]
+    .venv/bin/python -m benchmarks.speed.summaries [--topic "grain exports from Odesa"] [--week 2022-07-18]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import common
+from benchmarks.common import add_shared_option
 
 from bot.core.render import render_digest_plain, render_summary_plain
 from bot.runtime.service import CrisisBot
@@ -36,7 +36,7 @@ def timed(label: str, work):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    common.add_shared_option(parser)
+    add_shared_option(parser)
     parser.add_argument("--topic", default="grain exports from Odesa")
     parser.add_argument("--week", type=date.fromisoformat, default=date(2022, 7, 18), help="its Monday")
     args = parser.parse_args()

@@ -1,12 +1,13 @@
-"""The Markdown report of speed.py: ingest, the configurations side by side, ratios to the naive
-baseline, the issue's targets met or missed, and the notes a reader needs to judge them."""
+"""The Markdown report of benchmarks.speed.scale: ingest, the configurations side by side, ratios
+to the naive baseline, the issue's targets met or missed, and the notes a reader needs to judge
+them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from speed_data import COPY_NOISE
-from vector_indexes import machine
+from benchmarks.common import machine
+from benchmarks.speed.scale_data import COPY_NOISE
 
 TARGETS = [  # (what, size, p50 ms at most) of the issue; recall@10 >= 0.95 of exact
     ("ask p50 <= 15 ms at 100k passages, recall@10 >= 0.95", 100_000, 15.0),
@@ -217,7 +218,7 @@ def method_notes(result: dict[str, Any]) -> list[str]:
         f"{len(questions) - titles} realtimeqa-dev questions (mostly other news: declining them is "
         "right); 4 untimed warm-up questions first (the first, timed apart below, builds the lexical "
         "index). Ask = `CrisisBot.ask`; the split is a second pass through `bot.retriever` and "
-        "`bot.core.composer` (core.py).",
+        "`bot.composer` (benchmarks.speed.core).",
         "Sentences: warm = the vectors of the sentences answers may quote were in the embedding cache "
         "(`embed_answer_sentences` once after the ONNX fp32 ingest, see the ingest table; tiled copies "
         "share the real passages' texts; each warm configuration checks the real passages again before "

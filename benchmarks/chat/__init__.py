@@ -1,0 +1,1 @@
+"""Chat latency: a question through the real Telegram and Discord clients against the stand-ins."""

@@ -1,0 +1,1 @@
+"""Speed: cold start, ingest, ask latency, vector indexes, memory, and the slower commands."""
