@@ -62,10 +62,12 @@ class TelegramHandlers(CoreCalls):
         service: CrisisBot,
         executor: Executor,
         bot_username: Callable[[], str],
+        maintainer: str,
         message_limit: int = MESSAGE_LIMIT,
     ) -> None:
         super().__init__(service, executor)
         self._username = bot_username
+        self.maintainer = maintainer
         self.message_limit = message_limit
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
 
@@ -136,7 +138,7 @@ class TelegramHandlers(CoreCalls):
             "/ask followed by your question.\n\n"
             "/sources lists what I know. Use 👍 / 👎 under an answer to tell the maintainers "
             "whether it helped.\n\n"
-            f"Maintained by {html.escape(self.service.settings.maintainer)}."
+            f"Maintained by {html.escape(self.maintainer)}."
         )
         actor = await self._helped_actor(update)
         if actor is not None and may(actor, Action.SUMMARIZE):
