@@ -27,7 +27,8 @@ from vector_indexes import SEED, draw, make_mixture, recall
 from index.search_index import SearchIndex
 from index.vectors import FaissVectorStore
 from knowledge.documents import Document, Kind, Passage
-from knowledge.store import NewDocument, SqliteStore
+from knowledge.store import SqliteStore
+from knowledge.store_interface import NewDocument
 
 PER_DOC = 100
 

@@ -104,7 +104,7 @@ class Result:
 def realtimeqa_documents(path: Path) -> list[Document]:
     """BEIR corpus lines (_id, title, text, metadata.date/source) as crisisbot news documents."""
     from knowledge.documents import Document, Kind, parse_published
-    from knowledge.readers import normalise_text
+    from knowledge.text import normalise_text
 
     documents = []
     for record in read_jsonl(path):

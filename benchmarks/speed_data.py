@@ -30,7 +30,8 @@ from core import unique_questions
 if TYPE_CHECKING:
     from bot.runtime.service import CrisisBot
     from knowledge.documents import Document
-    from knowledge.store import NewDocument, SqliteStore
+    from knowledge.store import SqliteStore
+    from knowledge.store_interface import NewDocument
 
 CORPUS = ("corpus/news-2022.jsonl", "corpus/official-statements-2021-2022.jsonl")
 REALTIMEQA = Path("eval/realtimeqa-dev/queries.jsonl")
@@ -123,7 +124,7 @@ class RealBase:
         from dataclasses import replace
 
         from knowledge.documents import Document, Passage
-        from knowledge.store import NewDocument
+        from knowledge.store_interface import NewDocument
 
         suffix = f" [copy {number}]"
         copied = Document(

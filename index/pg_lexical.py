@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.lexical import LexicalScores
+from index.interfaces import LexicalScores
 from knowledge.postgres.store import PostgresStore
 
 if TYPE_CHECKING:

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.search_index import RepairReport
+from index.interfaces import RepairReport
 from knowledge.errors import StoreError
 from knowledge.postgres.store import PostgresStore
-from knowledge.store import WriteResult
+from knowledge.store_interface import WriteResult
 
 if TYPE_CHECKING:
     import psycopg

@@ -20,8 +20,7 @@ import numpy as np
 
 from index.background import Refresher
 from index.embedder import Embedder
-from index.interfaces import TextIndex, VectorIndex
-from index.lexical import LexicalScores
+from index.interfaces import LexicalScores, TextIndex, VectorIndex
 from index.recency import mentions_recency, recency_bonus
 from knowledge.documents import StoredPassage
 from knowledge.store_interface import KnowledgeStore

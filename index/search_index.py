@@ -25,17 +25,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from index.approximate import TRAINING_SAMPLE, BuildReport, build_ivf
 from index.background import wait_for
+from index.interfaces import RepairReport
 from index.vectors import (AUTO, EXACT, FLOAT32, IVF, SQ8, TRAINED_STORAGES, CorruptIndexError,
                            FaissVectorStore, exact_index)
 from knowledge.errors import StoreError
-from knowledge.store import SqliteStore, WriteResult
+from knowledge.store import SqliteStore
+from knowledge.store_interface import WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +46,6 @@ RETRAIN_GROWTH = 2.0  # retrain once the knowledge base is this many times its t
 # "auto" storage: sq8 above this many passages (its cosines are within 0.0025 of float32's,
 # recall@10 0.99 at 100k; the search is 3-4 times faster and a quarter of the memory).
 AUTO_SQ8_ABOVE = 50_000
-
-
-@dataclass(frozen=True)
-class RepairReport:
-    """What opening the index had to do; all zero/False when file and store agreed."""
-
-    rebuilt: bool = False
-    reason: str = ""
-    removed: int = 0
-    added: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return self.rebuilt or self.removed > 0 or self.added > 0
 
 
 class SearchIndex:

@@ -21,12 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import Embedder
-from index.interfaces import VectorIndex
-from index.search_index import RepairReport
+from index.interfaces import RepairReport, VectorIndex
 from knowledge.chunking import ChunkingPolicy, chunk_document
-from knowledge.documents import Document
-from knowledge.store import NewDocument, WriteResult
-from knowledge.store_interface import KnowledgeStore
+from knowledge.documents import Document, Kind
+from knowledge.store_interface import KnowledgeStore, NewDocument, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +211,18 @@ class KnowledgeWriter:
                 result = self.store.remove_document(document_id)
                 self.index.apply(result, save=True)
         return len(result.removed_passage_ids)
+
+    def set_kind(self, document_id: str, kind: Kind) -> WriteResult:
+        """Say what sort of source a document is. Passages and vectors stay as they are, but
+        the store's generation moves, so the change goes through the lock and the index like
+        any write: the index then keeps up with the store instead of taking the moved
+        generation for another process's write and comparing every id at the next search."""
+        with self.lock():
+            self.index.refresh_if_stale()
+            with self.index.writing():
+                result = self.store.set_kind(document_id, kind)
+                self.index.apply(result, save=True)  # only the generation moves
+        return result
 
     def reindex(self, progress: Progress | None = None) -> RepairReport:
         """Embed every passage again with the current model, then rebuild the index."""

@@ -23,7 +23,7 @@ import httpx
 from knowledge.documents import Document, Kind, parse_published
 from knowledge.errors import SourceError
 from knowledge.fetching import HTML_TYPES, PDF_TYPE, FetchedPage
-from knowledge.readers import normalise_text, title_from_text
+from knowledge.text import normalise_text, title_from_text
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,8 @@ import yaml
 
 from knowledge.documents import Document, Kind, parse_published
 from knowledge.errors import SourceError
+from knowledge.extraction import extract_html, extract_pdf
+from knowledge.text import normalise_text, title_from_text
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +41,6 @@ class ReadResult:
 
     documents: list[Document] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
-
-
-def normalise_text(text: str) -> str:
-    """One newline convention and no outer blank space, so equal texts hash equally."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -153,14 +150,6 @@ def read_plain_text(path: Path, added_by: str) -> Document:
     return _document({"title": title}, body, path.stem, added_by, str(path))
 
 
-def title_from_text(text: str, limit: int = 80) -> str:
-    """A stand-in title for a record that has none: the text's first words, marked as cut."""
-    words = " ".join(text.split())
-    if len(words) <= limit:
-        return words
-    return words[:limit].rsplit(" ", 1)[0] + " …"
-
-
 def read_jsonl(path: Path, added_by: str) -> list[Document]:
     """One JSON object a line (id, title, text, url, publisher, kind, published, language)."""
     content = read_text_file(path)
@@ -199,8 +188,6 @@ def read_jsonl(path: Path, added_by: str) -> list[Document]:
 
 def read_html(path: Path, added_by: str) -> Document:
     """A saved web page: its main text, title, date and site name, as for a fetched URL."""
-    from knowledge.extraction import extract_html  # lazily: extraction imports this module
-
     content = _read_bytes(path)
     try:
         extracted = extract_html(content)
@@ -212,8 +199,6 @@ def read_html(path: Path, added_by: str) -> Document:
 
 def read_pdf(path: Path, added_by: str) -> Document:
     """A PDF's text layer; a scan without one is refused rather than stored empty."""
-    from knowledge.extraction import extract_pdf  # lazily: extraction imports this module
-
     content = _read_bytes(path)
     try:
         extracted = extract_pdf(content, str(path))

@@ -11,14 +11,14 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from knowledge.documents import Document, DocumentInfo, Kind, Passage, StoredPassage
+from knowledge.documents import DocumentInfo, Kind, Passage, StoredPassage
 from knowledge.errors import StoreError
+from knowledge.store_interface import NewDocument, WriteResult
 
 SCHEMA_VERSION = 1
 
@@ -54,41 +54,6 @@ CREATE INDEX IF NOT EXISTS passages_document ON passages(document_id);
 _INFO_COLUMNS = (
     "d.id, d.title, d.url, d.publisher, d.kind, d.published, d.language, d.added_by, d.added_at"
 )
-
-
-@dataclass(frozen=True)
-class NewDocument:
-    """A document ready to be written: its passages and one vector per passage."""
-
-    document: Document
-    passages: list[Passage]
-    vectors: np.ndarray
-
-
-@dataclass
-class WriteResult:
-    """What a write changed; the index applies exactly these changes."""
-
-    added: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    unchanged: list[tuple[str, str]] = field(default_factory=list)  # (new id, existing id)
-    removed_passage_ids: list[int] = field(default_factory=list)
-    new_vectors: dict[int, np.ndarray] = field(default_factory=dict)  # passage id -> vector
-    generation: int = 0
-
-    @property
-    def added_passage_ids(self) -> list[int]:
-        return list(self.new_vectors)
-
-    @property
-    def added_vectors(self) -> list[np.ndarray]:
-        return list(self.new_vectors.values())
-
-    def forget_passages(self, passage_ids: list[int]) -> None:
-        """Passages deleted by this write: ones it added itself simply vanish from the result."""
-        for passage_id in passage_ids:
-            if self.new_vectors.pop(passage_id, None) is None:
-                self.removed_passage_ids.append(passage_id)
 
 
 def in_order_of(ids: Sequence[int], found: np.ndarray, vectors: np.ndarray) -> np.ndarray:

@@ -1,18 +1,54 @@
 """What the core needs of a knowledge store, whichever backend holds it.
 
 `SqliteStore` (embedded, one data folder) and `PostgresStore` (shared by several processes)
-both provide it; everything above `knowledge/` is written against this interface only.
+both provide it; everything above `knowledge/` is written against this interface only. The
+values a store takes and returns live here too, so that the interface imports no backend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from knowledge.documents import DocumentInfo, Kind, StoredPassage
-from knowledge.store import NewDocument, WriteResult
+from knowledge.documents import Document, DocumentInfo, Kind, Passage, StoredPassage
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A document ready to be written: its passages and one vector per passage."""
+
+    document: Document
+    passages: list[Passage]
+    vectors: np.ndarray
+
+
+@dataclass
+class WriteResult:
+    """What a write changed; the index applies exactly these changes."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[tuple[str, str]] = field(default_factory=list)  # (new id, existing id)
+    removed_passage_ids: list[int] = field(default_factory=list)
+    new_vectors: dict[int, np.ndarray] = field(default_factory=dict)  # passage id -> vector
+    generation: int = 0
+
+    @property
+    def added_passage_ids(self) -> list[int]:
+        return list(self.new_vectors)
+
+    @property
+    def added_vectors(self) -> list[np.ndarray]:
+        return list(self.new_vectors.values())
+
+    def forget_passages(self, passage_ids: list[int]) -> None:
+        """Passages deleted by this write: ones it added itself simply vanish from the result."""
+        for passage_id in passage_ids:
+            if self.new_vectors.pop(passage_id, None) is None:
+                self.removed_passage_ids.append(passage_id)
 
 
 class KnowledgeStore(Protocol):

@@ -26,7 +26,7 @@ from index.embedder import Embedder
 from index.recency import published_date
 from knowledge.documents import Document, Kind, parse_published
 from knowledge.errors import CrisisbotError
-from knowledge.readers import normalise_text, title_from_text
+from knowledge.text import normalise_text, title_from_text
 
 Qrels = Mapping[str, int]  # document id -> grade (> 0 relevant)
 ProgressBar = Callable[[str], tuple[Callable[[int, int], None], Callable[[], None]]]

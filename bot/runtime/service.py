@@ -35,8 +35,7 @@ from index.embedder import Embedder, bundled_model_path
 from index.embedder_choice import make_embedder
 from index.embedding_cache import CachedEmbedder, EmbeddingCache
 from index.retriever import RetrievalPolicy, Retriever
-from index.interfaces import VectorIndex
-from index.search_index import RepairReport
+from index.interfaces import RepairReport, VectorIndex
 from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo
 from knowledge.errors import ConfigError

@@ -21,7 +21,8 @@ from knowledge.documents import DocumentInfo, Kind, Passage, StoredPassage
 from knowledge.errors import StoreError
 from knowledge.postgres.database import PostgresDatabase
 from knowledge.postgres.times import utc_text
-from knowledge.store import NewDocument, WriteResult, in_order_of
+from knowledge.store import in_order_of
+from knowledge.store_interface import NewDocument, WriteResult
 
 if TYPE_CHECKING:
     import psycopg

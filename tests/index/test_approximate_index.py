@@ -16,7 +16,8 @@ import pytest
 from index.search_index import SearchIndex
 from index.vectors import _MAGIC, FaissVectorStore, IndexHeader
 from knowledge.documents import Document, Kind, Passage
-from knowledge.store import NewDocument, SqliteStore, WriteResult
+from knowledge.store import SqliteStore
+from knowledge.store_interface import NewDocument, WriteResult
 
 DIM = 64
 MODEL = "synthetic"

@@ -7,8 +7,8 @@ import pytest
 
 import index.lexical as lexical
 from index.bm25 import Bm25Builder, QuestionTokenizer
-from index.interfaces import TextIndex
-from index.lexical import LexicalIndex, LexicalScores
+from index.interfaces import LexicalScores, TextIndex
+from index.lexical import LexicalIndex
 from tests.conftest import shared_file
 from tests.index.conftest import Folder, HeldBuild, doc
 

@@ -6,7 +6,9 @@ import time
 
 import pytest
 
+from index.vectors import FaissVectorStore
 from index.writer import write_lock
+from knowledge.documents import Kind
 from knowledge.errors import StoreError
 from tests.index.conftest import Folder, doc
 
@@ -39,6 +41,58 @@ def test_remove_takes_passages_and_vectors_out(folder: Folder) -> None:
     assert [d.id for d in folder.store.documents()] == ["b"]
     with pytest.raises(StoreError, match="no document with id 'a'"):
         folder.writer.remove("a")
+
+
+def test_set_kind_changes_only_the_kind_on_either_backend(any_folder: Folder) -> None:
+    any_folder.writer.ingest([doc("a", TEXT), doc("b", "Gas prices rose sharply in Europe.")])
+    passages, generation = any_folder.store.passage_ids().tolist(), any_folder.store.generation()
+    result = any_folder.writer.set_kind("a", Kind.ANALYSIS)
+    assert any_folder.store.document_info("a").kind is Kind.ANALYSIS
+    assert any_folder.store.document_info("b").kind is Kind.NEWS
+    assert result.generation == generation + 1 == any_folder.store.generation()
+    assert (result.added, result.replaced, result.removed_passage_ids, result.new_vectors) == ([], [], [], {})
+    assert any_folder.store.passage_ids().tolist() == passages
+
+
+def test_set_kind_of_an_unknown_document_changes_nothing_and_frees_the_lock(any_folder: Folder) -> None:
+    any_folder.writer.ingest([doc("a", TEXT)])
+    generation = any_folder.store.generation()
+    with pytest.raises(StoreError, match="no document with id 'missing'"):
+        any_folder.writer.set_kind("missing", Kind.ANALYSIS)
+    assert any_folder.store.generation() == generation
+    any_folder.writer.set_kind("a", Kind.FACT_CHECK)  # the lock was released
+    assert any_folder.store.document_info("a").kind is Kind.FACT_CHECK
+
+
+def test_set_kind_keeps_the_index_in_step_and_saved(folder: Folder) -> None:
+    folder.writer.ingest([doc("a", TEXT), doc("b", "Gas prices rose sharply in Europe.")])
+    indexed = sorted(folder.index.vectors.ids().tolist())
+    folder.writer.set_kind("a", Kind.OFFICIAL_STATEMENT)
+    # The index followed the write itself: no later search takes the moved generation for
+    # another process's write, and the file on disk says so too.
+    assert folder.index.vectors.generation == folder.store.generation()
+    assert FaissVectorStore.load(folder.index.path).generation == folder.store.generation()
+    assert sorted(folder.index.vectors.ids().tolist()) == indexed
+
+
+def test_set_kind_waits_for_the_writers_lock(folder: Folder) -> None:
+    folder.writer.ingest([doc("a", TEXT)])
+    errors: list[BaseException] = []
+
+    def change() -> None:
+        try:
+            folder.writer.set_kind("a", Kind.ANALYSIS)
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    with folder.writer.lock():
+        thread = threading.Thread(target=change)
+        thread.start()
+        time.sleep(0.2)
+        assert folder.store.document_info("a").kind is Kind.NEWS
+    thread.join(5)
+    assert not thread.is_alive() and errors == []
+    assert folder.store.document_info("a").kind is Kind.ANALYSIS
 
 
 def test_progress_reaches_the_total(folder: Folder) -> None:

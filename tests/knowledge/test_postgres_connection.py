@@ -18,7 +18,7 @@ from knowledge.chunking import ChunkingPolicy, chunk_document
 from knowledge.documents import Document
 from knowledge.postgres.database import DatabaseUnavailable, PostgresDatabase
 from knowledge.postgres.store import PostgresStore
-from knowledge.store import NewDocument
+from knowledge.store_interface import NewDocument
 from tests.fakes import HashingEmbedder
 
 T = TypeVar("T")

@@ -17,8 +17,8 @@ from knowledge.errors import StoreError
 from knowledge.readers import read_markdown
 from knowledge.postgres.database import PostgresDatabase
 from knowledge.postgres.store import PostgresStore
-from knowledge.store import NewDocument, SqliteStore
-from knowledge.store_interface import KnowledgeStore
+from knowledge.store import SqliteStore
+from knowledge.store_interface import KnowledgeStore, NewDocument
 from tests.fakes import HashingEmbedder
 
 EMBEDDER = HashingEmbedder(dimension=384)  # PostgreSQL's vector(384) column
