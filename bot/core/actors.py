@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bot.core.messages import NOT_ALLOWED
 from knowledge.errors import CrisisbotError
 
 
@@ -104,5 +105,4 @@ def may(actor: Actor, action: Action) -> bool:
 
 def require(actor: Actor, action: Action) -> None:
     if not may(actor, action):
-        needed = _REQUIRED[action].value
-        raise NotAllowed(f"Only {needed}s may do that.")
+        raise NotAllowed(NOT_ALLOWED.format(role=_REQUIRED[action].value))

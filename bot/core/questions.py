@@ -16,13 +16,12 @@ from bot.core.answer import Answer
 from bot.core.composer import AnswerComposer
 from bot.core.errors import QuestionError
 from bot.core.feedback import Feedback, Vote
+from bot.core.messages import EMPTY_QUESTION, LONG_QUESTION
 from bot.core.rate_limit import RateLimiter
 from index.retriever import Retriever
 from knowledge.documents import DocumentInfo
 from knowledge.store_interface import KnowledgeStore
 
-EMPTY_QUESTION = "Please ask a question: the message is empty."
-LONG_QUESTION = "The question is too long ({length:,} characters; the limit is {limit:,})."
 
 
 def clean_question(text: str, limit: int) -> str:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from bot.core.actors import Action, Actor, require
 from bot.core.errors import SummaryError
+from bot.core.messages import BACKWARD_RANGE, BAD_DATE, LONG_TOPIC, SENTENCE_COUNT
 from bot.core.summary import Digest, Summarizer, Summary
 from knowledge.documents import parse_published
 from knowledge.errors import SourceError
@@ -23,10 +24,6 @@ DIGEST_SETTLE = timedelta(minutes=1)  # documents added this recently wait for t
 DEFAULT_DIGEST_DAYS = 7
 MAX_SUMMARY_SENTENCES = 20
 
-BAD_DATE = "bad {name} date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)"
-LONG_TOPIC = "The topic is too long ({length:,} characters; the limit is {limit:,})."
-BACKWARD_RANGE = "the range ends ({last}) before it starts ({first})"
-SENTENCE_COUNT = f"the number of sentences must be between 1 and {MAX_SUMMARY_SENTENCES}"
 
 
 def date_arg(name: str, value: str | None) -> str | None:
@@ -85,7 +82,7 @@ class Summaries:
             raise SummaryError(BACKWARD_RANGE.format(first=first, last=last))
         count = self.limits.default_sentences if max_sentences is None else max_sentences
         if not 1 <= count <= MAX_SUMMARY_SENTENCES:
-            raise SummaryError(SENTENCE_COUNT)
+            raise SummaryError(SENTENCE_COUNT.format(limit=MAX_SUMMARY_SENTENCES))
         self._ports.ensure_open()
         return self._ports.summarizer.summarize(clean_topic, first, last, count)
 

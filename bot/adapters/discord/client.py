@@ -21,6 +21,7 @@ from discord.ext import tasks
 
 from bot.core.actors import Actor
 from bot.core.answer import Answer
+from bot.core.messages import APOLOGY
 from bot.adapters.discord.components import SourcesPageButton, VoteButton, pager_view, vote_view
 from bot.adapters.discord.formatting import answer_messages, sources_page
 from bot.adapters.discord.kb import KbListButton, KnowledgeCommands, feed_poll_loop
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 NO_MENTIONS = discord.AllowedMentions.none()
-APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
 
 
 class CrisisDiscordClient(discord.Client):

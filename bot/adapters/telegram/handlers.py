@@ -30,6 +30,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.actors import Action, Actor, may
+from bot.core.messages import APOLOGY, NOT_TEXT
 from bot.runtime.service import CrisisBot
 from bot.adapters.telegram.core_calls import CoreCalls
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
@@ -41,8 +42,6 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMIN_CACHE_SECONDS = 300
 VOTE_PREFIX = "v"
 SOURCES_PREFIX = "s"
-APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
-NOT_TEXT = "I can only read questions sent as text. Please type your question."
 COMMANDS = [
     ("ask", "Ask a question about the war in Ukraine"),
     ("sources", "List the sources the answers come from"),
