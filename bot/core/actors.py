@@ -7,9 +7,11 @@ else, so a Telegram command and a Discord slash command can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bot.core.messages import NOT_ALLOWED
 from knowledge.errors import CrisisbotError
 
 
@@ -71,20 +73,28 @@ poller acts with an admin's rights, and the audit log names it rather than a per
 
 @dataclass(frozen=True)
 class RoleDirectory:
-    """Configured admins and moderators per platform, e.g. {"telegram": {"123"}}."""
+    """Configured admins and moderators per platform: people by id (e.g. {"telegram": {"123"}})
+    and groups by id (Discord server roles, e.g. {"discord": {"987"}}). The runtime fills it
+    from the settings; adapters only report what the platform says of a person."""
 
     admins: dict[str, frozenset[str]] = field(default_factory=dict)
     moderators: dict[str, frozenset[str]] = field(default_factory=dict)
+    admin_groups: dict[str, frozenset[str]] = field(default_factory=dict)
+    moderator_groups: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def roles_of(
-        self, platform: str, user_id: str, platform_moderator: bool = False, platform_admin: bool = False
+        self, platform: str, user_id: str, platform_moderator: bool = False, platform_admin: bool = False,
+        group_ids: Iterable[str] = (),
     ) -> frozenset[Role]:
         """Configured roles, plus those the platform vouches for (a chat administrator, a
-        Discord member with Manage Server or a configured server role)."""
+        Discord member with Manage Server), plus those of the configured groups the person is in."""
+        groups = frozenset(group_ids)
         roles = {Role.MEMBER}
-        if platform_admin or user_id in self.admins.get(platform, frozenset()):
+        if (platform_admin or user_id in self.admins.get(platform, frozenset())
+                or groups & self.admin_groups.get(platform, frozenset())):
             roles.add(Role.ADMIN)
-        if platform_moderator or user_id in self.moderators.get(platform, frozenset()):
+        if (platform_moderator or user_id in self.moderators.get(platform, frozenset())
+                or groups & self.moderator_groups.get(platform, frozenset())):
             roles.add(Role.MODERATOR)
         return frozenset(roles)
 
@@ -95,5 +105,4 @@ def may(actor: Actor, action: Action) -> bool:
 
 def require(actor: Actor, action: Action) -> None:
     if not may(actor, action):
-        needed = _REQUIRED[action].value
-        raise NotAllowed(f"Only {needed}s may do that.")
+        raise NotAllowed(NOT_ALLOWED.format(role=_REQUIRED[action].value))

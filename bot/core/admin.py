@@ -18,20 +18,22 @@ from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from contextlib import AbstractContextManager
+from typing import Protocol, TypeVar
 
-from bot.core.actors import Action, Actor, NotAllowed, require
-from bot.core.audit import AuditEntry
-from bot.core.render import describe_poll
+from bot.core.actors import SCHEDULER, Action, Actor, NotAllowed, require
+from bot.core.audit import Audit, AuditEntry
+from bot.core.feedback import Feedback
+from bot.core.render import describe_poll, poll_summary
 from bot.core.coverage import MAX_GAP_QUESTIONS, GapCluster, KnowledgeStats, group_gaps, week_start, weekly_stats
-from index.writer import IngestReport, Progress
+from index.embedder import Embedder
+from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo, Kind, parse_published
 from knowledge.errors import CrisisbotError, SourceError
-from knowledge.feeds import FeedEntry, PollReport, Subscription, parse_feed, poll_feed
-from knowledge.readers import normalise_text
+from knowledge.feeds import FeedEntry, FeedStore, PollReport, Subscription, parse_feed, poll_feed
+from knowledge.readers import ReadResult, normalise_text
+from knowledge.store_interface import KnowledgeStore
 
-if TYPE_CHECKING:
-    from bot.runtime.service import CrisisBot
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +114,38 @@ def _date_filter(name: str, value: str | None) -> str | None:
         raise SourceError(f"bad {name} date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
 
 
-class KnowledgeAdmin:
-    """Admin operations over one `CrisisBot`; adapters call these with the person's `Actor`."""
 
-    def __init__(self, bot: CrisisBot) -> None:
-        self._bot = bot
+class AdminPorts(Protocol):
+    """What knowledge administration needs of the runtime, and nothing more. Each part is
+    opened on first use (listing sources must not load the model), so they are properties."""
+
+    @property
+    def store(self) -> KnowledgeStore: ...
+    @property
+    def writer(self) -> KnowledgeWriter: ...
+    @property
+    def audit(self) -> Audit: ...
+    @property
+    def feedback(self) -> Feedback: ...
+    @property
+    def feeds(self) -> FeedStore: ...
+    @property
+    def embedder(self) -> Embedder: ...
+    @property
+    def allow_private_urls(self) -> bool: ...
+    def ensure_open(self) -> None: ...
+    def read(self, paths: Iterable[Path], added_by: str,
+             csv_columns: Mapping[str, str] | None = None) -> ReadResult: ...
+    def ingest(self, documents: builtins.list[Document], progress: Progress | None = None) -> IngestReport: ...
+    def remove(self, document_id: str) -> int: ...
+    def feed_poll_lock(self) -> AbstractContextManager[bool]: ...
+
+
+class KnowledgeAdmin:
+    """Admin operations over one knowledge base; adapters call these with the person's `Actor`."""
+
+    def __init__(self, ports: AdminPorts) -> None:
+        self._bot = ports
         # One poll at a time per process: a slow poll must not be overlapped by the next
         # scheduled one (or an admin's), which would fetch every new entry twice.
         self._polling = threading.Lock()
@@ -219,11 +248,7 @@ class KnowledgeAdmin:
             bot = self._bot
             bot.ensure_open()
             before = bot.store.document_info(document_id)
-            with bot.writer.lock():
-                bot.index.refresh_if_stale()
-                with bot.index.writing():
-                    result = bot.store.set_kind(document_id, new_kind)
-                    bot.index.apply(result, save=True)  # only the generation moves
+            bot.writer.set_kind(document_id, new_kind)
             return before.kind, bot.store.document_info(document_id)
 
         old, info = self._run(
@@ -343,7 +368,7 @@ class KnowledgeAdmin:
             if not self._polling.acquire(blocking=False):
                 raise AdminError(busy.format(""))
             try:
-                with self._bot.backend.feed_poll_lock() as acquired:
+                with self._bot.feed_poll_lock() as acquired:
                     if not acquired:
                         raise AdminError(busy.format(" by another process"))
                     subscriptions = self._bot.feeds.list()
@@ -357,6 +382,25 @@ class KnowledgeAdmin:
                 self._polling.release()
 
         return self._run(actor, "poll", "all feeds", work, None)  # each feed is audited
+
+    def poll_feeds_scheduled(self) -> builtins.list[PollReport]:
+        """The scheduled poll the adapters and the worker run every `feed_poll_minutes`: every
+        feed, as the feed poller, audited per feed, with one summary line logged.
+
+        It never raises, so no scheduler (PTB's JobQueue, a discord.py `tasks.loop`) can be
+        stopped by one bad run: a poll still running (a slow feed, or an admin's poll) makes
+        this one a no-op, a feed's failure is in its report and the audit log, and anything
+        unexpected is logged with its traceback and retried at the next run."""
+        try:
+            reports = self.poll_feeds(SCHEDULER)
+        except AdminError as exc:
+            log.info("scheduled feed poll skipped: %s", exc)
+            return []
+        except Exception:
+            log.exception("scheduled feed poll failed")
+            return []
+        log.info("scheduled feed poll: %s", poll_summary(reports))
+        return reports
 
     def _poll_one(self, actor: Actor, sub: Subscription) -> PollReport:
         def add_entry(entry: FeedEntry) -> str | None:
@@ -379,7 +423,7 @@ class KnowledgeAdmin:
     def _fetch_feed(self, url: str) -> bytes:
         from knowledge.fetching import FetchPolicy, fetch_feed
 
-        return fetch_feed(url, FetchPolicy(allow_private=self._bot.settings.allow_private_urls))
+        return fetch_feed(url, FetchPolicy(allow_private=self._bot.allow_private_urls))
 
     # -- coverage -------------------------------------------------------------------------------
 
@@ -427,7 +471,7 @@ class KnowledgeAdmin:
         from knowledge.extraction import document_from_page  # lazily: trafilatura, pypdf
         from knowledge.fetching import FetchPolicy, fetch
 
-        page = fetch(url, FetchPolicy(allow_private=self._bot.settings.allow_private_urls))
+        page = fetch(url, FetchPolicy(allow_private=self._bot.allow_private_urls))
         return document_from_page(page, added_by, kind)
 
     @staticmethod

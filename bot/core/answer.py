@@ -11,13 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.core.messages import NO_ANSWER as NO_ANSWER  # re-exported: answers carry it
+from bot.core.messages import UNKNOWN_DATE
 from knowledge.documents import DocumentInfo
 
-NO_ANSWER = (
-    "The knowledge base has no answer to that. Try rephrasing with specific names, places or "
-    "dates, or ask an admin to add a source that covers it."
-)
-UNKNOWN_DATE = "date unknown"
 
 
 @dataclass(frozen=True)

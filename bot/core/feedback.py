@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bot.core.actors import Actor
 from bot.core.answer import Answer
+from bot.core.messages import UNKNOWN_ANSWER as UNKNOWN_ANSWER  # re-exported to both feedback logs
 from knowledge.errors import CrisisbotError
 
 
@@ -71,7 +72,6 @@ def answer_ids(answer: Answer) -> tuple[list[str], list[Any]]:
     return [s.document.id for s in answer.sources], sorted({q.passage_id for q in answer.quotes})
 
 
-UNKNOWN_ANSWER = "That answer is no longer on record; your vote was not counted."
 
 
 def check_vote(value: int) -> None:

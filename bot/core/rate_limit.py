@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from bot.core.messages import RATE_LIMITED
 from knowledge.errors import CrisisbotError
 
 
@@ -20,10 +21,8 @@ class RateLimited(CrisisbotError):
     def __init__(self, retry_after: float, limit: int, window: float) -> None:
         self.retry_after = retry_after
         seconds = max(1, round(retry_after))
-        super().__init__(
-            f"You have asked {limit} questions in the last {window:g} seconds. "
-            f"Please wait {seconds} second{'s' if seconds != 1 else ''} and ask again."
-        )
+        super().__init__(RATE_LIMITED.format(limit=limit, window=window, seconds=seconds,
+                                             plural="s" if seconds != 1 else ""))
 
 
 class RateLimiter:

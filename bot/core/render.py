@@ -16,6 +16,7 @@ from datetime import date
 from bot.core.answer import NO_ANSWER, Answer, Source, describe_date
 from bot.core.audit import AuditEntry
 from bot.core.coverage import GapCluster, KnowledgeStats
+from bot.core.messages import NO_DIGEST, NO_SUMMARY
 from bot.core.summary import Digest, Summary
 from knowledge.documents import DocumentInfo
 from knowledge.feeds import PollReport, Subscription
@@ -161,10 +162,6 @@ def poll_summary(reports: Sequence[PollReport]) -> str:
             f"{failed} failed, {unread} feeds not read")
 
 
-NO_SUMMARY = ("The knowledge base has nothing on that topic in that period. Try other words, a "
-              "wider date range, or ask an admin to add sources.")
-
-
 def render_summary_plain(summary: Summary, today: date | None = None) -> str:
     """Heading, one quoted sentence a line with its marker, then the numbered sources."""
     if not summary.found:
@@ -182,9 +179,6 @@ def digest_heading(digest: Digest) -> str:
     topics = len(digest.topics)
     return (f"What's new: {digest.documents} {noun} added {first} to {last}, "
             f"in {topics} topic{'s' if topics != 1 else ''}")
-
-
-NO_DIGEST = "Nothing new: no documents were added in that period."
 
 
 def render_digest_plain(digest: Digest, today: date | None = None) -> str:

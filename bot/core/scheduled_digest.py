@@ -14,16 +14,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from bot.runtime.service import CrisisBot
-    from bot.core.summary import Digest
+from bot.core.actors import Actor
+from bot.core.summary import Digest
 
 log = logging.getLogger(__name__)
 
 # Runs a blocking core call off the event loop (an executor) and awaits its result.
 CoreRunner = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+class DigestSource(Protocol):
+    """Makes a place's digest and remembers where it ended (`bot.core.summaries.Summaries`)."""
+
+    def digest(self, actor: Actor | None = None, since: str | None = None, key: str | None = None,
+               now: datetime | None = None) -> Digest: ...
+    def mark_posted(self, key: str, digest: Digest) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class DigestPlace:
 
 
 async def deliver_digest(
-    service: CrisisBot, place: DigestPlace, run: CoreRunner, now: datetime | None = None,
+    summaries: DigestSource, place: DigestPlace, run: CoreRunner, now: datetime | None = None,
 ) -> Digest | None:
     """Post what is new at `place` since its last digest; None when nothing is new.
 
@@ -46,12 +53,12 @@ async def deliver_digest(
     the caller, which logs it) leaves the key alone and the next run covers the same documents.
     An empty digest posts nothing and marks nothing.
     """
-    digest: Digest = await run(partial(service.digest, key=place.key, now=now))
+    digest: Digest = await run(partial(summaries.digest, key=place.key, now=now))
     if digest.empty:
         log.info("scheduled digest for %s: nothing new since %s", place.name, digest.since)
         return None
     await place.post(digest)
-    await run(partial(service.mark_digest_posted, place.key, digest))
+    await run(partial(summaries.mark_posted, place.key, digest))
     log.info("scheduled digest posted to %s: %d documents in %d topics", place.name, digest.documents,
              len(digest.topics))
     return digest

@@ -11,14 +11,14 @@ import getpass
 import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from contextlib import AbstractContextManager
+from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from bot.core.actors import LOCAL_PLATFORM, SCHEDULER, Action, Actor, RoleDirectory, require
+from bot.core.actors import LOCAL_PLATFORM, Actor, RoleDirectory
+from bot.core.admin import KnowledgeAdmin
 from bot.core.answer import Answer
 from bot.core.answer_sentences import AnswerSentences
 from bot.core.audit import Audit
@@ -26,9 +26,10 @@ from bot.runtime.backends import choose_backend
 from bot.core.feedback import Feedback, Vote
 from bot.core.rate_limit import RateLimiter
 from bot.core.composer import AnswerComposer, AnswerPolicy
-from bot.core.errors import QuestionError, SummaryError
 from bot.core.relevance import RelevancePolicy
 from bot.runtime.settings import Settings
+from bot.core.questions import QuestionLimits, Questions
+from bot.core.summaries import Summaries, SummaryLimits
 from bot.core.summary import Digest, Summarizer, Summary
 from index.embedder import Embedder, bundled_model_path
 from index.embedder_choice import make_embedder
@@ -36,19 +37,15 @@ from index.embedding_cache import CachedEmbedder, EmbeddingCache
 from index.retriever import RetrievalPolicy, Retriever
 from index.interfaces import RepairReport, VectorIndex
 from index.writer import IngestReport, KnowledgeWriter, Progress
-from knowledge.documents import Document, DocumentInfo, parse_published
-from knowledge.errors import ConfigError, SourceError
+from knowledge.documents import Document, DocumentInfo
+from knowledge.errors import ConfigError
 from knowledge.feeds import FeedStore, PollReport
 from knowledge.readers import ReadResult, read_markdown, read_paths
 from knowledge.store_interface import KnowledgeStore
 
-if TYPE_CHECKING:
-    from bot.core.admin import KnowledgeAdmin
-
 log = logging.getLogger(__name__)
 
 BUILTIN_ADDED_BY = "builtin"
-DIGEST_SETTLE = timedelta(minutes=1)  # documents added this recently wait for the next digest
 
 
 def builtin_documents() -> list[Document]:
@@ -58,32 +55,12 @@ def builtin_documents() -> list[Document]:
         return [read_markdown(p, BUILTIN_ADDED_BY) for p in sorted(Path(path).glob("*.md"))]
 
 
-def _date_arg(name: str, value: str | None) -> str | None:
-    try:
-        return parse_published(value.strip() if value else None)
-    except SourceError:
-        raise SummaryError(f"bad {name} date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
-
-
-def _first_day(partial: str) -> str:
-    """'2024' -> '2024-01-01', '2024-11' -> '2024-11-01'."""
-    return (partial + "-01-01")[:10] if len(partial) == 4 else (partial + "-01")[:10]
-
-
-def clean_question(text: str, limit: int) -> str:
-    """Collapse white space and refuse empty or over-long questions before any work."""
-    question = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    if not question:
-        raise QuestionError("Please ask a question: the message is empty.")
-    if len(question) > limit:
-        raise QuestionError(
-            f"The question is too long ({len(question):,} characters; the limit is {limit:,})."
-        )
-    return question
-
-
 class CrisisBot:
-    """ask / ingest / remove / sources / reindex over one knowledge base."""
+    """The composition root of one knowledge base: builds the store, the index, the model and
+    the core's use-cases from the settings, each on first use (a CLI command that only lists
+    sources never loads the model), and closes them. The use-cases themselves live in
+    `bot.core` (`questions`, `summaries`, `admin`); the few methods below that carry their
+    names only hand over to them, so the CLI and tests read as before."""
 
     def __init__(
         self,
@@ -163,9 +140,25 @@ class CrisisBot:
     @cached_property
     def admin(self) -> KnowledgeAdmin:
         """Admin operations on the knowledge base, each checked and written to the audit log."""
-        from bot.core.admin import KnowledgeAdmin
-
         return KnowledgeAdmin(self)
+
+    @cached_property
+    def questions(self) -> Questions:
+        s = self.settings
+        return Questions(self, QuestionLimits(s.max_question_chars, s.retrieve_k))
+
+    @cached_property
+    def summaries(self) -> Summaries:
+        s = self.settings
+        return Summaries(self, SummaryLimits(s.max_question_chars, s.summary_sentences, s.digest_topics))
+
+    @property
+    def allow_private_urls(self) -> bool:
+        return self.settings.allow_private_urls
+
+    def feed_poll_lock(self) -> AbstractContextManager[bool]:
+        """Held while feeds are polled, across every process sharing the knowledge base."""
+        return self.backend.feed_poll_lock()
 
     @cached_property
     def limiter(self) -> RateLimiter:
@@ -177,6 +170,8 @@ class CrisisBot:
         return RoleDirectory(
             admins={"telegram": frozenset(str(i) for i in s.telegram_admin_ids)},
             moderators={"telegram": frozenset(str(i) for i in s.telegram_moderator_ids)},
+            admin_groups={"discord": frozenset(str(i) for i in s.discord_admin_role_ids)},
+            moderator_groups={"discord": frozenset(str(i) for i in s.discord_moderator_role_ids)},
         )
 
     @cached_property
@@ -234,9 +229,12 @@ class CrisisBot:
         name: str = "",
         platform_moderator: bool = False,
         platform_admin: bool = False,
+        group_ids: Iterable[object] = (),
     ) -> Actor:
-        """The neutral person an adapter passes in, with the roles the core grants them."""
-        roles = self.roles.roles_of(platform, str(user_id), platform_moderator, platform_admin)
+        """The neutral person an adapter passes in, with the roles the core grants them
+        (`group_ids`: the platform groups they are in, such as Discord server roles)."""
+        roles = self.roles.roles_of(platform, str(user_id), platform_moderator, platform_admin,
+                                    [str(g) for g in group_ids])
         return Actor(platform, str(user_id), name, roles)
 
     def local_operator(self, user_name: str | None = None) -> Actor:
@@ -245,30 +243,13 @@ class CrisisBot:
         return self.actor(LOCAL_PLATFORM, user, user, platform_admin=True)
 
     def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None) -> Answer:
-        """Answer with quotes. With an actor (chat users), the per-user limit applies and the
-        question and answer are logged so that votes can refer to them. `asked_at` (default
-        today) is the date "latest" and "this week" refer to; evaluations replay old questions."""
-        question = clean_question(question, self.settings.max_question_chars)
-        if actor is not None:
-            require(actor, Action.ASK)
-            self.limiter.check(actor.key)
-        self.ensure_open()
-        query = self.retriever.embed_query(question)
-        hits = self.retriever.search_vector(query, self.settings.retrieve_k, question, asked_at)
-        answer = self.composer.compose(question, query, hits)
-        if actor is not None:
-            answer = replace(answer, id=self.feedback.record_answer(actor, answer))
-        return answer
+        return self.questions.ask(question, actor, asked_at)
 
     def vote(self, actor: Actor, answer_id: int, value: int) -> Vote:
-        require(actor, Action.VOTE)
-        return self.feedback.vote(actor, answer_id, value)
+        return self.questions.vote(actor, answer_id, value)
 
     def sources(self, actor: Actor | None = None) -> list[DocumentInfo]:
-        if actor is not None:
-            require(actor, Action.LIST_SOURCES)
-        self.ensure_open()
-        return self.store.documents()
+        return self.questions.sources(actor)
 
     # -- admins -----------------------------------------------------------------------------
 
@@ -317,81 +298,19 @@ class CrisisBot:
         self, topic: str | None, since: str | None = None, until: str | None = None,
         max_sentences: int | None = None, actor: Actor | None = None,
     ) -> Summary:
-        """"What we know about X": quoted sentences on `topic` (or on everything published in
-        the date range), in date order, each cited. With an actor (chat), moderators only."""
-        if actor is not None:
-            require(actor, Action.SUMMARIZE)
-        clean_topic = " ".join((topic or "").split()) or None
-        if clean_topic is not None and len(clean_topic) > self.settings.max_question_chars:
-            raise SummaryError(f"The topic is too long ({len(clean_topic):,} characters; the limit is "
-                               f"{self.settings.max_question_chars:,}).")
-        first, last = _date_arg("since", since), _date_arg("until", until)
-        if first and last and first[: len(last)] > last[: len(first)]:
-            raise SummaryError(f"the range ends ({last}) before it starts ({first})")
-        count = self.settings.summary_sentences if max_sentences is None else max_sentences
-        if not 1 <= count <= 20:
-            raise SummaryError("the number of sentences must be between 1 and 20")
-        self.ensure_open()
-        return self.summarizer.summarize(clean_topic, first, last, count)
+        return self.summaries.summarize(topic, since, until, max_sentences, actor)
 
     def digest(
         self, actor: Actor | None = None, since: str | None = None, key: str | None = None,
         now: datetime | None = None,
     ) -> Digest:
-        """The documents added since `since` (a date, from its start in UTC), else since the
-        digest last posted under `key` (a chat or channel), else in the last 7 days; up to a
-        minute before `now`.
-
-        The last minute waits for the next digest: a write stamps its documents' time before
-        it commits, so one still committing could otherwise fall between two digests and be
-        lost. With the margin every document lands in exactly one digest of a key."""
-        if actor is not None:
-            require(actor, Action.SUMMARIZE)
-        moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-        end = moment - DIGEST_SETTLE
-        first = _date_arg("since", since)
-        self.ensure_open()
-        if first is not None:
-            start = datetime.fromisoformat(_first_day(first)).replace(tzinfo=timezone.utc)
-        elif key is not None and (last := self.store.get_meta(f"digest:{key}")) is not None:
-            start = datetime.fromisoformat(last)
-        else:
-            start = moment - timedelta(days=7)
-        return self.summarizer.digest(
-            start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds"),
-            self.settings.digest_topics, 2,
-        )
+        return self.summaries.digest(actor, since, key, now)
 
     def mark_digest_posted(self, key: str, digest: Digest) -> None:
-        """The next digest under `key` starts where this one ended; call only once it is posted.
-
-        Never moves back: an older preview posted after a newer digest went out must not make
-        the next one repeat what was already posted. One atomic step in the store, since the
-        worker and a moderator in a chat process may mark the same place at once."""
-        until = datetime.fromisoformat(digest.until).astimezone(timezone.utc).isoformat(timespec="seconds")
-        self.store.advance_meta(f"digest:{key}", until)  # UTC ISO times sort as they happen
+        self.summaries.mark_posted(key, digest)
 
     def poll_feeds_scheduled(self) -> list[PollReport]:
-        """The scheduled poll the adapters run every `feed_poll_minutes`: every feed, as the
-        feed poller, audited per feed, with one summary line logged.
-
-        It never raises, so no scheduler (PTB's JobQueue, a discord.py `tasks.loop`) can be
-        stopped by one bad run: a poll still running (a slow feed, or an admin's poll) makes
-        this one a no-op, a feed's failure is in its report and the audit log, and anything
-        unexpected is logged with its traceback and retried at the next run."""
-        from bot.core.admin import AdminError
-        from bot.core.render import poll_summary
-
-        try:
-            reports = self.admin.poll_feeds(SCHEDULER)
-        except AdminError as exc:
-            log.info("scheduled feed poll skipped: %s", exc)
-            return []
-        except Exception:
-            log.exception("scheduled feed poll failed")
-            return []
-        log.info("scheduled feed poll: %s", poll_summary(reports))
-        return reports
+        return self.admin.poll_feeds_scheduled()
 
     def close(self) -> None:
         if "answer_sentences" in self.__dict__:

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from bot.core.schedule import DigestSchedule, parse_schedule
+from bot.runtime.sections import DiscordSection, ScheduleSection, TelegramSection
 from knowledge.errors import ConfigError
 
 CONFIG_FILE_VARIABLE = "CRISISBOT_CONFIG"
@@ -170,6 +171,28 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @property
+    def schedules(self) -> ScheduleSection:
+        return ScheduleSection(self.run_schedules, self.feed_poll_minutes, self.schedule)
+
+    @property
+    def telegram(self) -> TelegramSection:
+        return TelegramSection(
+            bot_token=self.telegram_bot_token, api_url=self.telegram_api_url,
+            webhook_url=self.telegram_webhook_url, webhook_listen=self.telegram_webhook_listen,
+            webhook_port=self.telegram_webhook_port, webhook_path=self.telegram_webhook_path,
+            webhook_secret=self.telegram_webhook_secret, digest_chat_id=self.telegram_digest_chat_id,
+            maintainer=self.maintainer, schedules=self.schedules,
+        )
+
+    @property
+    def discord(self) -> DiscordSection:
+        return DiscordSection(
+            bot_token=self.discord_bot_token, thread_guild_ids=frozenset(self.discord_thread_guild_ids),
+            digest_channel_id=self.discord_digest_channel_id, maintainer=self.maintainer,
+            schedules=self.schedules,
+        )
 
     @property
     def database_path(self) -> Path:

@@ -59,11 +59,11 @@ def digest_places(settings: Settings) -> list[DigestPlace]:
     if settings.telegram_digest_chat_id is not None:
         from bot.adapters.telegram.digest_post import worker_place as telegram_place
 
-        places.append(telegram_place(settings))
+        places.append(telegram_place(settings.telegram))
     if settings.discord_digest_channel_id is not None:
         from bot.adapters.discord.digest_post import worker_place as discord_place
 
-        places.append(discord_place(settings))
+        places.append(discord_place(settings.discord))
     return [place for place in places if place is not None]
 
 
@@ -128,7 +128,7 @@ class Worker:
         outcomes: dict[str, str] = {}
         for place in self.places:
             try:
-                posted = await deliver_digest(self.service, place, self._run, now)
+                posted = await deliver_digest(self.service.summaries, place, self._run, now)
             except Exception:
                 log.exception("scheduled digest to %s failed; the next run retries it", place.name)
                 outcomes[place.key] = FAILED

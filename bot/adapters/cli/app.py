@@ -233,7 +233,7 @@ def _answer_json(answer: Answer) -> dict[str, object]:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runtime.service import clean_question
+    from bot.core.questions import clean_question
 
     clean_question(args.question, settings.max_question_chars)  # fail before loading anything
     print(_render(_bot(settings).ask(args.question), args.format))
@@ -336,13 +336,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.platform == "discord":
         from bot.adapters.discord.app import run as run_discord
 
-        run_discord(_bot(settings), settings, sync=args.sync, guild=args.guild)
+        run_discord(_bot(settings), settings.discord, sync=args.sync, guild=args.guild)
         return EXIT_OK
     if args.sync or args.guild:
         raise CrisisbotError("--sync and --guild are for discord")
     from bot.adapters.telegram.app import run
 
-    run(_bot(settings), settings)
+    run(_bot(settings), settings.telegram)
     return EXIT_OK
 
 

@@ -21,19 +21,20 @@ from discord.ext import tasks
 
 from bot.core.actors import Actor
 from bot.core.answer import Answer
+from bot.core.messages import APOLOGY
 from bot.adapters.discord.components import SourcesPageButton, VoteButton, pager_view, vote_view
 from bot.adapters.discord.formatting import answer_messages, sources_page
 from bot.adapters.discord.kb import KbListButton, KnowledgeCommands, feed_poll_loop
 from bot.adapters.discord.summaries import PostButton, Previews, add_moderator_commands, digest_loop
 from bot.runtime.executors import CoreExecutors
-from bot.runtime.service import CrisisBot, clean_question
+from bot.runtime.sections import DiscordSection
+from bot.runtime.service import CrisisBot
 from knowledge.errors import CrisisbotError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 NO_MENTIONS = discord.AllowedMentions.none()
-APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
 
 
 class CrisisDiscordClient(discord.Client):
@@ -47,12 +48,13 @@ class CrisisDiscordClient(discord.Client):
 
     def __init__(
         self, service: CrisisBot, executor: Executor | None = None, sync: int | None = None, *,
-        knowledge_executor: Executor | None = None, **options: Any,
+        knowledge_executor: Executor | None = None, config: DiscordSection | None = None, **options: Any,
     ) -> None:
         # Default intents suffice: Discord delivers the content of DMs and of messages that
         # mention the bot without the privileged message-content intent.
         super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS, **options)
         self.service = service
+        self.config = config or service.settings.discord  # this adapter's section only
         self.executors = CoreExecutors(executor, knowledge_executor)
         self.sync_target = sync
         self.tree = app_commands.CommandTree(self)
@@ -64,7 +66,7 @@ class CrisisDiscordClient(discord.Client):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(VoteButton, SourcesPageButton, KbListButton, PostButton)
-        if self.service.settings.run_schedules:
+        if self.config.schedules.run_schedules:
             self.feed_loop = feed_poll_loop(self)
             self.digest_loop = digest_loop(self)
         else:  # `crisisbot worker` runs them, once for every process
@@ -105,22 +107,22 @@ class CrisisDiscordClient(discord.Client):
         await loop.run_in_executor(self.executors.knowledge, self.service.poll_feeds_scheduled)
 
     def actor_of(self, user: discord.abc.User, guild: discord.Guild | None = None) -> Actor:
-        """Roles from Discord: Manage Server or a configured role -> admin; Manage Messages or
-        a configured role -> moderator. The core still decides what each role may do."""
-        settings = self.service.settings
+        """What Discord says of the person: Manage Server, Manage Messages and their server
+        roles. The core turns that into roles (the configured role ids are its to match) and
+        decides what each role may do."""
         admin = moderator = False
+        role_ids: list[int] = []
         if isinstance(user, discord.Member):
             permissions = user.guild_permissions
-            role_ids = {role.id for role in user.roles}
-            admin = permissions.manage_guild or bool(role_ids & set(settings.discord_admin_role_ids))
-            moderator = permissions.manage_messages or bool(role_ids & set(settings.discord_moderator_role_ids))
-        return self.service.actor("discord", user.id, user.display_name, moderator, admin)
+            role_ids = [role.id for role in user.roles]
+            admin, moderator = permissions.manage_guild, permissions.manage_messages
+        return self.service.actor("discord", user.id, user.display_name, moderator, admin, role_ids)
 
     # -- questions ----------------------------------------------------------------------------
 
     async def answer_interaction(self, interaction: discord.Interaction[Any], question: str) -> None:
         """Acknowledge within Discord's 3 s (thinking…), then answer with follow-ups."""
-        clean_question(question, self.service.settings.max_question_chars)  # refused privately
+        self.service.questions.clean(question)  # refused privately
         await interaction.response.defer(thinking=True)
         answer = await self.run_core(self.service.ask, question, self.actor_of(interaction.user))
         for embeds, view in _messages_with_view(answer):
@@ -155,7 +157,7 @@ class CrisisDiscordClient(discord.Client):
     async def _answer_target(self, message: discord.Message, question: str) -> Callable[..., Any]:
         """Where the answer goes: a new thread in servers that want one, else a reply."""
         guild = message.guild
-        if (guild is not None and guild.id in self.service.settings.discord_thread_guild_ids
+        if (guild is not None and guild.id in self.config.thread_guild_ids
                 and isinstance(message.channel, discord.TextChannel)):
             thread = await message.create_thread(name=question[:90])
             return partial(thread.send, allowed_mentions=NO_MENTIONS)

@@ -16,7 +16,7 @@ import discord
 
 from bot.adapters.discord.summary_format import Messages, digest_messages
 from bot.core.scheduled_digest import DigestPlace
-from bot.runtime.settings import Settings
+from bot.runtime.sections import DiscordSection
 from bot.core.summary import Digest
 from knowledge.errors import ConfigError
 
@@ -40,10 +40,10 @@ async def post_digest(channel: discord.abc.Messageable, digest: Digest) -> None:
     await send_messages(channel, digest_messages(digest))
 
 
-def bot_token(settings: Settings) -> str:
-    if settings.discord_bot_token is None:
+def bot_token(config: DiscordSection) -> str:
+    if config.bot_token is None:
         raise ConfigError("DISCORD_BOT_TOKEN is not set: create a bot in the Discord developer portal and export its token")
-    return settings.discord_bot_token.get_secret_value()
+    return config.bot_token.get_secret_value()
 
 
 @asynccontextmanager
@@ -59,13 +59,13 @@ async def rest_client(token: str) -> AsyncIterator[discord.Client]:
         await client.close()
 
 
-def worker_place(settings: Settings) -> DigestPlace | None:
+def worker_place(config: DiscordSection) -> DigestPlace | None:
     """The worker's Discord digest place (`discord_digest_channel_id`), None when unset. Each
     post logs in anew: the digest goes out once a day or week."""
-    channel_id = settings.discord_digest_channel_id
+    channel_id = config.digest_channel_id
     if channel_id is None:
         return None
-    token = bot_token(settings)  # refuse at start, not at the first digest
+    token = bot_token(config)  # refuse at start, not at the first digest
 
     async def post(digest: Digest) -> None:
         async with rest_client(token) as client:

@@ -293,7 +293,7 @@ def digest_loop(client: CrisisDiscordClient) -> tasks.Loop[Any] | None:
         # Caught here: an exception would end the tasks.loop, and with it every later digest.
         # Made as the process (no actor), posted, and only then marked (see deliver_digest).
         try:
-            await deliver_digest(client.service, place, client.run_core, moment)
+            await deliver_digest(client.service.summaries, place, client.run_core, moment)
         except Exception:
             log.exception("scheduled digest for channel %s failed", channel_id)
 

@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from bot.runtime.executors import CoreExecutors
 from bot.runtime.service import CrisisBot
-from bot.runtime.settings import Settings
+from bot.runtime.sections import TelegramSection
 from bot.adapters.telegram.digest_post import api_urls, bot_token
 from bot.adapters.telegram.handlers import COMMANDS, MODERATOR_COMMANDS, TelegramHandlers
 from bot.adapters.telegram.kb import KB_CAPTION, KB_PREFIX, KnowledgeHandlers
@@ -52,7 +52,7 @@ class CrisisApplication(Application[Any, Any, Any, Any, Any, Any]):
 
 def build_application(
     service: CrisisBot,
-    settings: Settings,
+    config: TelegramSection,
     executor: Executor | None = None,
     message_limit: int | None = None,
     knowledge_executor: Executor | None = None,
@@ -64,12 +64,12 @@ def build_application(
     and the second the process's knowledge thread, both shut down with the application. An
     executor passed in is the caller's to shut down.
     """
-    api, file_api = api_urls(settings)
+    api, file_api = api_urls(config)
     executors = CoreExecutors(executor, knowledge_executor)
     application = (
         ApplicationBuilder()
         .application_class(CrisisApplication, {"executors": executors})
-        .token(bot_token(settings))
+        .token(bot_token(config))
         .base_url(api)
         .base_file_url(file_api)
         .rate_limiter(AIORateLimiter(max_retries=3))
@@ -78,7 +78,7 @@ def build_application(
         .build()
     )
     handlers = TelegramHandlers(
-        service, executors.questions, lambda: application.bot.username,
+        service, executors.questions, lambda: application.bot.username, config.maintainer,
         **({"message_limit": message_limit} if message_limit else {}),
     )
     kb = KnowledgeHandlers(service, executors, lambda: application.bot.username)
@@ -106,42 +106,42 @@ def build_application(
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(new & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_error_handler(handlers.error)
-    if settings.run_schedules:
-        _schedule_feed_polls(application, kb, settings)
-        _schedule_digest(application, summaries, settings)
+    if config.schedules.run_schedules:
+        _schedule_feed_polls(application, kb, config.schedules.feed_poll_minutes)
+        _schedule_digest(application, summaries, config)
     else:  # `crisisbot worker` runs them, once for every process
         log.info("run_schedules is off: no scheduled feed poll or digest in this process")
     return application
 
 
 def _schedule_feed_polls(
-    application: Application, kb: KnowledgeHandlers, settings: Settings,  # type: ignore[type-arg]
+    application: Application, kb: KnowledgeHandlers, minutes: int,  # type: ignore[type-arg]
 ) -> None:
     """Poll the subscribed feeds every `feed_poll_minutes` (0: never) with PTB's JobQueue.
 
     The first run waits one interval: a restart loop must not hammer the feeds.
     """
-    if settings.feed_poll_minutes <= 0:
+    if minutes <= 0:
         return
     if application.job_queue is None:
         raise ConfigError("scheduled feed polling needs python-telegram-bot[job-queue] (APScheduler)")
-    seconds = settings.feed_poll_minutes * 60
+    seconds = minutes * 60
     application.job_queue.run_repeating(kb.poll_feeds_job, interval=seconds, first=seconds, name="poll-feeds")
 
 
 def _schedule_digest(
-    application: Application, summaries: SummaryHandlers, settings: Settings,  # type: ignore[type-arg]
+    application: Application, summaries: SummaryHandlers, config: TelegramSection,  # type: ignore[type-arg]
 ) -> None:
     """Post the digest to `telegram_digest_chat_id` on the configured days and time (in the
     configured zone: the time carries its ZoneInfo, so daylight saving is APScheduler's job)."""
-    if settings.telegram_digest_chat_id is None:
+    if config.digest_chat_id is None:
         return
     if application.job_queue is None:
         raise ConfigError("the scheduled digest needs python-telegram-bot[job-queue] (APScheduler)")
-    schedule = settings.schedule
+    schedule = config.schedules.digest
     application.job_queue.run_daily(summaries.digest_job, time=schedule.at, days=ptb_days(schedule.days),
-                                    name="digest", chat_id=settings.telegram_digest_chat_id)
-    log.info("digest to chat %s: %s", settings.telegram_digest_chat_id, schedule.describe())
+                                    name="digest", chat_id=config.digest_chat_id)
+    log.info("digest to chat %s: %s", config.digest_chat_id, schedule.describe())
 
 
 async def _register_commands(application: Application) -> None:  # type: ignore[type-arg]
@@ -151,28 +151,28 @@ async def _register_commands(application: Application) -> None:  # type: ignore[
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
 
 
-def webhook_options(settings: Settings) -> dict[str, object]:
+def webhook_options(config: TelegramSection) -> dict[str, object]:
     """Arguments of `run_webhook` / `Updater.start_webhook`: Telegram posts updates to the URL
     with the secret token in a header, and updates without it are refused (403)."""
-    secret = settings.telegram_webhook_secret
+    secret = config.webhook_secret
     if secret is None:
         raise ConfigError("webhook mode needs TELEGRAM_WEBHOOK_SECRET so that forged updates are refused")
     return {
-        "listen": settings.telegram_webhook_listen,
-        "port": settings.telegram_webhook_port,
-        "url_path": settings.telegram_webhook_path,
-        "webhook_url": settings.telegram_webhook_url,
+        "listen": config.webhook_listen,
+        "port": config.webhook_port,
+        "url_path": config.webhook_path,
+        "webhook_url": config.webhook_url,
         "secret_token": secret.get_secret_value(),
         "allowed_updates": Update.ALL_TYPES,
     }
 
 
-def run(service: CrisisBot, settings: Settings) -> None:
+def run(service: CrisisBot, config: TelegramSection) -> None:
     """Long polling by default; webhook mode when a webhook URL is configured."""
-    bot_token(settings)
-    options = webhook_options(settings) if settings.telegram_webhook_url else None
+    bot_token(config)
+    options = webhook_options(config) if config.webhook_url else None
     service.warm_up()  # model, index and lexical index ready before the first question
-    application = build_application(service, settings)
+    application = build_application(service, config)
     if options is not None:
         application.run_webhook(**options)  # type: ignore[arg-type]
     else:

@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.core.scheduled_digest import DigestPlace
-from bot.runtime.settings import Settings
+from bot.runtime.sections import TelegramSection
 from bot.core.summary import Digest
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT
 from bot.adapters.telegram.summary_format import digest_messages
@@ -41,36 +41,36 @@ async def post_digest(bot: Bot, chat_id: int, digest: Digest, limit: int = MESSA
     await send_html(bot, chat_id, digest_messages(digest, limit=limit))
 
 
-def bot_token(settings: Settings) -> str:
-    if settings.telegram_bot_token is None:
+def bot_token(config: TelegramSection) -> str:
+    if config.bot_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
-    return settings.telegram_bot_token.get_secret_value()
+    return config.bot_token.get_secret_value()
 
 
-def api_urls(settings: Settings) -> tuple[str, str]:
+def api_urls(config: TelegramSection) -> tuple[str, str]:
     """The Bot API's base URL and its file URL (`telegram_api_url`: a stand-in in tests)."""
-    api = settings.telegram_api_url.rstrip("/")
+    api = config.api_url.rstrip("/")
     return api, api.replace("/bot", "/file/bot") if api.endswith("/bot") else api + "/file/bot"
 
 
-def standalone_bot(settings: Settings) -> ExtBot[int]:
+def standalone_bot(config: TelegramSection) -> ExtBot[int]:
     """A Bot API client for posting only (no updates are fetched), with the adapter's flood
     control: `AIORateLimiter` retries a 429 after `retry_after`, 3 times. Use `async with`."""
-    api, file_api = api_urls(settings)
-    return ExtBot(bot_token(settings), base_url=api, base_file_url=file_api,
+    api, file_api = api_urls(config)
+    return ExtBot(bot_token(config), base_url=api, base_file_url=file_api,
                   rate_limiter=AIORateLimiter(max_retries=3))
 
 
-def worker_place(settings: Settings) -> DigestPlace | None:
+def worker_place(config: TelegramSection) -> DigestPlace | None:
     """The worker's Telegram digest place (`telegram_digest_chat_id`), None when unset. Each
     post opens its own short-lived client: the digest goes out once a day or week."""
-    chat_id = settings.telegram_digest_chat_id
+    chat_id = config.digest_chat_id
     if chat_id is None:
         return None
-    bot_token(settings)  # refuse at start, not at the first digest
+    bot_token(config)  # refuse at start, not at the first digest
 
     async def post(digest: Digest) -> None:
-        async with standalone_bot(settings) as bot:
+        async with standalone_bot(config) as bot:
             await post_digest(bot, chat_id, digest)
 
     return DigestPlace(digest_key(chat_id), f"Telegram chat {chat_id}", post)

@@ -30,6 +30,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.actors import Action, Actor, may
+from bot.core.messages import APOLOGY, NOT_TEXT
 from bot.runtime.service import CrisisBot
 from bot.adapters.telegram.core_calls import CoreCalls
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
@@ -41,8 +42,6 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMIN_CACHE_SECONDS = 300
 VOTE_PREFIX = "v"
 SOURCES_PREFIX = "s"
-APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
-NOT_TEXT = "I can only read questions sent as text. Please type your question."
 COMMANDS = [
     ("ask", "Ask a question about the war in Ukraine"),
     ("sources", "List the sources the answers come from"),
@@ -62,10 +61,12 @@ class TelegramHandlers(CoreCalls):
         service: CrisisBot,
         executor: Executor,
         bot_username: Callable[[], str],
+        maintainer: str,
         message_limit: int = MESSAGE_LIMIT,
     ) -> None:
         super().__init__(service, executor)
         self._username = bot_username
+        self.maintainer = maintainer
         self.message_limit = message_limit
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
 
@@ -136,7 +137,7 @@ class TelegramHandlers(CoreCalls):
             "/ask followed by your question.\n\n"
             "/sources lists what I know. Use 👍 / 👎 under an answer to tell the maintainers "
             "whether it helped.\n\n"
-            f"Maintained by {html.escape(self.service.settings.maintainer)}."
+            f"Maintained by {html.escape(self.maintainer)}."
         )
         actor = await self._helped_actor(update)
         if actor is not None and may(actor, Action.SUMMARIZE):

@@ -273,7 +273,7 @@ class SummaryHandlers(CoreCalls):
         place = DigestPlace(digest_key(chat_id), f"chat {chat_id}",
                             partial(post_digest, context.bot, chat_id, limit=self.message_limit))
         try:
-            await deliver_digest(self.service, place, self._run)
+            await deliver_digest(self.service.summaries, place, self._run)
         except Exception:
             log.exception("scheduled digest for chat %s failed", chat_id)
 

@@ -37,3 +37,23 @@ def test_refusal_is_a_polite_user_error() -> None:
 
 def test_everyone_is_at_least_a_member() -> None:
     assert Actor("cli", "me").highest_role is Role.MEMBER
+
+
+GROUPS = RoleDirectory(
+    admin_groups={"discord": frozenset({"500"})}, moderator_groups={"discord": frozenset({"600"})}
+)
+
+
+@pytest.mark.parametrize(
+    ("platform", "groups", "expected"),
+    [
+        ("discord", ["500"], {Role.MEMBER, Role.ADMIN}),
+        ("discord", ["600", "7"], {Role.MEMBER, Role.MODERATOR}),
+        ("discord", ["7"], {Role.MEMBER}),
+        ("telegram", ["500"], {Role.MEMBER}),  # group ids are per platform too
+    ],
+)
+def test_configured_groups_grant_roles_in_the_core(platform: str, groups: list[str], expected: set[Role]) -> None:
+    """Discord server roles are matched against the configured role ids here, not in the
+    adapter: the adapter only reports which roles the member has."""
+    assert GROUPS.roles_of(platform, "42", group_ids=groups) == frozenset(expected)

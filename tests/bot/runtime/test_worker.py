@@ -27,7 +27,8 @@ import pytest
 from bot.adapters.cli.app import main
 from bot.adapters.discord.summary_format import digest_messages as discord_messages
 from bot.core.scheduled_digest import DigestPlace
-from bot.runtime.service import DIGEST_SETTLE, CrisisBot
+from bot.core.summaries import DIGEST_SETTLE
+from bot.runtime.service import CrisisBot
 from bot.runtime.settings import Settings
 from bot.core.summary import Digest
 from bot.adapters.telegram.summary_format import digest_messages as telegram_messages

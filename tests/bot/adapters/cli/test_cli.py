@@ -452,7 +452,7 @@ def test_summary_and_digest_from_the_terminal(
 
     # A digest covers what was added before the current second (a document added within it
     # waits for the next digest); let the clock move on an hour, as it would have by then.
-    import bot.runtime.service
+    import bot.core.summaries
     from datetime import datetime, timedelta
 
     class AnHourLater(datetime):
@@ -460,7 +460,7 @@ def test_summary_and_digest_from_the_terminal(
         def now(cls, tz=None):  # type: ignore[no-untyped-def,override]
             return datetime.now(tz) + timedelta(hours=1)
 
-    monkeypatch.setattr(bot.runtime.service, "datetime", AnHourLater)
+    monkeypatch.setattr(bot.core.summaries, "datetime", AnHourLater)
     code, out, _ = run(["digest"], capsys)
     assert code == 0 and out.startswith("What's new: 1 document added ") and "Turning Tides" in out
     code, out, _ = run(["digest", "--format", "json"], capsys)

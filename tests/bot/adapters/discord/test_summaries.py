@@ -15,7 +15,8 @@ import pytest_asyncio
 
 from bot.adapters.discord.summaries import NOT_YOURS, POSTED, PREVIEW_NOTE
 from bot.core.render import NO_DIGEST
-from bot.runtime.service import DIGEST_SETTLE, CrisisBot
+from bot.core.summaries import DIGEST_SETTLE
+from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
 from index.embedder import SentenceTransformerEmbedder
 from knowledge.documents import Document, Kind

@@ -40,7 +40,7 @@ class Running:
 async def start(
     server: FakeTelegram, service: CrisisBot, message_limit: int | None = None
 ) -> Application:  # type: ignore[type-arg]
-    application = build_application(service, service.settings, message_limit=message_limit)
+    application = build_application(service, service.settings.telegram, message_limit=message_limit)
     await application.initialize()
     if application.post_init:
         await application.post_init(application)

@@ -22,7 +22,8 @@ async def test_group_administrators_are_moderators_and_configured_ids_count(
 ) -> None:
     settings = load_settings(data_dir=tmp_path, telegram_admin_ids="42", telegram_moderator_ids="43")
     service = CrisisBot(settings, HashingEmbedder())
-    handlers = TelegramHandlers(service, ThreadPoolExecutor(1), lambda: telegram_server.bot_user["username"])
+    handlers = TelegramHandlers(service, ThreadPoolExecutor(1), lambda: telegram_server.bot_user["username"],
+                                service.settings.maintainer)
     telegram_server.chat_admins[-100777] = [700, 701]
     async with Bot(telegram_server.token, base_url=telegram_server.base_url) as bot:
         def update_from(user_id: int, group: bool = True) -> Update:

@@ -34,11 +34,11 @@ async def test_webhook_checks_the_secret_token(
     )
     service = CrisisBot(settings, real_embedder)
     service.open()
-    application = build_application(service, settings)
+    application = build_application(service, settings.telegram)
     await application.initialize()
     await application.start()
     assert application.updater is not None
-    await application.updater.start_webhook(**webhook_options(settings))  # type: ignore[arg-type]
+    await application.updater.start_webhook(**webhook_options(settings.telegram))  # type: ignore[arg-type]
     try:
         registered = await telegram_server.wait_for("setWebhook")
         assert registered.params["url"] == f"http://127.0.0.1:{port}/hook-path"
@@ -68,4 +68,4 @@ def test_webhook_mode_requires_a_secret(tmp_path: Path) -> None:
 
     settings = load_settings(data_dir=tmp_path, telegram_webhook_url="https://bot.example.org/hook")
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
-        webhook_options(settings)
+        webhook_options(settings.telegram)

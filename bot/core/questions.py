@@ -1,0 +1,98 @@
+"""Members' use-cases: ask a question, vote on an answer, list the sources.
+
+Written against ports (`QuestionPorts`) that the runtime provides, so the rules here (the
+question's length, the per-person limit, who may do what, what is logged for votes) hold for
+every platform, and nothing here knows how the store or the model were built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Protocol
+
+from bot.core.actors import Action, Actor, require
+from bot.core.answer import Answer
+from bot.core.composer import AnswerComposer
+from bot.core.errors import QuestionError
+from bot.core.feedback import Feedback, Vote
+from bot.core.messages import EMPTY_QUESTION, LONG_QUESTION
+from bot.core.rate_limit import RateLimiter
+from index.retriever import Retriever
+from knowledge.documents import DocumentInfo
+from knowledge.store_interface import KnowledgeStore
+
+
+
+def clean_question(text: str, limit: int) -> str:
+    """Collapse white space and refuse empty or over-long questions before any work."""
+    question = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if not question:
+        raise QuestionError(EMPTY_QUESTION)
+    if len(question) > limit:
+        raise QuestionError(LONG_QUESTION.format(length=len(question), limit=limit))
+    return question
+
+
+@dataclass(frozen=True)
+class QuestionLimits:
+    """How long a question may be, and how many passages an answer is composed from."""
+
+    max_question_chars: int
+    retrieve_k: int
+
+
+class QuestionPorts(Protocol):
+    """What answering needs; each part is opened by the runtime on first use, so listing the
+    sources never loads the model."""
+
+    @property
+    def store(self) -> KnowledgeStore: ...
+    @property
+    def retriever(self) -> Retriever: ...
+    @property
+    def composer(self) -> AnswerComposer: ...
+    @property
+    def feedback(self) -> Feedback: ...
+    @property
+    def limiter(self) -> RateLimiter: ...
+    def ensure_open(self) -> None: ...
+
+
+class Questions:
+    """ask / vote / sources for one knowledge base."""
+
+    def __init__(self, ports: QuestionPorts, limits: QuestionLimits) -> None:
+        self._ports = ports
+        self.limits = limits
+
+    def clean(self, text: str) -> str:
+        """The question as it will be answered, or `QuestionError` (adapters check early)."""
+        return clean_question(text, self.limits.max_question_chars)
+
+    def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None) -> Answer:
+        """Answer with quotes. With an actor (chat users), the per-user limit applies and the
+        question and answer are logged so that votes can refer to them. `asked_at` (default
+        today) is the date "latest" and "this week" refer to; evaluations replay old questions."""
+        text = self.clean(question)
+        ports = self._ports
+        if actor is not None:
+            require(actor, Action.ASK)
+            ports.limiter.check(actor.key)
+        ports.ensure_open()
+        query = ports.retriever.embed_query(text)
+        hits = ports.retriever.search_vector(query, self.limits.retrieve_k, text, asked_at)
+        answer = ports.composer.compose(text, query, hits)
+        if actor is not None:
+            answer = replace(answer, id=ports.feedback.record_answer(actor, answer))
+        return answer
+
+    def vote(self, actor: Actor, answer_id: int, value: int) -> Vote:
+        require(actor, Action.VOTE)
+        return self._ports.feedback.vote(actor, answer_id, value)
+
+    def sources(self, actor: Actor | None = None) -> list[DocumentInfo]:
+        if actor is not None:
+            require(actor, Action.LIST_SOURCES)
+        self._ports.ensure_open()
+        return self._ports.store.documents()
