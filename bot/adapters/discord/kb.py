@@ -423,7 +423,7 @@ def feed_poll_loop(client: CrisisDiscordClient) -> tasks.Loop[Any] | None:
     The first poll comes one interval after start, not at once: a bot restarted often (or
     crash-looping) must not fetch every feed each time.
     """
-    minutes = client.service.settings.feed_poll_minutes
+    minutes = client.config.schedules.feed_poll_minutes
     if minutes <= 0:
         return None
 
