@@ -120,8 +120,9 @@ class TelegramFlow:
         self.server.chat_admins[GROUP] = [a for a in self.server.chat_admins[GROUP] if a != user]
 
     def previews(self) -> Previews[Any]:
-        (handlers,) = {h.callback.__self__ for group in self.bot.application.handlers.values() for h in group
-                       if isinstance(getattr(h.callback, "__self__", None), SummaryHandlers)}
+        owners = {getattr(h.callback, "__self__", None) for group in self.bot.application.handlers.values()
+                  for h in group}
+        (handlers,) = [owner for owner in owners if isinstance(owner, SummaryHandlers)]
         return handlers.previews
 
     def forge(self, button: Button, token: str) -> Button:
