@@ -6,9 +6,12 @@ Translation only: the core makes the summary or digest and decides who may ask f
 (ephemeral) preview, because a summary is made of quotes picked by a model and someone should
 read it before a whole channel does; "Post to channel" then posts it with a line naming them.
 
-Previews wait in memory, keyed by a random token in the button's custom id. The button is a
-`DynamicItem`, so a click on a preview made before a restart still reaches this code and gets a
-clear "expired" answer instead of Discord's "This interaction failed".
+Who may post a preview, and when it has expired, is decided by the core (`bot.core.previews`,
+the same flow as Telegram's); this module finds the presser's roles from the interaction of the
+press (so a moderator demoted since the preview posts nothing) and shows the outcome. The
+preview waits keyed by a random token in the button's custom id. The button is a `DynamicItem`,
+so a click on a preview made before a restart still reaches this code and gets a clear
+"expired" answer instead of Discord's "This interaction failed".
 
 Every message goes out with `AllowedMentions.none()`: quoted article text or a display name
 containing @everyone must never ping anyone.
@@ -18,8 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
-from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,13 +31,13 @@ import discord
 from discord import app_commands
 from discord.ext import tasks
 
-from bot.core.actors import Action, require
 from bot.adapters.discord.digest_post import digest_key, post_digest, send_messages
 from bot.adapters.discord.summary_format import Messages, digest_messages, posted_by, summary_messages
+from bot.core.previews import POST_BUTTON, POST_FAILED, POSTED_TO, Kind, Pending, Refused
+from bot.core.previews import Previews as CorePreviews
 from bot.core.render import NO_DIGEST, NO_SUMMARY
 from bot.core.scheduled_digest import DigestPlace, deliver_digest
 from bot.core.summary import Digest
-from knowledge.errors import CrisisbotError
 
 if TYPE_CHECKING:
     from bot.adapters.discord.client import CrisisDiscordClient
@@ -45,22 +46,10 @@ log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 APOLOGY = "Sorry, something went wrong. It has been logged; please try again in a moment."
-PREVIEW_NOTE = "Only you can see this preview. “Post to channel” posts it here, with your name."
-POSTED = "Posted to the channel."
-NOT_YOURS = "Only the moderator who asked for this preview can post it."
-MAX_PREVIEWS = 256
+PREVIEW_NOTE = f"Only you can see this preview. “{POST_BUTTON}” posts it here, with your name."
+THE_CHANNEL = "the channel"  # where a preview goes: the channel it was asked in
+POSTED = POSTED_TO.format(place=THE_CHANNEL)
 DATE_HELP = "YYYY, YYYY-MM or YYYY-MM-DD"
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A preview waiting for its moderator to press "Post to channel"."""
-
-    command: str  # "summary" or "digest": what to run again once it has expired
-    messages: Messages
-    requester: int  # the Discord user id of the moderator who asked
-    channel_id: int
-    mark: tuple[str, Digest] | None = None  # a digest key that posting this moves on
 
 
 @dataclass(frozen=True)
@@ -72,35 +61,9 @@ class Made:
     mark: tuple[str, Digest] | None = None
 
 
-class Previews:
-    """The pending previews, at most `limit` of them: the oldest is forgotten first.
-
-    In memory on purpose: a preview is short-lived, and one lost to a restart or to the bound
-    is simply made again.
-    """
-
-    def __init__(self, limit: int = MAX_PREVIEWS) -> None:
-        self.limit = limit
-        self._pending: OrderedDict[str, Pending] = OrderedDict()
-
-    def add(self, pending: Pending) -> str:
-        token = secrets.token_urlsafe(12)
-        self._pending[token] = pending
-        while len(self._pending) > self.limit:
-            self._pending.popitem(last=False)
-        return token
-
-    def get(self, token: str) -> Pending | None:
-        return self._pending.get(token)
-
-    def take(self, token: str) -> Pending | None:
-        return self._pending.pop(token, None)
-
-    def put_back(self, token: str, pending: Pending) -> None:
-        self._pending[token] = pending
-
-    def __len__(self) -> int:
-        return len(self._pending)
+class Previews(CorePreviews[Messages]):
+    """The client's pending previews (the core's store); each waits with its messages' embeds,
+    exactly as the moderator saw them."""
 
 
 def _client(interaction: discord.Interaction[Any]) -> CrisisDiscordClient:
@@ -121,7 +84,7 @@ class PostButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 
     def __init__(self, command: str, token: str) -> None:
         super().__init__(discord.ui.Button(
-            label="Post to channel", style=discord.ButtonStyle.primary,
+            label=POST_BUTTON, style=discord.ButtonStyle.primary,
             custom_id=f"crisisbot:post:{command}:{token}",
         ))
         self.command, self.token = command, token
@@ -154,32 +117,23 @@ async def _tell(interaction: discord.Interaction[Any], text: str) -> None:
 
 
 async def post_preview(interaction: discord.Interaction[Any], command: str, token: str) -> None:
-    """Post a pending preview to the channel, then turn the preview into "Posted".
-
-    Only the moderator who asked may post it, and only while still a moderator (roles can
-    change while a preview waits); the core's role check decides the latter.
-    """
+    """Post a pending preview to the channel if the core says the presser may (with the roles
+    this interaction carries, not those of the preview), then turn the preview into "Posted".
+    If Discord refuses the post, the preview is put back and the moderator may press again."""
     client = _client(interaction)
-    pending = client.previews.get(token)
-    if pending is None:
-        await _tell(interaction, f"This preview has expired; run /{command} again.")
+    outcome = client.previews.claim(token, client.actor_of(interaction.user), Kind(command))
+    if isinstance(outcome, Refused):
+        await _tell(interaction, outcome.text)
         return
-    if interaction.user.id != pending.requester:
-        await _tell(interaction, NOT_YOURS)
-        return
-    try:
-        require(client.actor_of(interaction.user), Action.SUMMARIZE)
-    except CrisisbotError as exc:
-        await _tell(interaction, str(exc))
-        return
-    client.previews.take(token)  # no await since `get`: a second click finds it gone
+    pending = outcome.pending
     await interaction.response.defer()  # several messages may take longer than Discord's 3 s
     try:
-        await send_messages(_channel(client, pending.channel_id), pending.messages,
-                            posted_by(interaction.user.display_name))
-    except discord.HTTPException:
-        client.previews.put_back(token, pending)  # the moderator may press again
-        raise
+        await send_messages(_channel(client, int(pending.target)), pending.payload, posted_by(pending.name))
+    except discord.HTTPException as exc:
+        client.previews.put_back(outcome)
+        log.warning("posting a preview to channel %s failed: %s", pending.target, exc)
+        await _tell(interaction, POST_FAILED.format(place=THE_CHANNEL, reason=exc.text or exc.status))
+        return
     await _mark(client, pending.mark)
     await interaction.edit_original_response(content=POSTED, view=None, allowed_mentions=NO_MENTIONS)
 
@@ -203,7 +157,8 @@ async def deliver(interaction: discord.Interaction[Any], command: str, make: Awa
         await _mark(client, made.mark)
         await interaction.followup.send(POSTED, ephemeral=True, allowed_mentions=NO_MENTIONS)
         return
-    token = client.previews.add(Pending(command, made.messages, interaction.user.id, channel_id, made.mark))
+    pending = Pending.of(Kind(command), client.actor_of(interaction.user), str(channel_id), made.messages, made.mark)
+    token = client.previews.add(pending)
     for number, embeds in enumerate(made.messages):
         extra: dict[str, Any] = {}
         if number == len(made.messages) - 1:

@@ -19,6 +19,7 @@ from bot.adapters.discord.formatting import (
     COLOUR, CONTENT_LIMIT, EMBED_TOTAL_LIMIT, MAX_EMBEDS, TITLE_LIMIT, answer_messages, embed_length,
     escape_markdown,
 )
+from bot.core.previews import A_MODERATOR, POSTED_BY
 from bot.core.render import NO_DIGEST, NO_SUMMARY, digest_heading
 from bot.core.summary import Digest, Summary
 from bot.core.text_split import one_line
@@ -75,7 +76,7 @@ def pack(embeds: Iterable[discord.Embed]) -> Messages:
 def posted_by(name: str) -> str:
     """The line that says which moderator posted a summary; the name shows as written (no
     markdown), and `AllowedMentions.none()` on the send keeps an "@everyone" name silent."""
-    return f"Posted by {escape_markdown(one_line(name) or 'a moderator')}"[:CONTENT_LIMIT]
+    return POSTED_BY.format(name=escape_markdown(one_line(name) or A_MODERATOR))[:CONTENT_LIMIT]
 
 
 def _title(text: str) -> str:

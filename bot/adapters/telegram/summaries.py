@@ -4,8 +4,12 @@ A summary is posted in a moderator's name, so they see it first: the preview alw
 their private chat (never to the group, where it would already be "posted"), with a button that
 posts it to the chat the command came from. Who may ask is decided by the core (`actor=`, the
 SUMMARIZE action); this module only finds the person's roles (`actor_with_chat_roles`: group
-administrators are moderators) and translates. Previews live in memory only: after a restart,
-or once 256 newer ones were made, the button says the preview expired.
+administrators are moderators) and translates.
+
+Who may post a preview, and when it has expired, is decided by the core too
+(`bot.core.previews`, the same flow as Discord's): at the press this module finds the presser's
+roles afresh (the group's administrators are asked again, not taken from the five-minute cache:
+someone demoted since the preview posts nothing) and shows the outcome.
 
 The scheduled digest runs in PTB's JobQueue as the process itself (no actor) through the flow
 `crisisbot worker` uses too (`bot.core.scheduled_digest`, `bot.adapters.telegram.digest_post`): it marks its
@@ -16,19 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.actors import Actor
+from bot.core.previews import POST_BUTTON, POST_FAILED, POSTING, Claimed, Kind, Pending, Previews, Refused
 from bot.core.scheduled_digest import DigestPlace, deliver_digest
 from bot.runtime.service import CrisisBot
 from bot.adapters.telegram.core_calls import CoreCalls
@@ -48,18 +51,14 @@ log = logging.getLogger(__name__)
 
 
 POST_PREFIX = "p"  # callback data "p:<s|d>:<token>"; "v", "s" (handlers.py) and "k" (kb.py) are taken
-MAX_PENDING = 256
+CODE_OF_KIND = {Kind.SUMMARY: "s", Kind.DIGEST: "d"}
+KIND_OF_CODE = {code: kind for kind, code in CODE_OF_KIND.items()}
 SENT_PREVIEW = "Sent you a preview in a private message."
 SENT_RESULT = "Sent you the result in a private message."
 START_PRIVATE = ("I can't send you a private message yet. Open a private chat with @{bot}, press "
                  "Start, then run /{command} here again.")
 NO_TARGET = ("There is no chat to post this to from here: run /{command} in the group, or ask an "
              "admin to set telegram_digest_chat_id.")
-EXPIRED = "This preview has expired; run /{command} again."
-NOT_YOURS = "Only the moderator who asked for this preview can post it."
-POST_FAILED = "I couldn't post to {chat}: {reason}"
-APOLOGY = "Sorry, something went wrong while doing that. The error was logged."
-COMMAND_OF_KIND = {"s": "summary", "d": "digest"}
 USAGE = {"summary": "/summary [topic] [since=YYYY-MM-DD] [until=YYYY-MM-DD]",
          "digest": "/digest [since=YYYY-MM-DD]"}
 
@@ -69,17 +68,15 @@ class UsageError(CrisisbotError):
 
 
 @dataclass(frozen=True)
-class Preview:
-    """A preview waiting for its Post button: what to post, where, and for whom."""
+class Shown:
+    """What a Telegram preview waits with (the core's opaque payload): the HTML messages the
+    moderator read, the target chat's title for "Posted to …", and the group whose
+    administrators count as moderators for it (None when it was asked in the private chat:
+    then, as when it was made, only configured roles count)."""
 
-    kind: str  # "s" summary, "d" digest
-    moderator_id: int
-    moderator_name: str
-    target_id: int
-    target_title: str
     parts: list[str]
-    digest: Digest | None = None
-    mark_key: str | None = None  # the digest key to mark once posted
+    title: str
+    roles_chat: int | None
 
 
 def ptb_days(weekdays: Iterable[int]) -> tuple[int, ...]:
@@ -122,7 +119,7 @@ class SummaryHandlers(CoreCalls):
         self._actor_of = actor_of
         self._username = bot_username
         self.message_limit = message_limit
-        self._pending: OrderedDict[str, Preview] = OrderedDict()
+        self.previews: Previews[Shown] = Previews()
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -141,7 +138,7 @@ class SummaryHandlers(CoreCalls):
             await message.reply_text(str(exc))
             return
         parts = summary_messages(summary, limit=self.message_limit)
-        await self._deliver(update, "s", parts, postable=summary.found)
+        await self._deliver(update, actor, Kind.SUMMARY, parts, postable=summary.found)
 
     async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/digest [since=…]`: what is new, previewed privately like a summary.
@@ -167,7 +164,8 @@ class SummaryHandlers(CoreCalls):
             await message.reply_text(str(exc))
             return
         parts = digest_messages(digest, limit=self.message_limit)
-        await self._deliver(update, "d", parts, postable=not digest.empty, digest=digest, mark_key=key)
+        mark = (key, digest) if key is not None else None
+        await self._deliver(update, actor, Kind.DIGEST, parts, postable=not digest.empty, mark=mark)
 
     def _target_id(self, message: Message) -> int | None:
         """Where Post sends a preview: the group it was asked in, else the digest chat."""
@@ -184,29 +182,29 @@ class SummaryHandlers(CoreCalls):
                 return chat.title or chat.effective_name or ""
         return f"chat {target}"
 
-    async def _deliver(self, update: Update, kind: str, parts: list[str], postable: bool,
-                       digest: Digest | None = None, mark_key: str | None = None) -> None:
+    async def _deliver(self, update: Update, actor: Actor, kind: Kind, parts: list[str], postable: bool,
+                       mark: tuple[str, Digest] | None = None) -> None:
         """Send `parts` to the moderator's private chat, with a Post button when there is
         somewhere to post; in a group, only a short note (or how to open a private chat)."""
         message, user = update.effective_message, update.effective_user
         assert message is not None and user is not None
-        command = COMMAND_OF_KIND[kind]
+        command = kind.value
         bot = message.get_bot()
         target = self._target_id(message) if postable else None
         token, markup = None, None
         if target is not None:
-            token = secrets.token_urlsafe(8)  # random: an old button never matches a new preview
-            self._keep(token, Preview(kind, user.id, user.full_name, target,
-                                      await self._target_title(message, target), parts, digest, mark_key))
+            roles_chat = message.chat.id if message.chat.type != ChatType.PRIVATE else None
+            shown = Shown(parts, await self._target_title(message, target), roles_chat)
+            token = self.previews.add(Pending.of(kind, actor, str(target), shown, mark))
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-                "Post to channel", callback_data=f"{POST_PREFIX}:{kind}:{token}")]])
+                POST_BUTTON, callback_data=f"{POST_PREFIX}:{CODE_OF_KIND[kind]}:{token}")]])
         try:
             await send_html(bot, user.id, parts, markup)
             if postable and target is None:
                 await bot.send_message(user.id, NO_TARGET.format(command=command))
         except (Forbidden, BadRequest) as exc:
             if token is not None:
-                self._pending.pop(token, None)
+                self.previews.discard(token)
             if message.chat.type == ChatType.PRIVATE or (
                     isinstance(exc, BadRequest) and "chat not found" not in exc.message.lower()):
                 raise
@@ -215,48 +213,53 @@ class SummaryHandlers(CoreCalls):
         if message.chat.type != ChatType.PRIVATE:
             await message.reply_text(SENT_PREVIEW if token is not None else SENT_RESULT)
 
-    def _keep(self, token: str, preview: Preview) -> None:
-        self._pending[token] = preview
-        while len(self._pending) > MAX_PENDING:  # the oldest previews' buttons expire
-            self._pending.popitem(last=False)
-
     # -- the Post button ----------------------------------------------------------------------
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Post a kept preview to its target chat, signed with the moderator's name.
-
-        Only the moderator who asked for the preview may post it: it was made with their roles,
-        and it is their name that goes under it. The preview is taken out before posting, so a
-        double tap cannot post it twice; it is put back if nothing could be posted.
-        """
+        """Post a kept preview to its target chat, signed with the moderator's name, if the core
+        says the presser may (`Previews.claim`); else answer why not."""
         query = update.callback_query
         if query is None or query.data is None or not isinstance(query.message, Message):
             return
-        _, kind, token = (query.data.split(":", 2) + ["", ""])[:3]
-        preview = self._pending.get(token)
-        if preview is None:
-            await query.answer(EXPIRED.format(command=COMMAND_OF_KIND.get(kind, "summary")))
-            return
-        if query.from_user.id != preview.moderator_id:
-            await query.answer(NOT_YOURS)
-            return
-        if self._pending.pop(token, None) is None:  # another tap took it meanwhile
-            await query.answer()
-            return
-        await query.answer("Posting…")
-        bot = query.get_bot()
-        parts = with_footer(preview.parts, posted_by(preview.moderator_name))
+        _, code, token = (query.data.split(":", 2) + ["", ""])[:3]
+        pending = self.previews.get(token)
         try:
-            await send_html(bot, preview.target_id, parts)
-        except TelegramError as exc:
-            self._keep(token, preview)
-            log.warning("posting a preview to chat %s failed: %s", preview.target_id, exc)
-            await query.message.reply_text(POST_FAILED.format(chat=preview.target_title, reason=exc.message))
+            presser = await self._presser(query.from_user, pending, query.get_bot())
+        except TelegramError as exc:  # Telegram would not say who administers the group
+            assert pending is not None  # it is asked only about a waiting preview
+            log.warning("asking for the administrators of chat %s failed: %s", pending.payload.roles_chat, exc)
+            await query.answer(POST_FAILED.format(place=pending.payload.title, reason=exc.message)[:200])
             return
-        if preview.mark_key is not None and preview.digest is not None:  # posted: mark it at once
-            await self._run(self.service.mark_digest_posted, preview.mark_key, preview.digest)
+        outcome = self.previews.claim(token, presser, KIND_OF_CODE.get(code, Kind.SUMMARY))
+        if isinstance(outcome, Refused):
+            await query.answer(outcome.text)
+            return
+        await query.answer(POSTING)
+        await self._post(query, query.message, outcome)
+
+    async def _presser(self, user: User, pending: Pending[Shown] | None, bot: Bot) -> Actor:
+        """The person pressing, with the roles they hold now: the configured ones, and moderator
+        if they administer the group the preview was asked in, asked of Telegram afresh (a press
+        is rare, and a demotion must count at once)."""
+        group = pending.payload.roles_chat if pending is not None else None
+        admin = group is not None and user.id in {m.user.id for m in await bot.get_chat_administrators(group)}
+        return self.service.actor("telegram", user.id, user.full_name, platform_moderator=admin)
+
+    async def _post(self, query: CallbackQuery, preview: Message, claimed: Claimed[Shown]) -> None:
+        """Post, then mark the digest key and turn the preview into "Posted to …". If Telegram
+        refuses the post, the preview is put back, so the moderator may press again."""
+        pending, shown = claimed.pending, claimed.pending.payload
+        try:
+            await send_html(query.get_bot(), int(pending.target), with_footer(shown.parts, posted_by(pending.name)))
+        except TelegramError as exc:
+            self.previews.put_back(claimed)
+            log.warning("posting a preview to chat %s failed: %s", pending.target, exc)
+            await preview.reply_text(POST_FAILED.format(place=shown.title, reason=exc.message))
+            return
+        if pending.mark is not None:  # posted: mark it at once
+            await self._run(self.service.mark_digest_posted, *pending.mark)
         with contextlib.suppress(BadRequest):  # the preview was deleted: the post still stands
-            await query.edit_message_text(preview.parts[-1] + posted_to(preview.target_title),
+            await query.edit_message_text(shown.parts[-1] + posted_to(shown.title),
                                           parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
     # -- the scheduled digest -----------------------------------------------------------------

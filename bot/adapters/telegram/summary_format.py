@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.core.answer import Answer
+from bot.core.previews import A_MODERATOR, POSTED_BY, POSTED_TO
 from bot.core.render import NO_DIGEST, NO_SUMMARY, digest_heading
 from bot.core.summary import Digest, Summary
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, answer_messages, escape, visible_length
@@ -25,7 +26,7 @@ HEADING_MAX = 400  # a summary heading holds the topic, which may be long
 LABEL_MAX = 200  # a digest topic's label is a document title
 NAME_MAX = 64
 CHAT_TITLE_MAX = 100
-FOOTER_ROOM = 200  # > any footer: two newlines, "Posted by " / "Posted to " and a clipped name
+FOOTER_ROOM = 200  # > any footer: two newlines, POSTED_BY / POSTED_TO and a clipped name
 
 
 def _titled(title_html: str, answer: Answer, limit: int, sep: str, today: date | None) -> list[str]:
@@ -77,12 +78,12 @@ def digest_messages(digest: Digest, today: date | None = None, limit: int = MESS
 
 def posted_by(name: str) -> str:
     """The line a posted summary ends with, naming the moderator who posted it."""
-    return f"\n\n<i>Posted by {escape(clip(' '.join(name.split()) or 'a moderator', NAME_MAX))}</i>"
+    return f"\n\n<i>{escape(POSTED_BY.format(name=clip(' '.join(name.split()) or A_MODERATOR, NAME_MAX)))}</i>"
 
 
 def posted_to(chat_title: str) -> str:
     """The line that replaces the Post button on a preview once it is posted."""
-    return f"\n\n<i>✅ Posted to {escape(clip(' '.join(chat_title.split()), CHAT_TITLE_MAX))}.</i>"
+    return f"\n\n<i>{escape(POSTED_TO.format(place=clip(' '.join(chat_title.split()), CHAT_TITLE_MAX)))}</i>"
 
 
 def with_footer(parts: Sequence[str], footer: str) -> list[str]:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.adapters.discord.summaries import NOT_YOURS, POSTED, PREVIEW_NOTE
+from bot.adapters.discord.summaries import POSTED, PREVIEW_NOTE
+from bot.core.previews import NOT_YOURS
 from bot.core.render import NO_DIGEST
 from bot.core.summaries import DIGEST_SETTLE
 from bot.runtime.service import CrisisBot

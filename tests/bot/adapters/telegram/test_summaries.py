@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.previews import EXPIRED, NOT_YOURS, POST_FAILED
 from bot.core.render import NO_DIGEST
 from bot.runtime.service import CrisisBot
 from bot.core.summary import Digest, DigestTopic
 from bot.adapters.telegram.formatting import escape, visible_length
-from bot.adapters.telegram.summaries import EXPIRED, NOT_YOURS, SENT_PREVIEW, ptb_days
+from bot.adapters.telegram.summaries import SENT_PREVIEW, ptb_days
 from bot.adapters.telegram.summary_format import digest_messages, posted_by
 from knowledge.documents import Document, Kind
 from tests.bot.adapters.telegram.test_adapter import Running, buttons, start, stop
@@ -110,6 +111,39 @@ async def test_a_group_moderator_previews_privately_then_posts_to_the_group(
                                    "answerCallbackQuery")
         assert again.params["text"] == EXPIRED.format(command="summary")
         assert len(sent_to(server, GROUP)) == 2  # the note and the one post
+    finally:
+        await stop(bot.application)
+
+
+@pytest.mark.asyncio
+async def test_the_press_asks_for_the_group_administrators_afresh(
+    telegram_server: FakeTelegram, make_service: Callable[..., CrisisBot],
+) -> None:
+    """The preview was allowed by the (cached) administrator list; the press asks Telegram
+    again, and when Telegram cannot say, nothing is posted and the preview keeps waiting."""
+    server, service = telegram_server, make_service()
+    add_reports(service, days_ago=1)
+    bot = await started(server, service)
+    try:
+        begin = len(server.requests)
+        server.push_update(server.group_message(f"/summary {TOPIC}", user_id=MODERATOR))
+        preview = await server.wait_for("sendMessage", lambda r: bool(buttons(r)), after=begin, timeout=60)
+        await server.wait_for("sendMessage", lambda r: r.params["chat_id"] == GROUP, after=begin)
+        asked = len(server.calls("getChatAdministrators"))
+        (button,) = buttons(preview)
+        press = server.callback_query(button["callback_data"], message_of(server, preview), user_id=MODERATOR)
+        server.fail_next("getChatAdministrators", status=400, retry_after=None, description="Bad Request: chat not found")
+        failed = await bot.reply_to(press, "answerCallbackQuery")
+        assert failed.params["text"] == POST_FAILED.format(place=f"Group {GROUP}", reason="Chat not found")
+        assert len(server.calls("getChatAdministrators")) == asked + 1
+        assert len(sent_to(server, GROUP)) == 1  # the note only
+
+        begin = len(server.requests)
+        server.push_update(server.callback_query(button["callback_data"], message_of(server, preview),
+                                                 user_id=MODERATOR))
+        posted = await server.wait_for("sendMessage", lambda r: r.params["chat_id"] == GROUP, after=begin)
+        assert posted.params["text"].endswith(posted_by("User502"))
+        assert len(server.calls("getChatAdministrators")) == asked + 2  # not from the cache
     finally:
         await stop(bot.application)
 
