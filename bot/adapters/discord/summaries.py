@@ -233,11 +233,10 @@ def digest_loop(client: CrisisDiscordClient) -> tasks.Loop[Any] | None:
 
     The loop's coroutine takes an optional `now`, so tests can drive one run at a chosen time.
     """
-    settings = client.service.settings
-    channel_id = settings.discord_digest_channel_id
+    channel_id = client.config.digest_channel_id
     if channel_id is None:
         return None
-    schedule = settings.schedule
+    schedule = client.config.schedules.digest
     place = DigestPlace(digest_key(channel_id), f"channel {channel_id}",
                         lambda digest: post_digest(_channel(client, channel_id), digest))
 

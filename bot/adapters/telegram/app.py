@@ -84,6 +84,7 @@ def build_application(
     kb = KnowledgeHandlers(service, executors, lambda: application.bot.username)
     summaries = SummaryHandlers(
         service, executors.questions, handlers.actor_with_chat_roles, lambda: application.bot.username,
+        config.digest_chat_id,
         **({"message_limit": message_limit} if message_limit else {}),
     )
     new = filters.UpdateType.MESSAGE  # an edited message is not asked (or run) again

@@ -113,9 +113,11 @@ class SummaryHandlers(CoreCalls):
         executor: Executor,
         actor_of: Callable[[Update], Awaitable[Actor]],
         bot_username: Callable[[], str],
+        digest_chat_id: int | None = None,
         message_limit: int = MESSAGE_LIMIT,
     ) -> None:
         super().__init__(service, executor)
+        self.digest_chat_id = digest_chat_id  # the scheduled digest's chat, and Post's from a private chat
         self._actor_of = actor_of
         self._username = bot_username
         self.message_limit = message_limit
@@ -171,7 +173,7 @@ class SummaryHandlers(CoreCalls):
         """Where Post sends a preview: the group it was asked in, else the digest chat."""
         if message.chat.type != ChatType.PRIVATE:
             return message.chat.id
-        return self.service.settings.telegram_digest_chat_id
+        return self.digest_chat_id
 
     async def _target_title(self, message: Message, target: int) -> str:
         if message.chat.id == target and message.chat.title:
@@ -270,7 +272,7 @@ class SummaryHandlers(CoreCalls):
         The key is marked only after every message went out. Any failure is logged and the
         job queue goes on: the next run covers the same documents again.
         """
-        chat_id = self.service.settings.telegram_digest_chat_id
+        chat_id = self.digest_chat_id
         if chat_id is None:
             return
         place = DigestPlace(digest_key(chat_id), f"chat {chat_id}",
