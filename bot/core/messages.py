@@ -12,6 +12,67 @@ button) and keep those few phrases beside their own code.
 
 from __future__ import annotations
 
+# -- Telegram --------------------------------------------------------------------------------
+# Only what is about Telegram itself: its private chat and Start button, the command menu, the
+# /help and /kb help layouts (HTML: the adapter escapes every value it fills in; the fixed text
+# here needs no escaping beyond the `&lt;`/`&gt;` written in place), and the replies of its
+# text commands. Names start with TELEGRAM_ so that each platform's section stays its own.
+
+TELEGRAM_COMMANDS = {  # the command menu: everyone's
+    "ask": "Ask a question about the war in Ukraine",
+    "sources": "List the sources the answers come from",
+    "help": "How to ask, and what the bot knows",
+}
+TELEGRAM_MODERATOR_COMMANDS = {  # shown to group administrators only
+    "summary": "Moderators: preview a quoted summary of a topic",
+    "digest": "Moderators: preview what is new in the knowledge base",
+}
+TELEGRAM_HELP = (  # HTML; {sources} a number, {bot} and {maintainer} escaped by the adapter
+    "I answer questions about the war in Ukraine with sentences quoted from a knowledge "
+    "base of {sources} sources, each cited with its publisher, kind and date. "
+    "When the sources do not answer a question, I say so instead of guessing.\n\n"
+    "<b>How to ask</b>\nIn a private chat, just write your question. In a group, "
+    "mention me (@{bot}), reply to one of my messages, or use "
+    "/ask followed by your question.\n\n"
+    "/sources lists what I know. Use 👍 / 👎 under an answer to tell the maintainers "
+    "whether it helped.\n\n"
+    "Maintained by {maintainer}."
+)
+TELEGRAM_HELP_MODERATOR = (
+    "As a moderator, /summary &lt;topic&gt; [since=YYYY-MM-DD] [until=YYYY-MM-DD] "
+    "sends you a preview of a quoted summary, and /digest one of what is new; "
+    "a button posts it to the group."
+)
+TELEGRAM_HELP_ADMIN = "As an admin, you can change the knowledge base: /kb help lists how."
+TELEGRAM_ASK_USAGE = "Write your question after /ask, for example: /ask how many troops did North Korea send?"
+TELEGRAM_UNKNOWN_COMMAND = "I don't know the command {command}. Try /help."
+TELEGRAM_VOTE_RECORDED = "Thanks, your feedback was recorded."
+TELEGRAM_VOTE_FLAGGED = "Thanks, the maintainers will look at this answer."
+
+TELEGRAM_SUMMARY_USAGE = "/summary [topic] [since=YYYY-MM-DD] [until=YYYY-MM-DD]"
+TELEGRAM_DIGEST_USAGE = "/digest [since=YYYY-MM-DD]"
+TELEGRAM_DIGEST_NO_TOPIC = "/digest takes no topic."
+TELEGRAM_SENT_PREVIEW = "Sent you a preview in a private message."
+TELEGRAM_SENT_RESULT = "Sent you the result in a private message."
+TELEGRAM_START_PRIVATE = ("I can't send you a private message yet. Open a private chat with @{bot}, press "
+                          "Start, then run /{command} here again.")
+TELEGRAM_NO_TARGET = ("There is no chat to post this to from here: run /{command} in the group, or ask an "
+                      "admin to set telegram_digest_chat_id.")
+# A Post button from before a restart: Telegram's button no longer says which command made it.
+TELEGRAM_PREVIEW_GONE = "This preview has expired; run /summary or /digest again."
+
+TELEGRAM_KB_HELP_TITLE = "Knowledge base (admins)"
+TELEGRAM_KB_UPLOAD_HINT = ("Send a .txt, .md, .html or .pdf file (up to 10 MB) in a private chat to add it; "
+                           "in a group, caption it /kb add.")
+TELEGRAM_KB_REMOVED = "Removed {document} ({passages} passages)."
+TELEGRAM_KB_KIND_SET = "{document} is now {kind}."
+TELEGRAM_KB_LOG_TITLE = "Audit log, page {page}"
+TELEGRAM_KB_LOG_EMPTY = "No entries."
+TELEGRAM_KB_LOG_OLDER = "Older entries: /kb log {page}"
+TELEGRAM_KB_SUBSCRIBED = "Subscribed to {feed}. Its entries come in with the next poll (/kb poll polls now)."
+TELEGRAM_KB_UNSUBSCRIBED = "Unsubscribed from {feed}."
+TELEGRAM_KB_GAPS_TITLE = "Questions the knowledge base misses"
+
 # -- everyone ----------------------------------------------------------------------------------
 
 APOLOGY = "Sorry, something went wrong. It has been logged; please try again in a moment."

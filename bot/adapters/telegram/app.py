@@ -13,6 +13,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    InvalidCallbackData,
     MessageHandler,
     filters,
 )
@@ -20,10 +21,12 @@ from telegram.ext import (
 from bot.runtime.executors import CoreExecutors
 from bot.runtime.service import CrisisBot
 from bot.runtime.sections import TelegramSection
+from bot.adapters.telegram.buttons import BUTTON_CACHE, PostPreview, SourcesPage, Vote
 from bot.adapters.telegram.digest_post import api_urls, bot_token
 from bot.adapters.telegram.handlers import COMMANDS, MODERATOR_COMMANDS, TelegramHandlers
-from bot.adapters.telegram.kb import KB_CAPTION, KB_PREFIX, KnowledgeHandlers
-from bot.adapters.telegram.summaries import POST_PREFIX, SummaryHandlers, ptb_days
+from bot.adapters.telegram.kb import KB_CAPTION, KnowledgeHandlers
+from bot.adapters.telegram.summaries import SummaryHandlers, ptb_days
+from bot.core.kb_requests import ListRequest
 from knowledge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,7 @@ def build_application(
         .base_url(api)
         .base_file_url(file_api)
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .arbitrary_callback_data(BUTTON_CACHE)  # buttons carry objects: `bot.adapters.telegram.buttons`
         .concurrent_updates(True)
         .post_init(_register_commands)
         .build()
@@ -102,9 +106,12 @@ def build_application(
     application.add_handler(MessageHandler(new & filters.Document.ALL & uploads, kb.document))
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.text))
     application.add_handler(MessageHandler(new & filters.CAPTION & ~filters.COMMAND, handlers.text))
-    application.add_handler(CallbackQueryHandler(kb.button, pattern=f"^{KB_PREFIX}:"))
-    application.add_handler(CallbackQueryHandler(summaries.button, pattern=f"^{POST_PREFIX}:"))
-    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(CallbackQueryHandler(handlers.vote, pattern=Vote))
+    application.add_handler(CallbackQueryHandler(handlers.sources_page, pattern=SourcesPage))
+    application.add_handler(CallbackQueryHandler(kb.button, pattern=ListRequest))
+    application.add_handler(CallbackQueryHandler(summaries.button, pattern=PostPreview))
+    application.add_handler(CallbackQueryHandler(handlers.expired, pattern=InvalidCallbackData))
+    application.add_handler(CallbackQueryHandler(handlers.expired))  # data no handler above knows
     application.add_handler(MessageHandler(new & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_error_handler(handlers.error)
     if config.schedules.run_schedules:

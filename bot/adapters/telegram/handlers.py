@@ -30,8 +30,21 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.actors import Action, Actor, may
-from bot.core.messages import APOLOGY, NOT_TEXT
+from bot.core.messages import (
+    APOLOGY,
+    NOT_TEXT,
+    TELEGRAM_ASK_USAGE,
+    TELEGRAM_COMMANDS,
+    TELEGRAM_HELP,
+    TELEGRAM_HELP_ADMIN,
+    TELEGRAM_HELP_MODERATOR,
+    TELEGRAM_MODERATOR_COMMANDS,
+    TELEGRAM_UNKNOWN_COMMAND,
+    TELEGRAM_VOTE_FLAGGED,
+    TELEGRAM_VOTE_RECORDED,
+)
 from bot.runtime.service import CrisisBot
+from bot.adapters.telegram.buttons import SourcesPage, Vote, expired_text, vote_keyboard
 from bot.adapters.telegram.core_calls import CoreCalls
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
 from knowledge.errors import CrisisbotError
@@ -40,17 +53,8 @@ log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMIN_CACHE_SECONDS = 300
-VOTE_PREFIX = "v"
-SOURCES_PREFIX = "s"
-COMMANDS = [
-    ("ask", "Ask a question about the war in Ukraine"),
-    ("sources", "List the sources the answers come from"),
-    ("help", "How to ask, and what the bot knows"),
-]
-MODERATOR_COMMANDS = [  # shown to group administrators only; the core checks the role anyway
-    ("summary", "Moderators: preview a quoted summary of a topic"),
-    ("digest", "Moderators: preview what is new in the knowledge base"),
-]
+COMMANDS = list(TELEGRAM_COMMANDS.items())
+MODERATOR_COMMANDS = list(TELEGRAM_MODERATOR_COMMANDS.items())  # the core checks the role anyway
 
 
 class TelegramHandlers(CoreCalls):
@@ -128,26 +132,15 @@ class TelegramHandlers(CoreCalls):
         if message is None:
             return
         documents = await self._run(self.service.sources)
-        text = (
-            "I answer questions about the war in Ukraine with sentences quoted from a knowledge "
-            f"base of {len(documents)} sources, each cited with its publisher, kind and date. "
-            "When the sources do not answer a question, I say so instead of guessing.\n\n"
-            "<b>How to ask</b>\nIn a private chat, just write your question. In a group, "
-            f"mention me (@{html.escape(self._username())}), reply to one of my messages, or use "
-            "/ask followed by your question.\n\n"
-            "/sources lists what I know. Use 👍 / 👎 under an answer to tell the maintainers "
-            "whether it helped.\n\n"
-            f"Maintained by {html.escape(self.maintainer)}."
-        )
+        text = TELEGRAM_HELP.format(sources=len(documents), bot=html.escape(self._username()),
+                                    maintainer=html.escape(self.maintainer))
         actor = await self._helped_actor(update)
         if actor is not None and may(actor, Action.SUMMARIZE):
             # Hints, not gates: moderator and admin commands stay out of the public command
             # menu, and the core checks the role again on every call.
-            text += ("\n\nAs a moderator, /summary &lt;topic&gt; [since=YYYY-MM-DD] [until=YYYY-MM-DD] "
-                     "sends you a preview of a quoted summary, and /digest one of what is new; "
-                     "a button posts it to the group.")
+            text += "\n\n" + TELEGRAM_HELP_MODERATOR
         if actor is not None and may(actor, Action.CHANGE_KNOWLEDGE):
-            text += "\n\nAs an admin, you can change the knowledge base: /kb help lists how."
+            text += "\n\n" + TELEGRAM_HELP_ADMIN
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
     async def _helped_actor(self, update: Update) -> Actor | None:
@@ -167,7 +160,7 @@ class TelegramHandlers(CoreCalls):
         if not question.strip() and message.reply_to_message is not None:
             question = message.reply_to_message.text or ""
         if not question.strip():
-            await message.reply_text("Write your question after /ask, for example: /ask how many troops did North Korea send?")
+            await message.reply_text(TELEGRAM_ASK_USAGE)
             return
         await self._answer(update, context, question)
 
@@ -189,7 +182,7 @@ class TelegramHandlers(CoreCalls):
         command = message.text.split()[0]
         addressed = message.chat.type == ChatType.PRIVATE or command.lower().endswith(f"@{self._username().lower()}")
         if addressed:
-            await message.reply_text(f"I don't know the command {command}. Try /help.")
+            await message.reply_text(TELEGRAM_UNKNOWN_COMMAND.format(command=command))
 
     # -- questions ----------------------------------------------------------------------------
 
@@ -217,7 +210,7 @@ class TelegramHandlers(CoreCalls):
             await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
             return
         parts = answer_messages(answer, limit=self.message_limit)
-        keyboard = _vote_keyboard(answer.id) if answer.found and answer.id is not None else None
+        keyboard = vote_keyboard(answer.id) if answer.found and answer.id is not None else None
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
             await message.reply_text(
@@ -225,45 +218,40 @@ class TelegramHandlers(CoreCalls):
                 reply_markup=keyboard if last else None, do_quote=number == 0,
             )
 
-    # -- buttons ------------------------------------------------------------------------------
+    # -- buttons (their data: `bot.adapters.telegram.buttons`) ------------------------------
 
-    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def vote(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        if query is None or query.data is None:
+        if query is None or not isinstance(query.data, Vote):
             return
-        kind, _, rest = query.data.partition(":")
-        if kind == VOTE_PREFIX:
-            await self._vote(update, rest)
-        elif kind == SOURCES_PREFIX:
-            await self._page(update, rest)
-        else:
-            await query.answer("This button is no longer active.")
-
-    async def _vote(self, update: Update, payload: str) -> None:
-        query = update.callback_query
-        assert query is not None
-        answer_id, _, value = payload.partition(":")
+        vote = query.data
         try:
-            await self._run(self.service.vote, self._actor(update), int(answer_id), int(value))
-        except (CrisisbotError, ValueError) as exc:
-            await query.answer(str(exc)[:200] if isinstance(exc, CrisisbotError) else "This button is no longer active.")
+            await self._run(self.service.vote, self._actor(update), vote.answer_id, vote.value)
+        except CrisisbotError as exc:
+            await query.answer(str(exc)[:200])
             return
-        await query.answer("Thanks, your feedback was recorded." if int(value) > 0
-                           else "Thanks, the maintainers will look at this answer.")
+        await query.answer(TELEGRAM_VOTE_RECORDED if vote.value > 0 else TELEGRAM_VOTE_FLAGGED)
 
-    async def _page(self, update: Update, payload: str) -> None:
+    async def sources_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        assert query is not None
+        if query is None or not isinstance(query.data, SourcesPage):
+            return
         await query.answer()
         documents = await self._run(self.service.sources, self._actor(update))
-        requested = int(payload) if payload.isdigit() else 0
-        text, pages = sources_page(documents, requested)
-        page = min(requested, pages - 1)
+        text, pages = sources_page(documents, query.data.page)
+        page = min(max(query.data.page, 0), pages - 1)
         with contextlib.suppress(BadRequest):  # "message is not modified" on a double tap
             await query.edit_message_text(
                 text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
                 reply_markup=_pager(page, pages),
             )
+
+    async def expired(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button whose data PTB no longer has (a restart, or dropped from its cache), or one
+        no handler knows: say so, so the press does not spin until Telegram gives up."""
+        query = update.callback_query
+        if query is not None:
+            await query.answer(expired_text(query))
 
     # -- errors -------------------------------------------------------------------------------
 
@@ -294,20 +282,13 @@ async def _typing(message: Message) -> AsyncIterator[None]:
             await task
 
 
-def _vote_keyboard(answer_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton("👍", callback_data=f"{VOTE_PREFIX}:{answer_id}:1"),
-        InlineKeyboardButton("👎", callback_data=f"{VOTE_PREFIX}:{answer_id}:-1"),
-    ]])
-
-
 def _pager(page: int, pages: int) -> InlineKeyboardMarkup | None:
     if pages <= 1:
         return None
     buttons = []
     if page > 0:
-        buttons.append(InlineKeyboardButton("‹ Previous", callback_data=f"{SOURCES_PREFIX}:{page - 1}"))
-    buttons.append(InlineKeyboardButton(f"{page + 1} / {pages}", callback_data=f"{SOURCES_PREFIX}:{page}"))
+        buttons.append(InlineKeyboardButton("‹ Previous", callback_data=SourcesPage(page - 1)))
+    buttons.append(InlineKeyboardButton(f"{page + 1} / {pages}", callback_data=SourcesPage(page)))
     if page < pages - 1:
-        buttons.append(InlineKeyboardButton("Next ›", callback_data=f"{SOURCES_PREFIX}:{page + 1}"))
+        buttons.append(InlineKeyboardButton("Next ›", callback_data=SourcesPage(page + 1)))
     return InlineKeyboardMarkup([buttons])

@@ -47,7 +47,6 @@ from bot.adapters.telegram.kb_format import clip, help_text, list_page, pack, pl
 from bot.core.actors import Actor
 from bot.core.admin import FilesAdded, Page, describe
 from bot.core.kb_requests import (
-    BUTTON_EXPIRED,
     UNKNOWN_SUBCOMMAND,
     AddTextRequest,
     AddUrlRequest,
@@ -59,9 +58,19 @@ from bot.core.kb_requests import (
     ListFilters,
     ListRequest,
     LogRequest,
-    PageButtons,
     StatsRequest,
     parse_request,
+)
+from bot.core.messages import (
+    APOLOGY,
+    TELEGRAM_KB_GAPS_TITLE,
+    TELEGRAM_KB_KIND_SET,
+    TELEGRAM_KB_LOG_EMPTY,
+    TELEGRAM_KB_LOG_OLDER,
+    TELEGRAM_KB_LOG_TITLE,
+    TELEGRAM_KB_REMOVED,
+    TELEGRAM_KB_SUBSCRIBED,
+    TELEGRAM_KB_UNSUBSCRIBED,
 )
 from bot.core.progress import DOCUMENTS_ADDED, EDIT_INTERVAL, FEEDS_POLLED, WORKING, ProgressThrottle
 from bot.core.render import audit_line, gap_lines, poll_lines, stats_lines, subscription_lines
@@ -74,10 +83,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-KB_PREFIX = "k"  # callback data "k:l:<page>[:<filters>]"; "v" and "s" belong to handlers.py
-LIST_DATA = f"{KB_PREFIX}:l:"  # then the core's page payload
 DOWNLOAD_TIMEOUT = 120.0  # seconds: 10 MB over a slow link, well past PTB's 5 s default
-APOLOGY = "Sorry, something went wrong while doing that. The error was logged."
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 KB_CAPTION = re.compile(r"^/kb(?:@(\w+))?\s+add\s*$", re.IGNORECASE)  # a group upload's caption
 
@@ -163,7 +169,6 @@ class KnowledgeHandlers(CoreCalls):
         self.executors = executors
         self._username = bot_username
         self.edit_interval = edit_interval
-        self.pages = PageButtons()
         self._handlers: dict[type, Callable[[Command], Awaitable[None]]] = {
             AddUrlRequest: self._add, AddTextRequest: self._text, ListRequest: self._list,
             DocumentRequest: self._document, KindRequest: self._kind, LogRequest: self._log,
@@ -264,7 +269,8 @@ class KnowledgeHandlers(CoreCalls):
             await self._reply(command.message, [show_text(info, first)])
         elif request.subcommand == "remove":
             removed = await self._change(admin.remove, actor, document_id)
-            await self._reply(command.message, [f"Removed <code>{escape(document_id)}</code> ({removed} passages)."])
+            text = TELEGRAM_KB_REMOVED.format(document=f"<code>{escape(document_id)}</code>", passages=removed)
+            await self._reply(command.message, [text])
         else:
             async def work(progress: ProgressMessage) -> list[str]:
                 report = await self._change(admin.refresh, actor, document_id, progress.report)
@@ -275,26 +281,27 @@ class KnowledgeHandlers(CoreCalls):
     async def _kind(self, command: Command) -> None:
         request: KindRequest = command.request
         info = await self._change(self.service.admin.set_kind, command.actor, request.document_id, request.kind)
-        await self._reply(command.message, [f"<code>{escape(info.id)}</code> is now {escape(info.kind.value)}."])
+        text = TELEGRAM_KB_KIND_SET.format(document=f"<code>{escape(info.id)}</code>", kind=escape(info.kind.value))
+        await self._reply(command.message, [text])
 
     async def _log(self, command: Command) -> None:
         request: LogRequest = command.request
         entries = await self._run(self.service.admin.log, command.actor, request.per_page, request.page)
-        lines = plain([audit_line(e) for e in entries], 500) or ["No entries."]
+        lines = plain([audit_line(e) for e in entries], 500) or [TELEGRAM_KB_LOG_EMPTY]
         if len(entries) == request.per_page:
-            lines.append(f"<i>Older entries: /kb log {request.page + 1}</i>")
-        await self._reply(command.message, pack([f"<b>Audit log, page {request.page}</b>", *lines]))
+            lines.append(f"<i>{TELEGRAM_KB_LOG_OLDER.format(page=request.page + 1)}</i>")
+        title = f"<b>{TELEGRAM_KB_LOG_TITLE.format(page=request.page)}</b>"
+        await self._reply(command.message, pack([title, *lines]))
 
     async def _feed(self, command: Command) -> None:
         """`subscribe` and `unsubscribe`."""
         request: FeedRequest = command.request
         if request.subcommand == "subscribe":
             sub = await self._change(self.service.admin.subscribe, command.actor, request.url)
-            text = (f"Subscribed to {escape(clip(sub.title or sub.url, 300))}. Its entries come in "
-                    "with the next poll (/kb poll polls now).")
+            text = TELEGRAM_KB_SUBSCRIBED.format(feed=escape(clip(sub.title or sub.url, 300)))
         else:
             await self._change(self.service.admin.unsubscribe, command.actor, request.url)
-            text = f"Unsubscribed from {escape(clip(request.url, 500))}."
+            text = TELEGRAM_KB_UNSUBSCRIBED.format(feed=escape(clip(request.url, 500)))
         await self._reply(command.message, [text])
 
     async def _bare(self, command: Command) -> None:
@@ -314,7 +321,7 @@ class KnowledgeHandlers(CoreCalls):
     async def _gaps(self, command: Command) -> None:
         request: GapsRequest = command.request
         clusters = await self._run(self.service.admin.gaps, command.actor, request.since)
-        await self._reply(command.message, pack(["<b>Questions the knowledge base misses</b>",
+        await self._reply(command.message, pack([f"<b>{TELEGRAM_KB_GAPS_TITLE}</b>",
                                                  *plain(gap_lines(clusters), 400)]))
 
     async def _stats(self, command: Command) -> None:
@@ -324,26 +331,25 @@ class KnowledgeHandlers(CoreCalls):
 
     # -- the list's buttons -------------------------------------------------------------------
 
-    def _pager(self, page: Page, filters: ListFilters) -> InlineKeyboardMarkup | None:
+    @staticmethod
+    def _pager(page: Page, filters: ListFilters) -> InlineKeyboardMarkup | None:
+        """Previous/Next, each carrying its whole listing (`ListRequest`: page and filters) as
+        PTB's arbitrary callback data, so no filter is ever left out of a button."""
         buttons = []
         if page.page > 1:
-            data = self.pages.encode(LIST_DATA, page.page - 1, filters)
-            buttons.append(InlineKeyboardButton("‹ Previous", callback_data=data))
+            buttons.append(InlineKeyboardButton("‹ Previous", callback_data=ListRequest(page.page - 1, filters)))
         if page.page < page.pages:
-            data = self.pages.encode(LIST_DATA, page.page + 1, filters)
-            buttons.append(InlineKeyboardButton("Next ›", callback_data=data))
+            buttons.append(InlineKeyboardButton("Next ›", callback_data=ListRequest(page.page + 1, filters)))
         return InlineKeyboardMarkup([buttons]) if buttons else None
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A Previous/Next press: the core checks the presser's role again, so a member who
-        taps an admin's list in a group is refused (and audited) like any other attempt."""
+        taps an admin's list in a group is refused (and audited) like any other attempt. (A
+        button PTB no longer knows goes to `TelegramHandlers.expired`.)"""
         query = update.callback_query
-        if query is None or query.data is None or not isinstance(query.message, Message):
+        if query is None or not isinstance(query.data, ListRequest) or not isinstance(query.message, Message):
             return
-        request = self.pages.decode(query.data.removeprefix(LIST_DATA))
-        if request is None:
-            await query.answer(BUTTON_EXPIRED)
-            return
+        request = query.data
         try:
             result = await self._list_page(self._actor(update), request)
         except CrisisbotError as exc:

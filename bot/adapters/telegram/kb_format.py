@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from bot.core.admin import Page
 from bot.core.answer import describe_date
 from bot.core.kb_requests import USAGE
+from bot.core.messages import TELEGRAM_KB_HELP_TITLE, TELEGRAM_KB_UPLOAD_HINT
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, escape, visible_length
 from knowledge.documents import DocumentInfo
 
@@ -91,7 +92,6 @@ def show_text(info: DocumentInfo, first: str) -> str:
 
 
 def help_text() -> str:
-    lines = ["<b>Knowledge base (admins)</b>", *(escape(u) for u in USAGE.values()),
-             "", ("Send a .txt, .md, .html or .pdf file (up to 10 MB) in a private chat to add it; "
-                  "in a group, caption it /kb add.")]
+    lines = [f"<b>{escape(TELEGRAM_KB_HELP_TITLE)}</b>", *(escape(u) for u in USAGE.values()),
+             "", escape(TELEGRAM_KB_UPLOAD_HINT)]
     return "\n".join(lines)

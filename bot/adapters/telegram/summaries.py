@@ -25,15 +25,26 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram import Bot, CallbackQuery, Message, Update, User
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.actors import Actor
-from bot.core.previews import POST_BUTTON, POST_FAILED, POSTING, Claimed, Kind, Pending, Previews, Refused
+from bot.core.kb_requests import UNREADABLE, USAGE_LINE
+from bot.core.messages import (
+    TELEGRAM_DIGEST_NO_TOPIC,
+    TELEGRAM_DIGEST_USAGE,
+    TELEGRAM_NO_TARGET,
+    TELEGRAM_SENT_PREVIEW,
+    TELEGRAM_SENT_RESULT,
+    TELEGRAM_START_PRIVATE,
+    TELEGRAM_SUMMARY_USAGE,
+)
+from bot.core.previews import POST_FAILED, POSTING, Claimed, Kind, Pending, Previews, Refused
 from bot.core.scheduled_digest import DigestPlace, deliver_digest
 from bot.runtime.service import CrisisBot
+from bot.adapters.telegram.buttons import PostPreview, post_keyboard
 from bot.adapters.telegram.core_calls import CoreCalls
 from bot.core.summary import Digest
 from bot.adapters.telegram.digest_post import NO_PREVIEW, digest_key, post_digest, send_html
@@ -50,17 +61,7 @@ from knowledge.errors import CrisisbotError
 log = logging.getLogger(__name__)
 
 
-POST_PREFIX = "p"  # callback data "p:<s|d>:<token>"; "v", "s" (handlers.py) and "k" (kb.py) are taken
-CODE_OF_KIND = {Kind.SUMMARY: "s", Kind.DIGEST: "d"}
-KIND_OF_CODE = {code: kind for kind, code in CODE_OF_KIND.items()}
-SENT_PREVIEW = "Sent you a preview in a private message."
-SENT_RESULT = "Sent you the result in a private message."
-START_PRIVATE = ("I can't send you a private message yet. Open a private chat with @{bot}, press "
-                 "Start, then run /{command} here again.")
-NO_TARGET = ("There is no chat to post this to from here: run /{command} in the group, or ask an "
-             "admin to set telegram_digest_chat_id.")
-USAGE = {"summary": "/summary [topic] [since=YYYY-MM-DD] [until=YYYY-MM-DD]",
-         "digest": "/digest [since=YYYY-MM-DD]"}
+USAGE = {"summary": TELEGRAM_SUMMARY_USAGE, "digest": TELEGRAM_DIGEST_USAGE}
 
 
 class UsageError(CrisisbotError):
@@ -95,11 +96,11 @@ def parse_args(command: str, args: Sequence[str]) -> tuple[str | None, dict[str,
         if equals and key.lower() in allowed and value and key.lower() not in options:
             options[key.lower()] = value
         elif equals and key.lower() in ("since", "until"):
-            raise UsageError(f"I can't read {word!r}. Usage: {USAGE[command]}")
+            raise UsageError(f"{UNREADABLE.format(word=word)} {USAGE_LINE.format(usage=USAGE[command])}")
         else:
             words.append(word)
     if command == "digest" and words:
-        raise UsageError(f"/digest takes no topic. Usage: {USAGE['digest']}")
+        raise UsageError(f"{TELEGRAM_DIGEST_NO_TOPIC} {USAGE_LINE.format(usage=USAGE['digest'])}")
     topic = " ".join(words).strip().strip("\"'“”«»").strip()
     return topic or None, options
 
@@ -198,22 +199,21 @@ class SummaryHandlers(CoreCalls):
             roles_chat = message.chat.id if message.chat.type != ChatType.PRIVATE else None
             shown = Shown(parts, await self._target_title(message, target), roles_chat)
             token = self.previews.add(Pending.of(kind, actor, str(target), shown, mark))
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-                POST_BUTTON, callback_data=f"{POST_PREFIX}:{CODE_OF_KIND[kind]}:{token}")]])
+            markup = post_keyboard(kind, token)
         try:
             await send_html(bot, user.id, parts, markup)
             if postable and target is None:
-                await bot.send_message(user.id, NO_TARGET.format(command=command))
+                await bot.send_message(user.id, TELEGRAM_NO_TARGET.format(command=command))
         except (Forbidden, BadRequest) as exc:
             if token is not None:
                 self.previews.discard(token)
             if message.chat.type == ChatType.PRIVATE or (
                     isinstance(exc, BadRequest) and "chat not found" not in exc.message.lower()):
                 raise
-            await message.reply_text(START_PRIVATE.format(bot=self._username(), command=command))
+            await message.reply_text(TELEGRAM_START_PRIVATE.format(bot=self._username(), command=command))
             return
         if message.chat.type != ChatType.PRIVATE:
-            await message.reply_text(SENT_PREVIEW if token is not None else SENT_RESULT)
+            await message.reply_text(TELEGRAM_SENT_PREVIEW if token is not None else TELEGRAM_SENT_RESULT)
 
     # -- the Post button ----------------------------------------------------------------------
 
@@ -221,9 +221,9 @@ class SummaryHandlers(CoreCalls):
         """Post a kept preview to its target chat, signed with the moderator's name, if the core
         says the presser may (`Previews.claim`); else answer why not."""
         query = update.callback_query
-        if query is None or query.data is None or not isinstance(query.message, Message):
+        if query is None or not isinstance(query.data, PostPreview) or not isinstance(query.message, Message):
             return
-        _, code, token = (query.data.split(":", 2) + ["", ""])[:3]
+        token, kind = query.data.token, query.data.kind
         pending = self.previews.get(token)
         try:
             presser = await self._presser(query.from_user, pending, query.get_bot())
@@ -232,7 +232,7 @@ class SummaryHandlers(CoreCalls):
             log.warning("asking for the administrators of chat %s failed: %s", pending.payload.roles_chat, exc)
             await query.answer(POST_FAILED.format(place=pending.payload.title, reason=exc.message)[:200])
             return
-        outcome = self.previews.claim(token, presser, KIND_OF_CODE.get(code, Kind.SUMMARY))
+        outcome = self.previews.claim(token, presser, kind)
         if isinstance(outcome, Refused):
             await query.answer(outcome.text)
             return

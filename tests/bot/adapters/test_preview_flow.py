@@ -21,7 +21,8 @@ from typing import Any, Protocol
 import pytest
 import pytest_asyncio
 
-from bot.adapters.telegram.summaries import SENT_PREVIEW, SummaryHandlers
+from bot.adapters.telegram.summaries import SummaryHandlers
+from bot.core.messages import TELEGRAM_SENT_PREVIEW as SENT_PREVIEW
 from bot.core.previews import (
     EXPIRED, NO_LONGER_MODERATOR, NOT_YOURS, POST_FAILED, POSTED_BY, POSTED_TO, POSTING, PREVIEW_SECONDS,
     Previews,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -163,8 +164,9 @@ async def test_vote_round_trip(running: Running) -> None:
     up = next(b for b in buttons(reply) if b["text"] == "👍")
     acknowledged = await running.reply_to(server.callback_query(up["callback_data"], answer_message), "answerCallbackQuery")
     assert "recorded" in acknowledged.params["text"]
-    answer_id = int(up["callback_data"].split(":")[1])
+    assert re.fullmatch(r"[0-9a-f]{64}", up["callback_data"])  # PTB's key; the Vote stays in its cache
     with sqlite3.connect(running.service.settings.database_path) as db:
+        (answer_id,), = db.execute("SELECT id FROM asked WHERE question = ?", (QUESTION,)).fetchall()
         rows = db.execute("SELECT a.question, a.document_ids, v.value FROM votes v JOIN asked a ON a.id = v.answer_id"
                           " WHERE v.answer_id = ?", (answer_id,)).fetchall()
     assert rows == [(QUESTION, '["turning-tides-2024-11"]', 1)]

@@ -15,7 +15,8 @@ from bot.core.render import NO_DIGEST
 from bot.runtime.service import CrisisBot
 from bot.core.summary import Digest, DigestTopic
 from bot.adapters.telegram.formatting import escape, visible_length
-from bot.adapters.telegram.summaries import SENT_PREVIEW, ptb_days
+from bot.adapters.telegram.summaries import ptb_days
+from bot.core.messages import TELEGRAM_SENT_PREVIEW as SENT_PREVIEW
 from bot.adapters.telegram.summary_format import digest_messages, posted_by
 from knowledge.documents import Document, Kind
 from tests.bot.adapters.telegram.test_adapter import Running, buttons, start, stop
