@@ -132,7 +132,7 @@ async def test_list_pages_show_kind_remove_and_log(admin_bot: Running, tmp_path:
                                         "editMessageText")
     assert "page 2 of 2" in page_two.params["text"] and [b["text"] for b in buttons(page_two)] == ["‹ Previous"]
 
-    # Filters too long for 64 bytes of callback data still page (kept by the bot under a number).
+    # Filters far longer than 64 bytes still page: the whole ListRequest rides in PTB's callback data cache.
     publisher = "Ministry for the Reintegration of the Temporarily Occupied Territories"
     for number in range(11):
         (tmp_path / f"min{number}.md").write_text(
