@@ -75,7 +75,7 @@ async def test_telegram_sees_only_keys_and_a_restart_expires_every_button(
         told = await first.reply_to(server.callback_query(up["callback_data"], answer_message), "answerCallbackQuery")
         assert "recorded" in told.params["text"]
     finally:
-        await stop(first)
+        await stop(first.application)
 
     again = Running(server, service, await start(server, service))  # a restart: PTB's cache is new
     try:
@@ -92,5 +92,5 @@ async def test_telegram_sees_only_keys_and_a_restart_expires_every_button(
         assert not [r for r in server.calls("editMessageText")]  # nothing was paged
         assert [m for m in server.sent_messages if m["chat"]["id"] == GROUP and TOPIC in m["text"].lower()] == []
     finally:
-        await stop(again)
+        await stop(again.application)
 
