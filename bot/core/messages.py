@@ -72,6 +72,14 @@ TELEGRAM_KB_LOG_OLDER = "Older entries: /kb log {page}"
 TELEGRAM_KB_SUBSCRIBED = "Subscribed to {feed}. Its entries come in with the next poll (/kb poll polls now)."
 TELEGRAM_KB_UNSUBSCRIBED = "Unsubscribed from {feed}."
 TELEGRAM_KB_GAPS_TITLE = "Questions the knowledge base misses"
+TELEGRAM_KB_NO_MATCH = "No documents match."
+TELEGRAM_NOTHING = "(nothing)"  # a /kb reply with no lines at all
+
+TELEGRAM_LISTING = "Knowledge base: {count} {noun} (page {page} of {pages})"  # /sources and /kb list
+TELEGRAM_EMPTY_KNOWLEDGE = "The knowledge base is empty."
+TELEGRAM_MORE_TOPICS = "… and {more} smaller topic{plural}."  # under a digest
+TELEGRAM_PREVIOUS = "‹ Previous"  # pager buttons
+TELEGRAM_NEXT = "Next ›"
 
 # -- everyone ----------------------------------------------------------------------------------
 

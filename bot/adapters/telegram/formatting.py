@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.core.answer import NO_ANSWER, Answer, describe_date
+from bot.core.messages import TELEGRAM_EMPTY_KNOWLEDGE, TELEGRAM_LISTING
 from bot.core.text_split import LINE, PARAGRAPH, SENTENCE, SPACE, Fragment, one_line, split, words
 from knowledge.documents import DocumentInfo
 
@@ -169,12 +170,12 @@ def sources_page(documents: list[DocumentInfo], page: int, per_page: int = 8,
     if per_page < 1:
         raise ValueError(f"per_page must be positive, not {per_page}")
     if not documents:
-        return "The knowledge base is empty.", 1
+        return TELEGRAM_EMPTY_KNOWLEDGE, 1
     count = len(documents)
     pages = -(-count // per_page)
     page = min(max(page, 0), pages - 1)
     noun = "document" if count == 1 else "documents"
-    lines = [f"Knowledge base: {count} {noun} (page {page + 1} of {pages})"]
+    lines = [TELEGRAM_LISTING.format(count=count, noun=noun, page=page + 1, pages=pages)]
     budget = (MESSAGE_LIMIT - _width(lines[0])) // per_page - 1  # one newline per entry
     for doc in documents[page * per_page:(page + 1) * per_page]:
         publisher = _shorten(one_line(doc.publisher or "") or "publisher unknown", PUBLISHER_MAX)

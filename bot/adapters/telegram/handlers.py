@@ -39,6 +39,8 @@ from bot.core.messages import (
     TELEGRAM_HELP_ADMIN,
     TELEGRAM_HELP_MODERATOR,
     TELEGRAM_MODERATOR_COMMANDS,
+    TELEGRAM_NEXT,
+    TELEGRAM_PREVIOUS,
     TELEGRAM_UNKNOWN_COMMAND,
     TELEGRAM_VOTE_FLAGGED,
     TELEGRAM_VOTE_RECORDED,
@@ -287,8 +289,8 @@ def _pager(page: int, pages: int) -> InlineKeyboardMarkup | None:
         return None
     buttons = []
     if page > 0:
-        buttons.append(InlineKeyboardButton("‹ Previous", callback_data=SourcesPage(page - 1)))
+        buttons.append(InlineKeyboardButton(TELEGRAM_PREVIOUS, callback_data=SourcesPage(page - 1)))
     buttons.append(InlineKeyboardButton(f"{page + 1} / {pages}", callback_data=SourcesPage(page)))
     if page < pages - 1:
-        buttons.append(InlineKeyboardButton("Next ›", callback_data=SourcesPage(page + 1)))
+        buttons.append(InlineKeyboardButton(TELEGRAM_NEXT, callback_data=SourcesPage(page + 1)))
     return InlineKeyboardMarkup([buttons])

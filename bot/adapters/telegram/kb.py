@@ -71,6 +71,8 @@ from bot.core.messages import (
     TELEGRAM_KB_REMOVED,
     TELEGRAM_KB_SUBSCRIBED,
     TELEGRAM_KB_UNSUBSCRIBED,
+    TELEGRAM_NEXT,
+    TELEGRAM_PREVIOUS,
 )
 from bot.core.progress import DOCUMENTS_ADDED, EDIT_INTERVAL, FEEDS_POLLED, WORKING, ProgressThrottle
 from bot.core.render import audit_line, gap_lines, poll_lines, stats_lines, subscription_lines
@@ -337,9 +339,9 @@ class KnowledgeHandlers(CoreCalls):
         PTB's arbitrary callback data, so no filter is ever left out of a button."""
         buttons = []
         if page.page > 1:
-            buttons.append(InlineKeyboardButton("‹ Previous", callback_data=ListRequest(page.page - 1, filters)))
+            buttons.append(InlineKeyboardButton(TELEGRAM_PREVIOUS, callback_data=ListRequest(page.page - 1, filters)))
         if page.page < page.pages:
-            buttons.append(InlineKeyboardButton("Next ›", callback_data=ListRequest(page.page + 1, filters)))
+            buttons.append(InlineKeyboardButton(TELEGRAM_NEXT, callback_data=ListRequest(page.page + 1, filters)))
         return InlineKeyboardMarkup([buttons]) if buttons else None
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
