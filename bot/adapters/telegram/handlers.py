@@ -30,21 +30,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.actors import Action, Actor, may
-from bot.core.messages import (
-    APOLOGY,
-    NOT_TEXT,
-    TELEGRAM_ASK_USAGE,
-    TELEGRAM_COMMANDS,
-    TELEGRAM_HELP,
-    TELEGRAM_HELP_ADMIN,
-    TELEGRAM_HELP_MODERATOR,
-    TELEGRAM_MODERATOR_COMMANDS,
-    TELEGRAM_NEXT,
-    TELEGRAM_PREVIOUS,
-    TELEGRAM_UNKNOWN_COMMAND,
-    TELEGRAM_VOTE_FLAGGED,
-    TELEGRAM_VOTE_RECORDED,
-)
+from bot.core import messages as phrases
 from bot.runtime.service import CrisisBot
 from bot.adapters.telegram.buttons import SourcesPage, Vote, expired_text, vote_keyboard
 from bot.adapters.telegram.core_calls import CoreCalls
@@ -55,8 +41,8 @@ log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMIN_CACHE_SECONDS = 300
-COMMANDS = list(TELEGRAM_COMMANDS.items())
-MODERATOR_COMMANDS = list(TELEGRAM_MODERATOR_COMMANDS.items())  # the core checks the role anyway
+COMMANDS = list(phrases.TELEGRAM_COMMANDS.items())
+MODERATOR_COMMANDS = list(phrases.TELEGRAM_MODERATOR_COMMANDS.items())  # the core checks the role anyway
 
 
 class TelegramHandlers(CoreCalls):
@@ -134,15 +120,15 @@ class TelegramHandlers(CoreCalls):
         if message is None:
             return
         documents = await self._run(self.service.sources)
-        text = TELEGRAM_HELP.format(sources=len(documents), bot=html.escape(self._username()),
-                                    maintainer=html.escape(self.maintainer))
+        text = phrases.TELEGRAM_HELP.format(sources=len(documents), bot=html.escape(self._username()),
+                                            maintainer=html.escape(self.maintainer))
         actor = await self._helped_actor(update)
         if actor is not None and may(actor, Action.SUMMARIZE):
             # Hints, not gates: moderator and admin commands stay out of the public command
             # menu, and the core checks the role again on every call.
-            text += "\n\n" + TELEGRAM_HELP_MODERATOR
+            text += "\n\n" + phrases.TELEGRAM_HELP_MODERATOR
         if actor is not None and may(actor, Action.CHANGE_KNOWLEDGE):
-            text += "\n\n" + TELEGRAM_HELP_ADMIN
+            text += "\n\n" + phrases.TELEGRAM_HELP_ADMIN
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
     async def _helped_actor(self, update: Update) -> Actor | None:
@@ -162,7 +148,7 @@ class TelegramHandlers(CoreCalls):
         if not question.strip() and message.reply_to_message is not None:
             question = message.reply_to_message.text or ""
         if not question.strip():
-            await message.reply_text(TELEGRAM_ASK_USAGE)
+            await message.reply_text(phrases.TELEGRAM_ASK_USAGE)
             return
         await self._answer(update, context, question)
 
@@ -184,7 +170,7 @@ class TelegramHandlers(CoreCalls):
         command = message.text.split()[0]
         addressed = message.chat.type == ChatType.PRIVATE or command.lower().endswith(f"@{self._username().lower()}")
         if addressed:
-            await message.reply_text(TELEGRAM_UNKNOWN_COMMAND.format(command=command))
+            await message.reply_text(phrases.TELEGRAM_UNKNOWN_COMMAND.format(command=command))
 
     # -- questions ----------------------------------------------------------------------------
 
@@ -200,7 +186,7 @@ class TelegramHandlers(CoreCalls):
         """Stickers, photos without caption, voice...: a hint in private, silence in groups."""
         message = update.effective_message
         if message is not None and message.chat.type == ChatType.PRIVATE:
-            await message.reply_text(NOT_TEXT)
+            await message.reply_text(phrases.NOT_TEXT)
 
     async def _answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
         message = update.effective_message
@@ -232,7 +218,7 @@ class TelegramHandlers(CoreCalls):
         except CrisisbotError as exc:
             await query.answer(str(exc)[:200])
             return
-        await query.answer(TELEGRAM_VOTE_RECORDED if vote.value > 0 else TELEGRAM_VOTE_FLAGGED)
+        await query.answer(phrases.TELEGRAM_VOTE_RECORDED if vote.value > 0 else phrases.TELEGRAM_VOTE_FLAGGED)
 
     async def sources_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -262,7 +248,7 @@ class TelegramHandlers(CoreCalls):
         log.error("error while handling update %s", update, exc_info=context.error)
         if isinstance(update, Update) and update.effective_message is not None:
             with contextlib.suppress(Exception):
-                await update.effective_message.reply_text(APOLOGY)
+                await update.effective_message.reply_text(phrases.APOLOGY)
 
 
 @contextlib.asynccontextmanager
@@ -289,8 +275,8 @@ def _pager(page: int, pages: int) -> InlineKeyboardMarkup | None:
         return None
     buttons = []
     if page > 0:
-        buttons.append(InlineKeyboardButton(TELEGRAM_PREVIOUS, callback_data=SourcesPage(page - 1)))
+        buttons.append(InlineKeyboardButton(phrases.TELEGRAM_PREVIOUS, callback_data=SourcesPage(page - 1)))
     buttons.append(InlineKeyboardButton(f"{page + 1} / {pages}", callback_data=SourcesPage(page)))
     if page < pages - 1:
-        buttons.append(InlineKeyboardButton(TELEGRAM_NEXT, callback_data=SourcesPage(page + 1)))
+        buttons.append(InlineKeyboardButton(phrases.TELEGRAM_NEXT, callback_data=SourcesPage(page + 1)))
     return InlineKeyboardMarkup([buttons])

@@ -61,19 +61,7 @@ from bot.core.kb_requests import (
     StatsRequest,
     parse_request,
 )
-from bot.core.messages import (
-    APOLOGY,
-    TELEGRAM_KB_GAPS_TITLE,
-    TELEGRAM_KB_KIND_SET,
-    TELEGRAM_KB_LOG_EMPTY,
-    TELEGRAM_KB_LOG_OLDER,
-    TELEGRAM_KB_LOG_TITLE,
-    TELEGRAM_KB_REMOVED,
-    TELEGRAM_KB_SUBSCRIBED,
-    TELEGRAM_KB_UNSUBSCRIBED,
-    TELEGRAM_NEXT,
-    TELEGRAM_PREVIOUS,
-)
+from bot.core import messages as phrases
 from bot.core.progress import DOCUMENTS_ADDED, EDIT_INTERVAL, FEEDS_POLLED, WORKING, ProgressThrottle
 from bot.core.render import audit_line, gap_lines, poll_lines, stats_lines, subscription_lines
 from bot.core.uploads import Upload
@@ -234,7 +222,7 @@ class KnowledgeHandlers(CoreCalls):
             parts = [escape(str(exc))]
         except Exception:
             log.exception("knowledge-base operation failed for %s", message.text or message.caption)
-            parts = [escape(APOLOGY)]
+            parts = [escape(phrases.APOLOGY)]
         await progress.finish(parts)
 
     async def _add(self, command: Command) -> None:
@@ -271,7 +259,7 @@ class KnowledgeHandlers(CoreCalls):
             await self._reply(command.message, [show_text(info, first)])
         elif request.subcommand == "remove":
             removed = await self._change(admin.remove, actor, document_id)
-            text = TELEGRAM_KB_REMOVED.format(document=f"<code>{escape(document_id)}</code>", passages=removed)
+            text = phrases.TELEGRAM_KB_REMOVED.format(document=f"<code>{escape(document_id)}</code>", passages=removed)
             await self._reply(command.message, [text])
         else:
             async def work(progress: ProgressMessage) -> list[str]:
@@ -283,16 +271,17 @@ class KnowledgeHandlers(CoreCalls):
     async def _kind(self, command: Command) -> None:
         request: KindRequest = command.request
         info = await self._change(self.service.admin.set_kind, command.actor, request.document_id, request.kind)
-        text = TELEGRAM_KB_KIND_SET.format(document=f"<code>{escape(info.id)}</code>", kind=escape(info.kind.value))
+        text = phrases.TELEGRAM_KB_KIND_SET.format(document=f"<code>{escape(info.id)}</code>",
+                                                   kind=escape(info.kind.value))
         await self._reply(command.message, [text])
 
     async def _log(self, command: Command) -> None:
         request: LogRequest = command.request
         entries = await self._run(self.service.admin.log, command.actor, request.per_page, request.page)
-        lines = plain([audit_line(e) for e in entries], 500) or [TELEGRAM_KB_LOG_EMPTY]
+        lines = plain([audit_line(e) for e in entries], 500) or [phrases.TELEGRAM_KB_LOG_EMPTY]
         if len(entries) == request.per_page:
-            lines.append(f"<i>{TELEGRAM_KB_LOG_OLDER.format(page=request.page + 1)}</i>")
-        title = f"<b>{TELEGRAM_KB_LOG_TITLE.format(page=request.page)}</b>"
+            lines.append(f"<i>{phrases.TELEGRAM_KB_LOG_OLDER.format(page=request.page + 1)}</i>")
+        title = f"<b>{phrases.TELEGRAM_KB_LOG_TITLE.format(page=request.page)}</b>"
         await self._reply(command.message, pack([title, *lines]))
 
     async def _feed(self, command: Command) -> None:
@@ -300,10 +289,10 @@ class KnowledgeHandlers(CoreCalls):
         request: FeedRequest = command.request
         if request.subcommand == "subscribe":
             sub = await self._change(self.service.admin.subscribe, command.actor, request.url)
-            text = TELEGRAM_KB_SUBSCRIBED.format(feed=escape(clip(sub.title or sub.url, 300)))
+            text = phrases.TELEGRAM_KB_SUBSCRIBED.format(feed=escape(clip(sub.title or sub.url, 300)))
         else:
             await self._change(self.service.admin.unsubscribe, command.actor, request.url)
-            text = TELEGRAM_KB_UNSUBSCRIBED.format(feed=escape(clip(request.url, 500)))
+            text = phrases.TELEGRAM_KB_UNSUBSCRIBED.format(feed=escape(clip(request.url, 500)))
         await self._reply(command.message, [text])
 
     async def _bare(self, command: Command) -> None:
@@ -323,7 +312,7 @@ class KnowledgeHandlers(CoreCalls):
     async def _gaps(self, command: Command) -> None:
         request: GapsRequest = command.request
         clusters = await self._run(self.service.admin.gaps, command.actor, request.since)
-        await self._reply(command.message, pack([f"<b>{TELEGRAM_KB_GAPS_TITLE}</b>",
+        await self._reply(command.message, pack([f"<b>{phrases.TELEGRAM_KB_GAPS_TITLE}</b>",
                                                  *plain(gap_lines(clusters), 400)]))
 
     async def _stats(self, command: Command) -> None:
@@ -339,9 +328,11 @@ class KnowledgeHandlers(CoreCalls):
         PTB's arbitrary callback data, so no filter is ever left out of a button."""
         buttons = []
         if page.page > 1:
-            buttons.append(InlineKeyboardButton(TELEGRAM_PREVIOUS, callback_data=ListRequest(page.page - 1, filters)))
+            previous = ListRequest(page.page - 1, filters)
+            buttons.append(InlineKeyboardButton(phrases.TELEGRAM_PREVIOUS, callback_data=previous))
         if page.page < page.pages:
-            buttons.append(InlineKeyboardButton(TELEGRAM_NEXT, callback_data=ListRequest(page.page + 1, filters)))
+            following = ListRequest(page.page + 1, filters)
+            buttons.append(InlineKeyboardButton(phrases.TELEGRAM_NEXT, callback_data=following))
         return InlineKeyboardMarkup([buttons]) if buttons else None
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

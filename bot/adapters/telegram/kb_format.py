@@ -12,13 +12,7 @@ from collections.abc import Sequence
 from bot.core.admin import Page
 from bot.core.answer import describe_date
 from bot.core.kb_requests import USAGE
-from bot.core.messages import (
-    TELEGRAM_KB_HELP_TITLE,
-    TELEGRAM_KB_NO_MATCH,
-    TELEGRAM_KB_UPLOAD_HINT,
-    TELEGRAM_LISTING,
-    TELEGRAM_NOTHING,
-)
+from bot.core import messages as phrases
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, escape, visible_length
 from knowledge.documents import DocumentInfo
 
@@ -59,7 +53,7 @@ def pack(lines: Sequence[str], limit: int = MESSAGE_LIMIT, pre: bool = False) ->
             needed, width = visible_length(line), 0
         messages[-1].append(line)
         width += needed
-    texts = ["\n".join(m) for m in messages if m] or [escape(TELEGRAM_NOTHING)]
+    texts = ["\n".join(m) for m in messages if m] or [escape(phrases.TELEGRAM_NOTHING)]
     return [f"<pre>{t}</pre>" for t in texts] if pre else texts
 
 
@@ -78,12 +72,12 @@ def document_entry(doc: DocumentInfo) -> str:
 def list_page(page: Page, filters: dict[str, str]) -> str:
     """One page of `/kb list` as one message (ten entries of bounded length always fit)."""
     noun = "document" if page.total == 1 else "documents"
-    listing = TELEGRAM_LISTING.format(count=page.total, noun=noun, page=page.page, pages=page.pages)
+    listing = phrases.TELEGRAM_LISTING.format(count=page.total, noun=noun, page=page.page, pages=page.pages)
     count, _, pages = listing.partition(" (")
     header = f"<b>{escape(count)}</b> ({escape(pages)}"  # the count in bold
     if filters:
         header += "\n" + escape(clip(", ".join(f"{k}={v}" for k, v in filters.items()), 300))
-    entries = [document_entry(doc) for doc in page.items] or [escape(TELEGRAM_KB_NO_MATCH)]
+    entries = [document_entry(doc) for doc in page.items] or [escape(phrases.TELEGRAM_KB_NO_MATCH)]
     return "\n".join([header, *entries])
 
 
@@ -100,6 +94,6 @@ def show_text(info: DocumentInfo, first: str) -> str:
 
 
 def help_text() -> str:
-    lines = [f"<b>{escape(TELEGRAM_KB_HELP_TITLE)}</b>", *(escape(u) for u in USAGE.values()),
-             "", escape(TELEGRAM_KB_UPLOAD_HINT)]
+    lines = [f"<b>{escape(phrases.TELEGRAM_KB_HELP_TITLE)}</b>", *(escape(u) for u in USAGE.values()),
+             "", escape(phrases.TELEGRAM_KB_UPLOAD_HINT)]
     return "\n".join(lines)

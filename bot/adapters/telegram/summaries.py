@@ -32,15 +32,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.actors import Actor
 from bot.core.kb_requests import UNREADABLE, USAGE_LINE
-from bot.core.messages import (
-    TELEGRAM_DIGEST_NO_TOPIC,
-    TELEGRAM_DIGEST_USAGE,
-    TELEGRAM_NO_TARGET,
-    TELEGRAM_SENT_PREVIEW,
-    TELEGRAM_SENT_RESULT,
-    TELEGRAM_START_PRIVATE,
-    TELEGRAM_SUMMARY_USAGE,
-)
+from bot.core import messages as phrases
 from bot.core.previews import POST_FAILED, POSTING, Claimed, Kind, Pending, Previews, Refused
 from bot.core.scheduled_digest import DigestPlace, deliver_digest
 from bot.runtime.service import CrisisBot
@@ -61,7 +53,7 @@ from knowledge.errors import CrisisbotError
 log = logging.getLogger(__name__)
 
 
-USAGE = {"summary": TELEGRAM_SUMMARY_USAGE, "digest": TELEGRAM_DIGEST_USAGE}
+USAGE = {"summary": phrases.TELEGRAM_SUMMARY_USAGE, "digest": phrases.TELEGRAM_DIGEST_USAGE}
 
 
 class UsageError(CrisisbotError):
@@ -100,7 +92,7 @@ def parse_args(command: str, args: Sequence[str]) -> tuple[str | None, dict[str,
         else:
             words.append(word)
     if command == "digest" and words:
-        raise UsageError(f"{TELEGRAM_DIGEST_NO_TOPIC} {USAGE_LINE.format(usage=USAGE['digest'])}")
+        raise UsageError(f"{phrases.TELEGRAM_DIGEST_NO_TOPIC} {USAGE_LINE.format(usage=USAGE['digest'])}")
     topic = " ".join(words).strip().strip("\"'“”«»").strip()
     return topic or None, options
 
@@ -203,17 +195,18 @@ class SummaryHandlers(CoreCalls):
         try:
             await send_html(bot, user.id, parts, markup)
             if postable and target is None:
-                await bot.send_message(user.id, TELEGRAM_NO_TARGET.format(command=command))
+                await bot.send_message(user.id, phrases.TELEGRAM_NO_TARGET.format(command=command))
         except (Forbidden, BadRequest) as exc:
             if token is not None:
                 self.previews.discard(token)
             if message.chat.type == ChatType.PRIVATE or (
                     isinstance(exc, BadRequest) and "chat not found" not in exc.message.lower()):
                 raise
-            await message.reply_text(TELEGRAM_START_PRIVATE.format(bot=self._username(), command=command))
+            await message.reply_text(phrases.TELEGRAM_START_PRIVATE.format(bot=self._username(), command=command))
             return
         if message.chat.type != ChatType.PRIVATE:
-            await message.reply_text(TELEGRAM_SENT_PREVIEW if token is not None else TELEGRAM_SENT_RESULT)
+            note = phrases.TELEGRAM_SENT_PREVIEW if token is not None else phrases.TELEGRAM_SENT_RESULT
+            await message.reply_text(note)
 
     # -- the Post button ----------------------------------------------------------------------
 
