@@ -31,7 +31,7 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
     await server.start()
     service = latency.open_service(data_dir, texts[0], TELEGRAM_BOT_TOKEN=server.token,
                                    telegram_api_url=server.base_url)
-    application = build_application(service, service.settings)
+    application = build_application(service, service.settings.telegram)
     await application.initialize()
     await application.start()
     assert application.updater is not None

@@ -184,7 +184,7 @@ def describe_acceptance(question: str, policy: RelevancePolicy, hit: ScoredPassa
 def ask_all(bot: CrisisBot, questions: Iterable[str], label: str) -> list[Result]:
     """Ask through CrisisBot.ask; replay the gate over what bot.retriever retrieves."""
     from bot.core.relevance import RelevancePolicy
-    from bot.runtime.service import clean_question
+    from bot.core.questions import clean_question
 
     questions = list(questions)
     k = bot.settings.retrieve_k

@@ -186,7 +186,7 @@ def ingest_documents(bot: CrisisBot, documents: list[Document]) -> dict[str, Any
 
 
 def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[str, Any]:
-    from bot.runtime.service import clean_question
+    from bot.core.questions import clean_question
 
     questions = [text for text, _ in tagged]
     log(f"queries: {len(WARM_UP)} warm-up questions (not counted)")

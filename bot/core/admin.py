@@ -9,10 +9,8 @@ broken source never leaves half a document behind; the writer then commits whole
 from __future__ import annotations
 
 import builtins
-import hashlib
 import logging
 import math
-import re
 import threading
 from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable, Iterable, Mapping
@@ -24,14 +22,15 @@ from typing import Protocol, TypeVar
 from bot.core.actors import SCHEDULER, Action, Actor, NotAllowed, require
 from bot.core.audit import Audit, AuditEntry
 from bot.core.feedback import Feedback
+from bot.core.new_documents import date_filter, fetch_document, parse_kind, text_document
 from bot.core.render import describe_poll, poll_summary
 from bot.core.coverage import MAX_GAP_QUESTIONS, GapCluster, KnowledgeStats, group_gaps, week_start, weekly_stats
 from index.embedder import Embedder
 from index.writer import IngestReport, KnowledgeWriter, Progress
-from knowledge.documents import Document, DocumentInfo, Kind, parse_published
-from knowledge.errors import CrisisbotError, SourceError
+from knowledge.documents import Document, DocumentInfo, Kind
+from knowledge.errors import CrisisbotError
 from knowledge.feeds import FeedEntry, FeedStore, PollReport, Subscription, parse_feed, poll_feed
-from knowledge.readers import ReadResult, normalise_text
+from knowledge.readers import ReadResult
 from knowledge.store_interface import KnowledgeStore
 
 
@@ -39,11 +38,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_TEXT_CHARS = 200_000
-MAX_TITLE_CHARS = 300
 MAX_PER_PAGE = 100
 MAX_STATS_WEEKS = 104
-_ID_SLUG_CHARS = 60
 
 
 class AdminError(CrisisbotError):
@@ -86,33 +82,6 @@ def describe(report: IngestReport) -> str:
         + (f", {len(copies)} near-duplicates skipped" if copies else "")
         + f" ({report.passages} passages)"
     )
-
-
-def text_document_id(title: str) -> str:
-    """A readable id for pasted text: a slug of the title and a short hash of it.
-
-    The same title gives the same id, so pasting a corrected text under the same title
-    replaces the earlier version instead of adding a near-duplicate.
-    """
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:_ID_SLUG_CHARS].rstrip("-") or "text"
-    return f"{slug}-{hashlib.sha256(title.encode('utf-8')).hexdigest()[:10]}"
-
-
-def _kind(value: Kind | str | None, required: bool = False) -> Kind:
-    if isinstance(value, Kind):
-        return value
-    if required and not str(value or "").strip():
-        allowed = ", ".join(k.value for k in Kind)
-        raise SourceError(f"say which kind (allowed: {allowed})")
-    return Kind.parse(value)
-
-
-def _date_filter(name: str, value: str | None) -> str | None:
-    try:
-        return parse_published(value)
-    except SourceError:
-        raise SourceError(f"bad {name} date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
-
 
 
 class AdminPorts(Protocol):
@@ -187,7 +156,7 @@ class KnowledgeAdmin:
         """Fetch a web page or PDF and add it; the same URL again replaces the earlier version."""
 
         def work() -> IngestReport:
-            document = self._fetch_document(url, actor.key, _kind(kind))
+            document = fetch_document(self._bot.allow_private_urls, url, actor.key, parse_kind(kind))
             return self._bot.ingest([document], progress)
 
         return self._run(actor, "add-url", url, work, describe)
@@ -200,7 +169,7 @@ class KnowledgeAdmin:
         clean_title = " ".join(title.split())
 
         def work() -> IngestReport:
-            document = self._text_document(actor, clean_title, text, kind, url, published, publisher)
+            document = text_document(actor, clean_title, text, kind, url, published, publisher)
             return self._bot.ingest([document])
 
         return self._run(actor, "add-text", clean_title or "(untitled)", work, describe)
@@ -218,7 +187,7 @@ class KnowledgeAdmin:
         paths = list(paths)
 
         def work() -> FilesAdded:
-            forced = None if kind is None or kind == "" else _kind(kind)
+            forced = None if kind is None or kind == "" else parse_kind(kind)
             read = self._bot.read(paths, added_by or actor.key, csv_columns)
             documents = read.documents if forced is None else [replace(d, kind=forced) for d in read.documents]
             return FilesAdded(self._bot.ingest(documents, progress), read.skipped)
@@ -244,7 +213,7 @@ class KnowledgeAdmin:
         """Say what sort of source a document is; citations show it from the next answer on."""
 
         def work() -> tuple[Kind, DocumentInfo]:
-            new_kind = _kind(kind, required=True)
+            new_kind = parse_kind(kind, required=True)
             bot = self._bot
             bot.ensure_open()
             before = bot.store.document_info(document_id)
@@ -270,7 +239,7 @@ class KnowledgeAdmin:
             old = bot.store.document_info(document_id)
             if not old.url:
                 raise AdminError(f"{document_id} has no URL to refresh from (it came from a file or pasted text)")
-            fetched = self._fetch_document(old.url, old.added_by, old.kind)
+            fetched = fetch_document(self._bot.allow_private_urls, old.url, old.added_by, old.kind)
             document = replace(
                 fetched, id=old.id, url=old.url, published=fetched.published or old.published
             )
@@ -291,8 +260,8 @@ class KnowledgeAdmin:
                 raise AdminError(f"per page must be between 1 and {MAX_PER_PAGE}")
             if page < 1:
                 raise AdminError("pages are numbered from 1")
-            wanted_kind = None if kind is None or kind == "" else _kind(kind)
-            first, last = _date_filter("since", since), _date_filter("until", until)
+            wanted_kind = None if kind is None or kind == "" else parse_kind(kind)
+            first, last = date_filter("since", since), date_filter("until", until)
             self._bot.ensure_open()
             items, total = self._bot.store.documents_page(
                 (page - 1) * per_page, per_page, publisher or None, wanted_kind, first, last
@@ -404,7 +373,7 @@ class KnowledgeAdmin:
 
     def _poll_one(self, actor: Actor, sub: Subscription) -> PollReport:
         def add_entry(entry: FeedEntry) -> str | None:
-            document = self._fetch_document(entry.link, f"feed:{sub.url}", _kind(None))
+            document = fetch_document(self._bot.allow_private_urls, entry.link, f"feed:{sub.url}", parse_kind(None))
             if document.published is None and entry.published:  # the feed dates it
                 document = replace(document, published=entry.published)
             report = self._bot.ingest([document])
@@ -433,7 +402,7 @@ class KnowledgeAdmin:
         def work() -> builtins.list[GapCluster]:
             if not 1 <= limit <= 100:
                 raise AdminError("the number of groups must be between 1 and 100")
-            first = _date_filter("since", since)
+            first = date_filter("since", since)
             rows = self._bot.feedback.gap_questions(first, MAX_GAP_QUESTIONS)
             if not rows:
                 return []
@@ -464,45 +433,3 @@ class KnowledgeAdmin:
             )
 
         return self._run(actor, "stats", f"{weeks} weeks", work, None)
-
-    # -- building documents (before any write) ---------------------------------------------
-
-    def _fetch_document(self, url: str, added_by: str, kind: Kind) -> Document:
-        from knowledge.extraction import document_from_page  # lazily: trafilatura, pypdf
-        from knowledge.fetching import FetchPolicy, fetch
-
-        page = fetch(url, FetchPolicy(allow_private=self._bot.allow_private_urls))
-        return document_from_page(page, added_by, kind)
-
-    @staticmethod
-    def _text_document(
-        actor: Actor, title: str, text: str, kind: Kind | str | None, url: str | None,
-        published: str | None, publisher: str | None,
-    ) -> Document:
-        if not title:
-            raise SourceError("give the text a title")
-        if len(title) > MAX_TITLE_CHARS:
-            raise SourceError(f"the title is too long ({len(title):,} characters; the limit is {MAX_TITLE_CHARS})")
-        body = normalise_text(text)
-        if not body:
-            raise SourceError("the text is empty")
-        if len(body) > MAX_TEXT_CHARS:
-            raise SourceError(
-                f"the text is too long ({len(body):,} characters; the limit is {MAX_TEXT_CHARS:,})"
-            )
-        checked_url = None
-        if url:
-            from knowledge.extraction import document_id
-            from knowledge.url_guard import validate_url
-
-            checked_url = validate_url(url).url
-        return Document(
-            id=document_id(checked_url) if checked_url else text_document_id(title),
-            title=title,
-            text=body,
-            url=checked_url,
-            publisher=" ".join(publisher.split()) if publisher and publisher.strip() else None,
-            kind=_kind(kind),
-            published=parse_published(published),
-            added_by=actor.key,
-        )

@@ -22,7 +22,7 @@ from index.retriever import ScoredPassage
 
 @dataclass(frozen=True)
 class AnswerPolicy:
-    """Scores are cosine similarities of all-MiniLM-L6-v2; see README for their calibration."""
+    """Scores are cosine similarities of all-MiniLM-L6-v2; see docs/architecture.md, "Declining to answer", for their calibration."""
 
     relevance: RelevancePolicy = RelevancePolicy()
     min_sentence_score: float = 0.30

@@ -25,7 +25,7 @@ related but different questions ("best pizza recipe" / "make pizza dough at home
 
 MAX_GAP_QUESTIONS = 2000
 """The most recent gap questions grouped; older ones rarely say what to add now. Grouping
-embeds each distinct question: 2,000 take 10-25 s on 2 cores (`benchmarks/gaps.py`)."""
+embeds each distinct question: 2,000 take 10-25 s on 2 cores (`make bench-gaps`)."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 A bi-encoder scores passages that share a topic with the question almost as high as passages
 that answer it, so a cosine threshold alone lets a crisis bot quote a Kremlin note about a
 tennis tournament to someone asking about grand slam records. Two lexical checks, measured on
-the seed article, the statements corpus and realtimeqa-dev (see README, "Declining to answer"):
+the seed article, the statements corpus and realtimeqa-dev (docs/architecture.md, "Declining to answer"):
 
 - a passage above the cosine threshold must share at least one content word with the question;
 - a passage below it, but above a lower floor, still counts when it contains a three-word

@@ -44,7 +44,7 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class SummaryPolicy:
-    """Defaults measured on `../shared/corpus` (README, "Summaries and digests")."""
+    """Defaults measured on `../shared/corpus` (docs/chat.md, "Moderators: summaries and digests")."""
 
     candidate_passages: int = 40  # passages whose sentences compete
     relevance_weight: float = 0.7  # MMR's lambda: relevance against novelty
@@ -352,7 +352,7 @@ def _centred(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
     Everything in a war's knowledge base is about the war, so raw document vectors all lean
     the same way and cluster into one "the war" topic. Taking the shared direction out lets
-    gas supplies, a siege or a prisoner exchange stand apart (measured in `benchmarks/digest.py`).
+    gas supplies, a siege or a prisoner exchange stand apart (measured when digests were built; `make bench-summaries` times them).
     A vector that is the mean itself is kept as it was."""
     centred = vectors - mean
     norms = np.linalg.norm(centred, axis=1, keepdims=True)

@@ -252,7 +252,7 @@ def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | 
     with ExitStack() as stack:  # closes the bot before its temporary folder goes
         data_dir = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crisisbot-eval-")))
         # The cache of the user's own data folder: a second run embeds nothing again. Embedded
-        # unless a database is passed explicitly (benchmarks/backends.py): an evaluation's
+        # unless a database is passed explicitly (`python -m benchmarks.quality.backends`): an evaluation's
         # throwaway knowledge base must never land in the database CRISISBOT_DATABASE_URL names.
         bot = CrisisBot(load_settings(data_dir=data_dir, load_builtin_knowledge=False, database_url=database_url),
                         embedding_cache_path=embedding_cache)

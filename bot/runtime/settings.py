@@ -46,11 +46,11 @@ class Settings(BaseSettings):
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
     model_name: str = "all-MiniLM-L6-v2"
     # "auto": ONNX Runtime when installed (the `onnx` extra, in every install path of the
-    # README) and agreeing with torch (exported once into <data_dir>/onnx), else torch;
+    # install path) and agreeing with torch (exported once into <data_dir>/onnx), else torch;
     # "torch" (sentence-transformers); "onnx": ONNX or refuse to start.
     embedding_backend: Literal["auto", "torch", "onnx"] = "auto"
     embedding_quantize: bool = False  # int8 ONNX; falls back to fp32 ONNX if it disagrees
-    # Calibrated on the seed article and the eval sets (see README, "Declining to answer").
+    # Calibrated on the seed article and the eval sets (docs/architecture.md, "Declining to answer").
     min_passage_score: float = Field(default=0.45, ge=-1.0, le=1.0)
     min_shared_terms: int = Field(default=1, ge=0, le=10)
     phrase_match_floor: float = Field(default=0.25, ge=-1.0, le=1.0)

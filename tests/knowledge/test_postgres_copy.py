@@ -12,7 +12,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from bot.core.admin import text_document_id
+from bot.core.new_documents import text_document_id
 from bot.adapters.cli.app import main
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import Settings, load_settings

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="crisisbot",
         description="Answers questions about the war in Ukraine with cited passages from a knowledge base.",
         epilog="Settings come from CRISISBOT_* environment variables and an optional TOML file "
-        "named by CRISISBOT_CONFIG (see README).",
+        "named by CRISISBOT_CONFIG (see docs/configuration.md).",
     )
     parser.add_argument("--data-dir", type=Path, help="knowledge base folder (CRISISBOT_DATA_DIR)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")

@@ -18,6 +18,7 @@ from urllib.parse import quote as percent_encode
 import discord
 
 from bot.core.answer import NO_ANSWER, Answer, Source, describe_date
+from bot.core.messages import KB_TITLE, QUOTED_FOOTER, SOURCES_EMPTY, SOURCES_FOOTER
 from bot.core.text_split import SENTENCE, Fragment, one_line, take, words
 from knowledge.documents import DocumentInfo
 
@@ -205,7 +206,7 @@ def answer_messages(answer: Answer, today: date | None = None) -> list[list[disc
     """
     if not answer.found:
         return [[discord.Embed(description=NO_ANSWER, colour=COLOUR)]]
-    footer = f"Quoted verbatim from the sources below · {_plural(len(answer.sources), 'source')}"
+    footer = QUOTED_FOOTER.format(sources=_plural(len(answer.sources), "source"))
     layout = _Layout(reserve=len(footer))
     layout.title(_fit(one_line(answer.question), TITLE_LIMIT) or "Answer")
     layout.describe(_quote_fragments(answer))
@@ -236,10 +237,10 @@ def sources_page(documents: list[DocumentInfo], page: int, per_page: int = 10,
     """
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, not {per_page}")
-    embed = discord.Embed(title="Knowledge base", colour=COLOUR)
+    embed = discord.Embed(title=KB_TITLE, colour=COLOUR)
     if not documents:
-        embed.description = "The knowledge base is empty."
-        embed.set_footer(text="Page 1 of 1 · 0 documents")
+        embed.description = SOURCES_EMPTY
+        embed.set_footer(text=SOURCES_FOOTER.format(page=1, pages=1, documents=_plural(0, "document")))
         return embed, 1
     count = len(documents)
     pages = -(-count // per_page)
@@ -247,5 +248,5 @@ def sources_page(documents: list[DocumentInfo], page: int, per_page: int = 10,
     budget = (DESCRIPTION_LIMIT - (per_page - 1)) // per_page  # one newline between entries
     shown = documents[page * per_page:(page + 1) * per_page]
     embed.description = "\n".join(_listing_line(doc, budget, today) for doc in shown)
-    embed.set_footer(text=f"Page {page + 1} of {pages} · {_plural(count, 'document')}")
+    embed.set_footer(text=SOURCES_FOOTER.format(page=page + 1, pages=pages, documents=_plural(count, "document")))
     return embed, pages

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.adapters.discord.formatting import COLOUR, CONTENT_LIMIT, DESCRIPTION_LIMIT, escape_markdown
+from bot.core.messages import MORE_LINES
 
 LINE_WIDTH = 190  # a listing line longer than this is cut: 20 lines still fit in 4096
 
@@ -31,7 +32,7 @@ def code_block(lines: Sequence[str], limit: int = DESCRIPTION_LIMIT, width: int 
     `width`; lines that do not fit are counted in a last "… N more lines".
     """
     budget = limit - len("```\n\n```")
-    reserve = len("… 100000 more lines") + 1
+    reserve = len(MORE_LINES.format(count=100000)) + 1
     kept: list[str] = []
     used = 0
     for number, line in enumerate(lines):
@@ -40,7 +41,7 @@ def code_block(lines: Sequence[str], limit: int = DESCRIPTION_LIMIT, width: int 
         cost = len(line) + (1 if kept else 0)
         last = number == len(lines) - 1
         if used + cost + (0 if last else reserve) > budget:
-            kept.append(f"… {len(lines) - number} more lines")
+            kept.append(MORE_LINES.format(count=len(lines) - number))
             break
         kept.append(line)
         used += cost

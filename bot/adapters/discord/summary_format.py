@@ -19,6 +19,7 @@ from bot.adapters.discord.formatting import (
     COLOUR, CONTENT_LIMIT, EMBED_TOTAL_LIMIT, MAX_EMBEDS, TITLE_LIMIT, answer_messages, embed_length,
     escape_markdown,
 )
+from bot.core.messages import MORE_TOPICS
 from bot.core.previews import A_MODERATOR, POSTED_BY
 from bot.core.render import NO_DIGEST, NO_SUMMARY, digest_heading
 from bot.core.summary import Digest, Summary
@@ -52,7 +53,7 @@ def digest_messages(digest: Digest, today: date | None = None) -> Messages:
     if digest.more_topics:
         more = digest.more_topics
         embeds.append(discord.Embed(
-            description=f"… and {more} smaller topic{'s' if more != 1 else ''}.", colour=COLOUR))
+            description=MORE_TOPICS.format(more=more, plural="s" if more != 1 else ""), colour=COLOUR))
     return pack(embeds)
 
 

@@ -1,7 +1,7 @@
 """The bot declines what its knowledge base does not cover, and answers what it does.
 
-The question lists in tests/data are shared with benchmarks/calibrate_threshold.py, which
-chose the default threshold on them (README, "Declining to answer"): these tests keep the
+The question lists in tests/data are shared with benchmarks/quality/calibrate_threshold.py, which
+chose the default threshold on them (docs/architecture.md, "Declining to answer"): these tests keep the
 measured rates from regressing.
 """
 
@@ -27,7 +27,7 @@ def test_off_topic_questions_are_all_declined_on_the_seed_article(seeded_bot: Cr
 
 def test_seed_questions_are_answered(seeded_bot: CrisisBot) -> None:
     declined = [q for q in SEED if not seeded_bot.ask(q).found]
-    assert len(declined) <= 1, declined  # 29 of 30 measured; see README
+    assert len(declined) <= 1, declined  # 29 of 30 measured; see docs/evaluation.md
 
 
 def test_seed_questions_quote_the_article_verbatim(seeded_bot: CrisisBot) -> None:
@@ -80,6 +80,6 @@ def test_realtimeqa_questions_are_answered(realtimeqa_bot: CrisisBot) -> None:
 @pytest.mark.slow
 def test_off_topic_questions_on_general_news_are_mostly_declined(realtimeqa_bot: CrisisBot) -> None:
     """The worst case: general news covers sports and celebrities too, so some off-topic
-    questions meet a related passage. README reports the measured rate; this keeps it."""
+    questions meet a related passage. docs/evaluation.md reports the measured rate; this keeps it."""
     answered = [q for q in OFF_TOPIC if realtimeqa_bot.ask(q).found]
     assert len(answered) <= 18, answered  # 15 measured

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from bot.core.actors import Actor, NotAllowed
-from bot.core.admin import MAX_TEXT_CHARS, AdminError, describe, text_document_id
+from bot.core.admin import AdminError, describe
+from bot.core.new_documents import MAX_TEXT_CHARS, text_document_id
 from bot.runtime.service import CrisisBot
 from index.search_index import SearchIndex
 from index.writer import IngestReport

@@ -233,7 +233,7 @@ def test_eval_never_writes_to_the_database_of_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], postgres_url: str
 ) -> None:
     """A throwaway knowledge base must not land in the shared database CRISISBOT_DATABASE_URL
-    names; only an explicit `database_url` (benchmarks/backends.py) builds one there, empty."""
+    names; only an explicit `database_url` (benchmarks/quality/backends.py) builds one there, empty."""
     import psycopg
 
     from bot.core.errors import CrisisbotError

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.admin import text_document_id
+from bot.core.new_documents import text_document_id
 from bot.adapters.cli.app import main
 from knowledge.extraction import document_id
 from tests.conftest import PROJECT, SEED_ARTICLE

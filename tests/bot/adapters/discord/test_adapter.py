@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from discord import app_commands
 
 from bot.adapters.discord.client import CrisisDiscordClient
 from bot.runtime.service import CrisisBot
@@ -286,3 +287,31 @@ async def test_a_bare_mention_gets_a_hint(running: Running) -> None:
     reply = await running.after("MESSAGE_CREATE", running.server.message_create("", mentions_bot=True), "POST", "/messages")
     assert "Ask me something after the mention" in reply.json["content"]
     assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
+
+
+@pytest.mark.asyncio
+async def test_a_mention_is_a_question_never_a_prefix_command(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot is a `commands.Bot` with `when_mentioned` as its prefix, yet has no prefix
+    commands: "@bot help …" or "@bot ask …" is answered as the question it is, and
+    discord.py's "command not found" is never raised (nor logged)."""
+    assert running.client.all_commands == {} and running.client.help_command is None
+    server = running.server
+    with caplog.at_level(logging.ERROR):
+        for word in ("help", "ask"):
+            reply = await running.after("MESSAGE_CREATE", server.message_create(f"{word} {QUESTION}", mentions_bot=True),
+                                        "POST", f"/channels/{server.channel_id}/messages")
+            assert "10,000" in embeds_of(reply)[0]["description"]
+    assert "CommandNotFound" not in caplog.text and "is not found" not in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_each_audience_has_its_cog(running: Running) -> None:
+    """Members, moderators and admins each get their commands from their own cog."""
+    tree = running.client.tree
+    owners = {command.name: type(command.binding).__name__ for command in tree.get_commands()
+              if isinstance(command, app_commands.Command)}
+    assert owners == {"ask": "Members", "sources": "Members", "summary": "Moderators", "digest": "Moderators"}
+    group = tree.get_command("kb")
+    assert isinstance(group, app_commands.Group) and group is running.client.admins.app_command

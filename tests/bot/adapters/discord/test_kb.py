@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from bot.adapters.discord.formatting import DESCRIPTION_LIMIT
-from bot.adapters.discord.kb import ProgressEdits, Reply
+from bot.adapters.discord.kb_response import ProgressEdits, Reply
 from bot.adapters.discord.kb_format import code_block
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
@@ -182,7 +182,7 @@ async def test_subscribe_then_the_scheduled_poll_adds_the_entries(admin: Admin) 
     feed = admin.web.url("/feed.rss")
     assert "Subscribed to Local wire" in text_of(await admin.kb("subscribe", {"url": feed}))
     assert "Local wire" in text_of(await admin.kb("feeds"))
-    loop = admin.client.feed_loop
+    loop = admin.client.admins.feed_loop
     assert loop is not None and loop.is_running()
     # Still waiting out the first interval: an iteration run at start would have set the next one.
     assert loop.next_iteration is None and not any(p.startswith("/story") for p in admin.web.seen)

@@ -119,7 +119,7 @@ async def test_the_scheduled_feed_poll_and_an_import_do_not_hold_up_a_question(
     await admins.server.dispatch("INTERACTION_CREATE", subscribe)
     assert "Subscribed to Local wire" in await import_outcome(admins, subscribe)
 
-    loop = admins.client.feed_loop
+    loop = admins.client.admins.feed_loop
     assert loop is not None
     poll = asyncio.create_task(loop.coro())  # the scheduled run, now rather than in an hour
     assert await held(web, 1) == ["/held/3"]  # the poll is fetching its entry, and held there

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.adapters.discord.summaries import POSTED, PREVIEW_NOTE
-from bot.core.previews import NOT_YOURS
+from bot.adapters.discord.moderators import POSTED
+from bot.core.messages import PREVIEW_NOTE
+from bot.core.previews import NOT_YOURS, POST_BUTTON
 from bot.core.render import NO_DIGEST
 from bot.core.summaries import DIGEST_SETTLE
 from bot.runtime.service import CrisisBot
@@ -120,7 +121,7 @@ async def test_preview_then_post_to_the_channel(moderated: Moderated) -> None:
     moderated.service.ingest(grain_documents())
     preview = await moderated.command("summary", {"topic": TOPIC})
 
-    assert [text_of(r) for r in preview if r.json.get("content")][-1].startswith(PREVIEW_NOTE)
+    assert [text_of(r) for r in preview if r.json.get("content")][-1].startswith(PREVIEW_NOTE.format(button=POST_BUTTON))
     assert "What the knowledge base says about “grain exports”, 2022-07-22 to 2022-08-26" in text_of(preview[0])
     assert all(r.json["allowed_mentions"] == NO_PINGS for r in preview)
     assert moderated.public() == []  # only the moderator has seen it so far
@@ -198,7 +199,7 @@ def scheduled_times(moderated: Moderated) -> tuple[datetime, datetime]:
 
 @pytest.mark.asyncio
 async def test_scheduled_digest_is_posted_once_and_only_on_scheduled_days(moderated: Moderated) -> None:
-    loop = moderated.client.digest_loop
+    loop = moderated.client.moderators.digest_loop
     assert loop is not None and loop.is_running()
     assert loop.time == [moderated.service.settings.schedule.at]  # daily at 09:00 Kyiv time
     monday, tuesday = scheduled_times(moderated)
@@ -224,7 +225,7 @@ async def test_scheduled_digest_is_posted_once_and_only_on_scheduled_days(modera
 
 @pytest.mark.asyncio
 async def test_scheduled_digest_without_news_posts_nothing(moderated: Moderated) -> None:
-    loop = moderated.client.digest_loop
+    loop = moderated.client.moderators.digest_loop
     assert loop is not None
     monday, _ = scheduled_times(moderated)
     await loop.coro(now=monday + timedelta(weeks=2))  # the seed article is weeks old by then
@@ -295,7 +296,7 @@ async def test_run_schedules_false_starts_no_loop_and_the_commands_still_work(
     service.open()
     client, task = await connect(discord_server, service, sync=discord_server.guild_id)
     try:
-        loops = (client.feed_loop, client.digest_loop)
+        loops = (client.admins.feed_loop, client.moderators.digest_loop)
         if run_schedules:
             assert all(loop is not None and loop.is_running() for loop in loops)
         else:
