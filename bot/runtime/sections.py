@@ -9,6 +9,7 @@ role ids, and the core receives plain values (policies, limits) rather than sett
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -38,6 +39,7 @@ class TelegramSection:
     digest_chat_id: int | None
     maintainer: str
     schedules: ScheduleSection
+    buttons_path: Path | None = None  # keeps what buttons carry across restarts; None: memory only
 
 
 @dataclass(frozen=True)

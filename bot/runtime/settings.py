@@ -184,6 +184,7 @@ class Settings(BaseSettings):
             webhook_port=self.telegram_webhook_port, webhook_path=self.telegram_webhook_path,
             webhook_secret=self.telegram_webhook_secret, digest_chat_id=self.telegram_digest_chat_id,
             maintainer=self.maintainer, schedules=self.schedules,
+            buttons_path=self.data_dir / "telegram-buttons.pickle",
         )
 
     @property

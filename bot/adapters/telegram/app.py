@@ -21,6 +21,7 @@ from telegram.ext import (
 from bot.runtime.executors import CoreExecutors
 from bot.runtime.service import CrisisBot
 from bot.runtime.sections import TelegramSection
+from bot.adapters.telegram.button_store import ButtonStore
 from bot.adapters.telegram.buttons import BUTTON_CACHE, PostPreview, SourcesPage, Vote
 from bot.adapters.telegram.digest_post import api_urls, bot_token
 from bot.adapters.telegram.handlers import COMMANDS, MODERATOR_COMMANDS, TelegramHandlers
@@ -69,7 +70,7 @@ def build_application(
     """
     api, file_api = api_urls(config)
     executors = CoreExecutors(executor, knowledge_executor)
-    application = (
+    builder = (
         ApplicationBuilder()
         .application_class(CrisisApplication, {"executors": executors})
         .token(bot_token(config))
@@ -79,8 +80,10 @@ def build_application(
         .arbitrary_callback_data(BUTTON_CACHE)  # buttons carry objects: `bot.adapters.telegram.buttons`
         .concurrent_updates(True)
         .post_init(_register_commands)
-        .build()
     )
+    if config.buttons_path is not None:  # buttons sent before a restart keep working
+        builder = builder.persistence(ButtonStore(config.buttons_path))
+    application = builder.build()
     handlers = TelegramHandlers(
         service, executors.questions, lambda: application.bot.username, config.maintainer,
         **({"message_limit": message_limit} if message_limit else {}),

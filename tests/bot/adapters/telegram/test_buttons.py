@@ -1,6 +1,7 @@
 """Buttons through python-telegram-bot's arbitrary callback data: Telegram (the stand-in) sees
 only PTB's 64-character keys, a press round-trips through the real client back to the object,
-and a button PTB no longer knows (a restart) is answered with the flow's "expired" sentence."""
+buttons outlive a restart through the store in the data folder, and a button PTB no longer knows
+(no store) is answered with the flow's "expired" sentence."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def test_a_stale_post_button_names_the_command_when_its_keyboard_still_knows_it(
 
 
 @pytest.mark.asyncio
-async def test_telegram_sees_only_keys_and_a_restart_expires_every_button(
+async def test_telegram_sees_only_keys_and_buttons_outlive_a_restart(
     telegram_server: FakeTelegram, make_service: Callable[..., CrisisBot], tmp_path: Path,
 ) -> None:
     server = telegram_server
@@ -77,7 +78,29 @@ async def test_telegram_sees_only_keys_and_a_restart_expires_every_button(
     finally:
         await stop(first.application)
 
-    again = Running(server, service, await start(server, service))  # a restart: PTB's cache is new
+    # A restart: the buttons' store in the data folder gives PTB its cache back, so what was
+    # sent before still works (as when buttons carried their own data); the preview itself
+    # lived in memory, so its Post button says it expired, naming the command.
+    again = Running(server, service, await start(server, service))
+    try:
+        down = next(b for b in buttons(answer) if b["text"] == "👎")
+        told = await again.reply_to(server.callback_query(down["callback_data"], answer_message), "answerCallbackQuery")
+        assert told.params["text"].startswith("Thanks")  # the 👎 counted (a vote's own thanks)
+        for reply, message in ((sources, sources_message), (listing, listing_message)):
+            following = next(b for b in buttons(reply) if b["text"].startswith("Next"))
+            begin = len(server.requests)
+            server.push_update(server.callback_query(following["callback_data"], message, user_id=501))
+            await server.wait_for("editMessageText", lambda r: True, after=begin)
+        post = await again.reply_to(server.callback_query(buttons(preview)[0]["callback_data"], preview_message,
+                                                          user_id=MODERATOR), "answerCallbackQuery")
+        assert post.params.get("text") == EXPIRED.format(command="summary")
+        assert [m for m in server.sent_messages if m["chat"]["id"] == GROUP and TOPIC in m["text"].lower()] == []
+    finally:
+        await stop(again.application)
+
+    # Without the store (a new data folder, or a key it never had), every button expires.
+    (service.settings.data_dir / "telegram-buttons.pickle").unlink()
+    fresh = Running(server, service, await start(server, service))
     try:
         presses = [(next(b for b in buttons(answer) if b["text"] == "👎"), answer_message, 501),
                    (next(b for b in buttons(sources) if b["text"].startswith("Next")), sources_message, 501),
@@ -85,12 +108,10 @@ async def test_telegram_sees_only_keys_and_a_restart_expires_every_button(
                    (buttons(preview)[0], preview_message, MODERATOR)]
         told_after = []
         for button, message, user in presses:
-            reply = await again.reply_to(server.callback_query(button["callback_data"], message, user_id=user),
+            reply = await fresh.reply_to(server.callback_query(button["callback_data"], message, user_id=user),
                                          "answerCallbackQuery")
             told_after.append(reply.params.get("text"))
         assert told_after == [BUTTON_EXPIRED] * 3 + [TELEGRAM_PREVIEW_GONE]
-        assert not [r for r in server.calls("editMessageText")]  # nothing was paged
-        assert [m for m in server.sent_messages if m["chat"]["id"] == GROUP and TOPIC in m["text"].lower()] == []
     finally:
-        await stop(again.application)
+        await stop(fresh.application)
 
