@@ -5,9 +5,9 @@ same words), and one module to translate when the bot learns the community's lan
 Quotes from sources are never here: they are the sources' words. Placeholders are
 `str.format` fields; the code that fills them names each one.
 
-Sections follow who reads them: everyone, members asking, moderators, admins. Platform
-adapters add only what is about the platform itself (how to open a private chat, the name of a
-button) and keep those few phrases beside their own code.
+Sections follow who reads them: everyone, members asking, moderators, admins; then one section
+per platform for what is about the platform itself (its private chat and Start button, its
+command menu and help layout, embed titles) or is still worded differently there.
 """
 
 from __future__ import annotations
@@ -46,8 +46,6 @@ TELEGRAM_HELP_MODERATOR = (
 TELEGRAM_HELP_ADMIN = "As an admin, you can change the knowledge base: /kb help lists how."
 TELEGRAM_ASK_USAGE = "Write your question after /ask, for example: /ask how many troops did North Korea send?"
 TELEGRAM_UNKNOWN_COMMAND = "I don't know the command {command}. Try /help."
-TELEGRAM_VOTE_RECORDED = "Thanks, your feedback was recorded."
-TELEGRAM_VOTE_FLAGGED = "Thanks, the maintainers will look at this answer."
 
 TELEGRAM_SUMMARY_USAGE = "/summary [topic] [since=YYYY-MM-DD] [until=YYYY-MM-DD]"
 TELEGRAM_DIGEST_USAGE = "/digest [since=YYYY-MM-DD]"
@@ -64,8 +62,6 @@ TELEGRAM_PREVIEW_GONE = "This preview has expired; run /summary or /digest again
 TELEGRAM_KB_HELP_TITLE = "Knowledge base (admins)"
 TELEGRAM_KB_UPLOAD_HINT = ("Send a .txt, .md, .html or .pdf file (up to 10 MB) in a private chat to add it; "
                            "in a group, caption it /kb add.")
-TELEGRAM_KB_REMOVED = "Removed {document} ({passages} passages)."
-TELEGRAM_KB_KIND_SET = "{document} is now {kind}."
 TELEGRAM_KB_LOG_TITLE = "Audit log, page {page}"
 TELEGRAM_KB_LOG_EMPTY = "No entries."
 TELEGRAM_KB_LOG_OLDER = "Older entries: /kb log {page}"
@@ -76,15 +72,13 @@ TELEGRAM_KB_NO_MATCH = "No documents match."
 TELEGRAM_NOTHING = "(nothing)"  # a /kb reply with no lines at all
 
 TELEGRAM_LISTING = "Knowledge base: {count} {noun} (page {page} of {pages})"  # /sources and /kb list
-TELEGRAM_EMPTY_KNOWLEDGE = "The knowledge base is empty."
-TELEGRAM_MORE_TOPICS = "… and {more} smaller topic{plural}."  # under a digest
-TELEGRAM_PREVIOUS = "‹ Previous"  # pager buttons
-TELEGRAM_NEXT = "Next ›"
 
 # -- everyone ----------------------------------------------------------------------------------
 
 APOLOGY = "Sorry, something went wrong. It has been logged; please try again in a moment."
 NOT_ALLOWED = "Only {role}s may do that."
+PREVIOUS = "‹ Previous"  # pager buttons
+NEXT = "Next ›"
 RATE_LIMITED = ("You have asked {limit} questions in the last {window:g} seconds. "
                 "Please wait {seconds} second{plural} and ask again.")
 
@@ -99,6 +93,9 @@ NO_ANSWER = (
 )
 UNKNOWN_DATE = "date unknown"
 UNKNOWN_ANSWER = "That answer is no longer on record; your vote was not counted."
+VOTE_RECORDED = "Thanks, your feedback was recorded."
+VOTE_FLAGGED = "Thanks, the maintainers will look at this answer."
+EMPTY_KNOWLEDGE = "The knowledge base is empty."
 
 # -- moderators: summaries and digests ---------------------------------------------------------
 
@@ -109,21 +106,19 @@ BAD_DATE = "bad {name} date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)"
 LONG_TOPIC = "The topic is too long ({length:,} characters; the limit is {limit:,})."
 BACKWARD_RANGE = "the range ends ({last}) before it starts ({first})"
 SENTENCE_COUNT = "the number of sentences must be between 1 and {limit}"
+MORE_TOPICS = "… and {more} smaller topic{plural}."  # under a digest
 
-# -- Discord -----------------------------------------------------------------------------------
-# What only the Discord adapter says, or says in words not shared yet. VOTE_RECORDED,
-# VOTE_FLAGGED, PREVIOUS and NEXT read as Telegram's do today: one constant for both once its
-# adapter takes them from here too.
+# -- admins: the knowledge base ----------------------------------------------------------------
 
-MENTION_HINT = "Ask me something after the mention, for example: how many troops did North Korea send?"
-VOTE_RECORDED = "Thanks, your feedback was recorded."
-VOTE_FLAGGED = "Thanks, the maintainers will look at this answer."
-PREVIOUS = "‹ Previous"
-NEXT = "Next ›"
-PREVIEW_NOTE = "Only you can see this preview. “{button}” posts it here, with your name."
-THE_CHANNEL = "the channel"  # where a preview goes: the channel it was asked in
 KB_REMOVED = "Removed {document} ({passages} passages)."
 KB_KIND_SET = "{document} is now {kind}."
+
+# -- Discord -----------------------------------------------------------------------------------
+# What only the Discord adapter says, or says in words not shared yet.
+
+MENTION_HINT = "Ask me something after the mention, for example: how many troops did North Korea send?"
+PREVIEW_NOTE = "Only you can see this preview. “{button}” posts it here, with your name."
+THE_CHANNEL = "the channel"  # where a preview goes: the channel it was asked in
 KB_SUBSCRIBED = "Subscribed to {feed}. Its entries are added at the next poll."
 KB_UNSUBSCRIBED = "Unsubscribed from {url}."
 KB_NO_MATCH = "no documents match"
@@ -137,8 +132,6 @@ KB_POLLED_TITLE = "Feeds polled"
 KB_GAPS_TITLE = "Unanswered questions"
 KB_STATS_TITLE = "Knowledge base statistics"
 KB_FIRST_PASSAGE = "First passage"
-SOURCES_EMPTY = "The knowledge base is empty."
 SOURCES_FOOTER = "Page {page} of {pages} · {documents}"
 QUOTED_FOOTER = "Quoted verbatim from the sources below · {sources}"
-MORE_TOPICS = "… and {more} smaller topic{plural}."
 MORE_LINES = "… {count} more lines"

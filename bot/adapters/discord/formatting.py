@@ -18,7 +18,7 @@ from urllib.parse import quote as percent_encode
 import discord
 
 from bot.core.answer import NO_ANSWER, Answer, Source, describe_date
-from bot.core.messages import KB_TITLE, QUOTED_FOOTER, SOURCES_EMPTY, SOURCES_FOOTER
+from bot.core.messages import KB_TITLE, QUOTED_FOOTER, EMPTY_KNOWLEDGE, SOURCES_FOOTER
 from bot.core.text_split import SENTENCE, Fragment, one_line, take, words
 from knowledge.documents import DocumentInfo
 
@@ -239,7 +239,7 @@ def sources_page(documents: list[DocumentInfo], page: int, per_page: int = 10,
         raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, not {per_page}")
     embed = discord.Embed(title=KB_TITLE, colour=COLOUR)
     if not documents:
-        embed.description = SOURCES_EMPTY
+        embed.description = EMPTY_KNOWLEDGE
         embed.set_footer(text=SOURCES_FOOTER.format(page=1, pages=1, documents=_plural(0, "document")))
         return embed, 1
     count = len(documents)

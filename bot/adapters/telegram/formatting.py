@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.core.answer import NO_ANSWER, Answer, describe_date
-from bot.core.messages import TELEGRAM_EMPTY_KNOWLEDGE, TELEGRAM_LISTING
+from bot.core.messages import EMPTY_KNOWLEDGE, TELEGRAM_LISTING
 from bot.core.text_split import LINE, PARAGRAPH, SENTENCE, SPACE, Fragment, one_line, split, words
 from knowledge.documents import DocumentInfo
 
@@ -170,7 +170,7 @@ def sources_page(documents: list[DocumentInfo], page: int, per_page: int = 8,
     if per_page < 1:
         raise ValueError(f"per_page must be positive, not {per_page}")
     if not documents:
-        return TELEGRAM_EMPTY_KNOWLEDGE, 1
+        return EMPTY_KNOWLEDGE, 1
     count = len(documents)
     pages = -(-count // per_page)
     page = min(max(page, 0), pages - 1)

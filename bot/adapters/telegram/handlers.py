@@ -218,7 +218,7 @@ class TelegramHandlers(CoreCalls):
         except CrisisbotError as exc:
             await query.answer(str(exc)[:200])
             return
-        await query.answer(phrases.TELEGRAM_VOTE_RECORDED if vote.value > 0 else phrases.TELEGRAM_VOTE_FLAGGED)
+        await query.answer(phrases.VOTE_RECORDED if vote.value > 0 else phrases.VOTE_FLAGGED)
 
     async def sources_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -275,8 +275,8 @@ def _pager(page: int, pages: int) -> InlineKeyboardMarkup | None:
         return None
     buttons = []
     if page > 0:
-        buttons.append(InlineKeyboardButton(phrases.TELEGRAM_PREVIOUS, callback_data=SourcesPage(page - 1)))
+        buttons.append(InlineKeyboardButton(phrases.PREVIOUS, callback_data=SourcesPage(page - 1)))
     buttons.append(InlineKeyboardButton(f"{page + 1} / {pages}", callback_data=SourcesPage(page)))
     if page < pages - 1:
-        buttons.append(InlineKeyboardButton(phrases.TELEGRAM_NEXT, callback_data=SourcesPage(page + 1)))
+        buttons.append(InlineKeyboardButton(phrases.NEXT, callback_data=SourcesPage(page + 1)))
     return InlineKeyboardMarkup([buttons])

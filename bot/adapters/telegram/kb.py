@@ -259,7 +259,7 @@ class KnowledgeHandlers(CoreCalls):
             await self._reply(command.message, [show_text(info, first)])
         elif request.subcommand == "remove":
             removed = await self._change(admin.remove, actor, document_id)
-            text = phrases.TELEGRAM_KB_REMOVED.format(document=f"<code>{escape(document_id)}</code>", passages=removed)
+            text = phrases.KB_REMOVED.format(document=f"<code>{escape(document_id)}</code>", passages=removed)
             await self._reply(command.message, [text])
         else:
             async def work(progress: ProgressMessage) -> list[str]:
@@ -271,7 +271,7 @@ class KnowledgeHandlers(CoreCalls):
     async def _kind(self, command: Command) -> None:
         request: KindRequest = command.request
         info = await self._change(self.service.admin.set_kind, command.actor, request.document_id, request.kind)
-        text = phrases.TELEGRAM_KB_KIND_SET.format(document=f"<code>{escape(info.id)}</code>",
+        text = phrases.KB_KIND_SET.format(document=f"<code>{escape(info.id)}</code>",
                                                    kind=escape(info.kind.value))
         await self._reply(command.message, [text])
 
@@ -329,10 +329,10 @@ class KnowledgeHandlers(CoreCalls):
         buttons = []
         if page.page > 1:
             previous = ListRequest(page.page - 1, filters)
-            buttons.append(InlineKeyboardButton(phrases.TELEGRAM_PREVIOUS, callback_data=previous))
+            buttons.append(InlineKeyboardButton(phrases.PREVIOUS, callback_data=previous))
         if page.page < page.pages:
             following = ListRequest(page.page + 1, filters)
-            buttons.append(InlineKeyboardButton(phrases.TELEGRAM_NEXT, callback_data=following))
+            buttons.append(InlineKeyboardButton(phrases.NEXT, callback_data=following))
         return InlineKeyboardMarkup([buttons]) if buttons else None
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.core.answer import Answer
-from bot.core.messages import TELEGRAM_MORE_TOPICS
+from bot.core.messages import MORE_TOPICS
 from bot.core.previews import A_MODERATOR, POSTED_BY, POSTED_TO
 from bot.core.render import NO_DIGEST, NO_SUMMARY, digest_heading
 from bot.core.summary import Digest, Summary
@@ -73,7 +73,7 @@ def digest_messages(digest: Digest, today: date | None = None, limit: int = MESS
         blocks += _titled(label, topic.answer, room, "\n", today)
     if digest.more_topics:
         more = digest.more_topics
-        blocks.append(f"<i>{escape(TELEGRAM_MORE_TOPICS.format(more=more, plural='s' if more != 1 else ''))}</i>")
+        blocks.append(f"<i>{escape(MORE_TOPICS.format(more=more, plural='s' if more != 1 else ''))}</i>")
     return join_blocks(blocks, room)
 
 
