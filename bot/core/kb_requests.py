@@ -16,32 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
-from knowledge.documents import Kind
 from knowledge.errors import CrisisbotError
 
-# -- what people read ---------------------------------------------------------------------------
-
-_KINDS = ", ".join(k.value for k in Kind)
-USAGE = {
-    "add": "/kb add <url> [kind]",
-    "text": "/kb text <title>, then the text on the next lines (or as a reply to the text)",
-    "list": "/kb list [page] [publisher=…] [kind=…] [since=YYYY-MM-DD] [until=YYYY-MM-DD]",
-    "show": "/kb show <id>",
-    "remove": "/kb remove <id>",
-    "kind": f"/kb kind <id> <kind>   (kinds: {_KINDS})",
-    "refresh": "/kb refresh <id>",
-    "log": "/kb log [page]",
-    "subscribe": "/kb subscribe <feed url>",
-    "unsubscribe": "/kb unsubscribe <feed url>",
-    "feeds": "/kb feeds",
-    "poll": "/kb poll",
-    "gaps": "/kb gaps [since YYYY-MM-DD]",
-    "stats": "/kb stats [weeks]",
-}
-USAGE_LINE = "Usage: {usage}"
-UNREADABLE = "I can't read {word!r}."
-UNKNOWN_SUBCOMMAND = "I don't know /kb {subcommand}."
-BUTTON_EXPIRED = "This button is no longer active."
+from bot.core.messages import (  # the sentences of this flow live with all the others
+    USAGE as USAGE,
+    USAGE_LINE as USAGE_LINE,
+    UNREADABLE as UNREADABLE,
+    UNKNOWN_SUBCOMMAND as UNKNOWN_SUBCOMMAND,
+    BUTTON_EXPIRED as BUTTON_EXPIRED,
+)
 
 # -- limits -------------------------------------------------------------------------------------
 

@@ -12,6 +12,99 @@ command menu and help layout, embed titles) or is still worded differently there
 
 from __future__ import annotations
 
+from knowledge.documents import Kind
+
+# -- everyone ----------------------------------------------------------------------------------
+
+APOLOGY = "Sorry, something went wrong. It has been logged; please try again in a moment."
+NOT_ALLOWED = "Only {role}s may do that."
+PREVIOUS = "‹ Previous"  # pager buttons
+NEXT = "Next ›"
+RATE_LIMITED = ("You have asked {limit} questions in the last {window:g} seconds. "
+                "Please wait {seconds} second{plural} and ask again.")
+
+# -- members: questions, answers, votes --------------------------------------------------------
+
+EMPTY_QUESTION = "Please ask a question: the message is empty."
+LONG_QUESTION = "The question is too long ({length:,} characters; the limit is {limit:,})."
+NOT_TEXT = "I can only read questions sent as text. Please type your question."
+NO_ANSWER = (
+    "The knowledge base has no answer to that. Try rephrasing with specific names, places or "
+    "dates, or ask an admin to add a source that covers it."
+)
+UNKNOWN_DATE = "date unknown"
+UNKNOWN_ANSWER = "That answer is no longer on record; your vote was not counted."
+VOTE_RECORDED = "Thanks, your feedback was recorded."
+VOTE_FLAGGED = "Thanks, the maintainers will look at this answer."
+EMPTY_KNOWLEDGE = "The knowledge base is empty."
+
+# -- moderators: summaries and digests ---------------------------------------------------------
+
+NO_SUMMARY = ("The knowledge base has nothing on that topic in that period. Try other words, a "
+              "wider date range, or ask an admin to add sources.")
+NO_DIGEST = "Nothing new: no documents were added in that period."
+BAD_DATE = "bad {name} date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)"
+LONG_TOPIC = "The topic is too long ({length:,} characters; the limit is {limit:,})."
+BACKWARD_RANGE = "the range ends ({last}) before it starts ({first})"
+SENTENCE_COUNT = "the number of sentences must be between 1 and {limit}"
+MORE_TOPICS = "… and {more} smaller topic{plural}."  # under a digest
+
+# -- admins: the knowledge base ----------------------------------------------------------------
+
+KB_REMOVED = "Removed {document} ({passages} passages)."
+KB_KIND_SET = "{document} is now {kind}."
+
+# -- moderators: preview -> post (bot/core/previews.py) --------------------------------------
+
+POST_BUTTON = "Post to channel"
+POSTING = "Posting…"
+EXPIRED = "This preview has expired; run /{command} again."
+NOT_YOURS = "Only the moderator who asked for this preview can post it."
+NO_LONGER_MODERATOR = "You are no longer a moderator here, so this preview can't be posted in your name."
+POST_FAILED = "I couldn't post to {place}: {reason}"
+POSTED_TO = "✅ Posted to {place}."
+POSTED_BY = "Posted by {name}"
+A_MODERATOR = "a moderator"  # POSTED_BY's name for someone the platform gives no name
+
+# -- admins: /kb requests and buttons (bot/core/kb_requests.py) ------------------------------
+
+_KINDS = ", ".join(k.value for k in Kind)
+USAGE = {
+    "add": "/kb add <url> [kind]",
+    "text": "/kb text <title>, then the text on the next lines (or as a reply to the text)",
+    "list": "/kb list [page] [publisher=…] [kind=…] [since=YYYY-MM-DD] [until=YYYY-MM-DD]",
+    "show": "/kb show <id>",
+    "remove": "/kb remove <id>",
+    "kind": f"/kb kind <id> <kind>   (kinds: {_KINDS})",
+    "refresh": "/kb refresh <id>",
+    "log": "/kb log [page]",
+    "subscribe": "/kb subscribe <feed url>",
+    "unsubscribe": "/kb unsubscribe <feed url>",
+    "feeds": "/kb feeds",
+    "poll": "/kb poll",
+    "gaps": "/kb gaps [since YYYY-MM-DD]",
+    "stats": "/kb stats [weeks]",
+}
+USAGE_LINE = "Usage: {usage}"
+UNREADABLE = "I can't read {word!r}."
+UNKNOWN_SUBCOMMAND = "I don't know /kb {subcommand}."
+BUTTON_EXPIRED = "This button is no longer active."
+
+# -- admins: progress of long changes (bot/core/progress.py) ---------------------------------
+
+WORKING = "Working on it…"
+PROGRESS = "{working} {done} of {total} {unit}"
+DOCUMENTS_ADDED = "documents added"
+FEEDS_POLLED = "feeds polled"
+
+# -- admins: uploads (bot/core/uploads.py) ---------------------------------------------------
+
+NOT_ACCEPTED = ("I can't add {name}: send a .txt, .md, .html, .htm or .pdf file. "
+                "(Other formats can be added from the server's terminal.)")
+TOO_BIG = "{name} is {megabytes:.1f} MB; uploads are limited to {limit} MB."
+NOT_HANDED_OVER = "I could not download {name}: {reason}"
+SKIPPED = "Not read: {names}."
+
 # -- Telegram --------------------------------------------------------------------------------
 # Only what is about Telegram itself: its private chat and Start button, the command menu, the
 # /help and /kb help layouts (HTML: the adapter escapes every value it fills in; the fixed text
@@ -72,46 +165,6 @@ TELEGRAM_KB_NO_MATCH = "No documents match."
 TELEGRAM_NOTHING = "(nothing)"  # a /kb reply with no lines at all
 
 TELEGRAM_LISTING = "Knowledge base: {count} {noun} (page {page} of {pages})"  # /sources and /kb list
-
-# -- everyone ----------------------------------------------------------------------------------
-
-APOLOGY = "Sorry, something went wrong. It has been logged; please try again in a moment."
-NOT_ALLOWED = "Only {role}s may do that."
-PREVIOUS = "‹ Previous"  # pager buttons
-NEXT = "Next ›"
-RATE_LIMITED = ("You have asked {limit} questions in the last {window:g} seconds. "
-                "Please wait {seconds} second{plural} and ask again.")
-
-# -- members: questions, answers, votes --------------------------------------------------------
-
-EMPTY_QUESTION = "Please ask a question: the message is empty."
-LONG_QUESTION = "The question is too long ({length:,} characters; the limit is {limit:,})."
-NOT_TEXT = "I can only read questions sent as text. Please type your question."
-NO_ANSWER = (
-    "The knowledge base has no answer to that. Try rephrasing with specific names, places or "
-    "dates, or ask an admin to add a source that covers it."
-)
-UNKNOWN_DATE = "date unknown"
-UNKNOWN_ANSWER = "That answer is no longer on record; your vote was not counted."
-VOTE_RECORDED = "Thanks, your feedback was recorded."
-VOTE_FLAGGED = "Thanks, the maintainers will look at this answer."
-EMPTY_KNOWLEDGE = "The knowledge base is empty."
-
-# -- moderators: summaries and digests ---------------------------------------------------------
-
-NO_SUMMARY = ("The knowledge base has nothing on that topic in that period. Try other words, a "
-              "wider date range, or ask an admin to add sources.")
-NO_DIGEST = "Nothing new: no documents were added in that period."
-BAD_DATE = "bad {name} date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)"
-LONG_TOPIC = "The topic is too long ({length:,} characters; the limit is {limit:,})."
-BACKWARD_RANGE = "the range ends ({last}) before it starts ({first})"
-SENTENCE_COUNT = "the number of sentences must be between 1 and {limit}"
-MORE_TOPICS = "… and {more} smaller topic{plural}."  # under a digest
-
-# -- admins: the knowledge base ----------------------------------------------------------------
-
-KB_REMOVED = "Removed {document} ({passages} passages)."
-KB_KIND_SET = "{document} is now {kind}."
 
 # -- Discord -----------------------------------------------------------------------------------
 # What only the Discord adapter says, or says in words not shared yet.

@@ -37,17 +37,18 @@ from typing import Generic, TypeVar
 from bot.core.actors import Action, Actor, may
 from bot.core.summary import Digest
 
-# -- every sentence a person reads in this flow (one wording for every platform) --------------
-POST_BUTTON = "Post to channel"
-POSTING = "Posting…"
-EXPIRED = "This preview has expired; run /{command} again."
-NOT_YOURS = "Only the moderator who asked for this preview can post it."
-NO_LONGER_MODERATOR = "You are no longer a moderator here, so this preview can't be posted in your name."
-POST_FAILED = "I couldn't post to {place}: {reason}"
-POSTED_TO = "✅ Posted to {place}."
-POSTED_BY = "Posted by {name}"
-A_MODERATOR = "a moderator"  # POSTED_BY's name for someone the platform gives no name
-# ----------------------------------------------------------------------------------------------
+from bot.core.messages import (  # the sentences of this flow live with all the others
+    POST_BUTTON as POST_BUTTON,
+    POSTING as POSTING,
+    EXPIRED as EXPIRED,
+    NOT_YOURS as NOT_YOURS,
+    NO_LONGER_MODERATOR as NO_LONGER_MODERATOR,
+    POST_FAILED as POST_FAILED,
+    POSTED_TO as POSTED_TO,
+    POSTED_BY as POSTED_BY,
+    A_MODERATOR as A_MODERATOR,
+)
+
 
 MAX_PENDING = 256
 PREVIEW_SECONDS = 24 * 60 * 60  # a day: long enough to read and check, short of going stale

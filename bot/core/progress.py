@@ -13,12 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 
-# -- what people read ---------------------------------------------------------------------------
-
-WORKING = "Working on it…"
-PROGRESS = "{working} {done} of {total} {unit}"
-DOCUMENTS_ADDED = "documents added"
-FEEDS_POLLED = "feeds polled"
+from bot.core.messages import (  # the sentences of this flow live with all the others
+    WORKING as WORKING,
+    PROGRESS as PROGRESS,
+    DOCUMENTS_ADDED as DOCUMENTS_ADDED,
+    FEEDS_POLLED as FEEDS_POLLED,
+)
 
 # -- timing -------------------------------------------------------------------------------------
 

@@ -19,13 +19,12 @@ from bot.core.admin import FilesAdded, describe
 from index.writer import IngestReport
 from knowledge.errors import CrisisbotError
 
-# -- what people read ---------------------------------------------------------------------------
-
-NOT_ACCEPTED = ("I can't add {name}: send a .txt, .md, .html, .htm or .pdf file. "
-                "(Other formats can be added from the server's terminal.)")
-TOO_BIG = "{name} is {megabytes:.1f} MB; uploads are limited to {limit} MB."
-NOT_HANDED_OVER = "I could not download {name}: {reason}"
-SKIPPED = "Not read: {names}."
+from bot.core.messages import (  # the sentences of this flow live with all the others
+    NOT_ACCEPTED as NOT_ACCEPTED,
+    TOO_BIG as TOO_BIG,
+    NOT_HANDED_OVER as NOT_HANDED_OVER,
+    SKIPPED as SKIPPED,
+)
 
 # -- limits -------------------------------------------------------------------------------------
 
