@@ -29,7 +29,7 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
     discord.http.Route.BASE = server.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
     service = latency.open_service(data_dir, texts[0])
-    client = CrisisDiscordClient(service, guild_ready_timeout=0.05)
+    client = CrisisDiscordClient(service, config=service.settings.discord, guild_ready_timeout=0.05)
     await client.login(server.token)
     task = asyncio.create_task(client.connect(reconnect=False))
     await asyncio.wait_for(client.wait_until_ready(), 30)

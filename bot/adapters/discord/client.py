@@ -61,12 +61,12 @@ class CrisisDiscordClient(commands.Bot):
 
     def __init__(
         self, service: CrisisBot, executor: Executor | None = None, sync: int | None = None, *,
-        knowledge_executor: Executor | None = None, config: DiscordSection | None = None, **options: Any,
+        config: DiscordSection, knowledge_executor: Executor | None = None, **options: Any,
     ) -> None:
         super().__init__(command_prefix=commands.when_mentioned, help_command=None, tree_cls=PoliteTree,
                          intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS, **options)
         self.service = service
-        self.config = config or service.settings.discord  # this adapter's section only
+        self.config = config  # this adapter's section only: it reads no settings
         self.executors = CoreExecutors(executor, knowledge_executor)
         self.sync_target = sync
         self.previews = Previews()  # summaries and digests waiting for "Post to channel"

@@ -50,7 +50,7 @@ def make_service(tmp_path: Path, real_embedder: SentenceTransformerEmbedder) -> 
 
 
 async def connect(server: FakeDiscord, service: CrisisBot, sync: int | None = None) -> tuple[CrisisDiscordClient, asyncio.Task[None]]:
-    client = CrisisDiscordClient(service, sync=sync, guild_ready_timeout=0.05)
+    client = CrisisDiscordClient(service, sync=sync, config=service.settings.discord, guild_ready_timeout=0.05)
     await client.login(server.token)
     task = asyncio.create_task(client.connect(reconnect=False))
     await asyncio.wait_for(client.wait_until_ready(), 30)

@@ -1,6 +1,6 @@
-"""The Telegram adapter receives its `TelegramSection` and reads no settings of its own: no
-module of it imports `bot.runtime.settings` or reaches for a `.settings` attribute (the
-service's whole settings object, Discord's role ids included)."""
+"""Each chat adapter receives its section (`TelegramSection`, `DiscordSection`) and reads no
+settings of its own: no module of it imports `bot.runtime.settings` or reaches for a
+`.settings` attribute (the service's whole settings object, the other platform's included)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ADAPTER = Path(__file__).resolve().parents[4] / "bot" / "adapters" / "telegram"
+ADAPTERS = Path(__file__).resolve().parents[3] / "bot" / "adapters"
+CHAT_MODULES = sorted([*ADAPTERS.glob("telegram/*.py"), *ADAPTERS.glob("discord/*.py")])
 
 
 def settings_reads(source: str) -> list[int]:
@@ -31,6 +32,6 @@ def test_the_check_sees_a_settings_read() -> None:
     assert settings_reads("from bot.runtime.sections import TelegramSection\n") == []
 
 
-@pytest.mark.parametrize("module", sorted(ADAPTER.glob("*.py")), ids=lambda path: path.name)
+@pytest.mark.parametrize("module", CHAT_MODULES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_no_adapter_module_reads_settings(module: Path) -> None:
-    assert settings_reads(module.read_text()) == [], f"{module.name} reads settings"
+    assert settings_reads(module.read_text()) == [], f"{module.parent.name}/{module.name} reads settings"
