@@ -10,6 +10,7 @@ import hashlib
 import re
 
 from bot.core.actors import Actor
+from bot.core.messages import BAD_DATE
 from knowledge.documents import Document, Kind, parse_published
 from knowledge.errors import SourceError
 from knowledge.text import normalise_text
@@ -42,7 +43,7 @@ def date_filter(name: str, value: str | None) -> str | None:
     try:
         return parse_published(value)
     except SourceError:
-        raise SourceError(f"bad {name} date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
+        raise SourceError(BAD_DATE.format(name=name, value=value)) from None
 
 
 def fetch_document(allow_private: bool, url: str, added_by: str, kind: Kind) -> Document:
