@@ -179,3 +179,16 @@ async def test_a_button_in_a_guild_no_longer_listed_is_refused_privately(start: 
     assert refused.json["type"] == 4 and refused.json["data"]["flags"] & FLAG_EPHEMERAL
     assert refused.json["data"]["content"] == DISCORD_UNLISTED_GUILD
     assert refusals(bot.service) == [("501", "button vote", f"guild {server.guild_id}", UNLISTED_RESULT)]
+
+
+def test_the_discord_section_carries_the_guilds_and_the_opt_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRISISBOT_DISCORD_GUILD_IDS", "5, 6")
+    monkeypatch.setenv("CRISISBOT_DISCORD_MANAGE_SERVER_IS_ADMIN", "true")
+    section = load_settings(data_dir=tmp_path).discord
+    assert section.guild_ids == frozenset({5, 6}) and section.manage_server_is_admin
+    listed = load_settings(data_dir=tmp_path, discord_guild_ids=[7], discord_manage_server_is_admin=False).discord
+    assert listed.guild_ids == frozenset({7}) and not listed.manage_server_is_admin  # a TOML list too
+    monkeypatch.delenv("CRISISBOT_DISCORD_GUILD_IDS")
+    monkeypatch.delenv("CRISISBOT_DISCORD_MANAGE_SERVER_IS_ADMIN")
+    default = load_settings(data_dir=tmp_path).discord
+    assert default.guild_ids == frozenset() and not default.manage_server_is_admin  # DMs only, no permission counts

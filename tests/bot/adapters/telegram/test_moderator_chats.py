@@ -152,3 +152,10 @@ async def test_an_edited_command_is_not_run_again(
     assert reply.params["chat_id"] == 999  # the first reply is the new message's: no edit was answered
     later = [r for r in server.requests[begin:] if r.method in ("sendMessage", "sendChatAction")]
     assert [r.params["chat_id"] for r in later] == [999]
+
+
+def test_the_telegram_section_carries_the_moderator_chats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRISISBOT_TELEGRAM_MODERATOR_CHAT_IDS", "-1001, -1002")
+    assert load_settings(data_dir=tmp_path).telegram.moderator_chat_ids == frozenset({-1001, -1002})
+    monkeypatch.delenv("CRISISBOT_TELEGRAM_MODERATOR_CHAT_IDS")
+    assert load_settings(data_dir=tmp_path).telegram.moderator_chat_ids == frozenset()
