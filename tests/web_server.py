@@ -326,8 +326,11 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the client refused on the header
 
     def route_typed(self, path: str, query: dict[str, list[str]]) -> None:
-        """/typed?ct=...: the article under whatever Content-Type the test names."""
-        self.send(200, query["ct"][0], ARTICLE_HTML.encode("utf-8"))
+        """/typed?ct=...&enc=...: the article, its publisher in Ukrainian ("Київський вісник",
+        so a wrong decoding shows), encoded in `enc` (UTF-8 if not given) and sent under
+        whatever Content-Type the test names, charset parameter and all."""
+        page = ARTICLE_HTML.replace("Kyiv Ledger", "Київський вісник").replace('<meta charset="utf-8">\n', "")
+        self.send(200, query["ct"][0], page.encode(query.get("enc", ["utf-8"])[0]))
 
     def route_drip(self, path: str, query: dict[str, list[str]]) -> None:
         """A byte every 0.1 s for 30 s: never slow enough for a read timeout, far too slow overall."""

@@ -22,6 +22,7 @@ import pytest
 from pytest_socket import SocketConnectBlockedError
 
 from knowledge.errors import SourceError
+from knowledge.extraction import document_from_page
 from knowledge.fetching import FetchPolicy, fetch, fetch_feed
 from knowledge.feeds import parse_feed
 from tests.web_server import ARTICLE_HTML, REPORT_PDF, LocalServer, gzip_bomb
@@ -124,6 +125,23 @@ def test_a_compression_bomb_is_refused_within_bounded_memory(server: LocalServer
 
 def test_a_truncated_gzip_body_is_refused(server: LocalServer) -> None:
     assert refusal(server.url("/encoded?as=gzip&bomb=1&layers=1&cut=1")) == "the page's gzip data is incomplete"
+
+
+@pytest.mark.parametrize(
+    "charset", ["undefined", '"undefined"', "no-such-charset", "idna", "punycode", "base64", "utf-7", "unicode_escape"]
+)
+def test_an_unknown_or_unusable_charset_falls_back_to_guessing(server: LocalServer, charset: str) -> None:
+    """`charset=undefined` (Python has a codec of that name that raises on any input) and its
+    like are no charsets a browser would use: the page is decoded as if none were named."""
+    page = fetch(server.url(f"/typed?ct=text/html;%20charset={charset}"), LOCAL)
+    assert page.charset == charset.strip('"')
+    doc = document_from_page(page, added_by="admin")
+    assert (doc.title, doc.publisher) == ("Grain corridor reopens after talks", "Київський вісник")
+
+
+def test_a_declared_legacy_charset_is_still_honoured(server: LocalServer) -> None:
+    page = fetch(server.url("/typed?ct=text/html;%20charset=windows-1251&enc=cp1251"), LOCAL)
+    assert document_from_page(page, added_by="admin").publisher == "Київський вісник"
 
 
 def test_refuses_other_content_types(server: LocalServer) -> None:
