@@ -90,11 +90,9 @@ def pinned_transport(backend: PinnedBackend) -> httpx.HTTPTransport:
     proves the pin holds against a real server, so an httpx upgrade that changes this
     breaks a test rather than the guard.
     """
-    transport = httpx.HTTPTransport(trust_env=False)
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        network_backend=backend,
-    )
+    ssl_context = httpx.create_ssl_context(trust_env=False)
+    transport = httpx.HTTPTransport(verify=ssl_context, trust_env=False)
+    transport._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=backend)
     return transport
 
 

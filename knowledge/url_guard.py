@@ -4,8 +4,9 @@ An admin's "add a URL" makes the bot's server send requests on someone's say-so.
 guard, a link to `http://169.254.169.254/` or `http://localhost:8080/admin` would let anyone
 who can add sources read the cloud metadata service or internal admin pages through the bot
 (server-side request forgery). Checks here are pure functions of a URL and the addresses its
-host resolves to; the fetcher calls them on every redirect hop and again on the address it
-actually connected to, because DNS may answer differently the second time.
+host resolves to; the fetcher calls them on every redirect hop, then connects only to the
+addresses checked (`knowledge.pinned_network`), because DNS may answer differently the second
+time.
 """
 
 from __future__ import annotations
