@@ -11,6 +11,7 @@ Like the file readers, everything is validated here so a caller can refuse befor
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import logging
@@ -101,12 +102,7 @@ def extract_html(content: bytes, charset: str | None = None, url: str | None = N
     import trafilatura  # lazily: lxml and the date parser are only needed when adding a page
     from trafilatura.settings import Document as ExtractedPage
 
-    html: str | bytes = content
-    if charset:
-        try:
-            html = content.decode(charset, errors="replace")
-        except LookupError:  # an unknown charset name: let trafilatura guess
-            html = content
+    html = _decode_declared(content, charset) if charset else content
     extracted = trafilatura.bare_extraction(
         html,
         url=url,
@@ -130,6 +126,29 @@ def extract_html(content: bytes, charset: str | None = None, url: str | None = N
         raise SourceError(f"no article text found{where}")
     title = (extracted.title or "").strip() or title_from_text(text)
     return ExtractedText(title, text, _published(extracted.date, url or "page"), _clean(extracted.sitename))
+
+
+# Python codecs that a server may name but no browser decodes a page with: Python's own
+# "undefined" (which raises on any input), the IDNA host-name codecs, escape codecs, UTF-7
+# (banned from the web for smuggling markup) and Windows' code-page aliases.
+_NOT_PAGE_CHARSETS = frozenset({
+    "undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "utf-7", "mbcs", "oem",
+})
+
+
+def _decode_declared(content: bytes, charset: str) -> str | bytes:
+    """The page decoded with the charset its server declared, or the bytes if that is no
+    charset a browser knows (`charset=undefined` is common): trafilatura then guesses."""
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return content
+    if name in _NOT_PAGE_CHARSETS:
+        return content
+    try:
+        return content.decode(name, errors="replace")
+    except (LookupError, UnicodeError):  # base64 and the like: no text encodings at all
+        return content
 
 
 def extract_pdf(content: bytes, source: str = "PDF") -> ExtractedText:
