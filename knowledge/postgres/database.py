@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
-from knowledge.crash_test_hook import crash_test_point
 from knowledge.errors import StoreError
 
 if TYPE_CHECKING:
@@ -156,12 +155,8 @@ class PostgresDatabase:
     def write(self, work: Callable[[psycopg.Connection], T]) -> T:
         """Run `work` in one transaction: all of it is saved or none of it."""
         try:
-            with self.connection() as connection:
-                with connection.transaction():
-                    value = work(connection)
-                    crash_test_point("pg.commit.before")
-                crash_test_point("pg.commit.after")
-                return value
+            with self.connection() as connection, connection.transaction():
+                return work(connection)
         except Exception as exc:
             if not _lost(exc):
                 raise
