@@ -4,10 +4,10 @@ The file carries a small header (model name, dimension, store generation, kind o
 front of the serialised index, in one file, so that a single rename replaces both together and
 a crash leaves either the old file or the new one, never a mix. The header also holds the
 SHA-256 of the serialised index, checked at every load: a damaged vector would otherwise load
-as a valid index whose scores are nonsense (every question declined, without a word), since
-the store's ids still match. Hashing costs about 2 s per GB read (0.8 s for a million sq8
-vectors, the default storage at that size; docs/testing.md); a mismatch makes the search
-index rebuild the copy from the store.
+as a valid index whose scores are nonsense (questions declined or matched to the wrong
+passages, without a word), since the store's ids still match. Hashing costs about 1.6 s per
+GB read (0.6 s for a million sq8 vectors, the default storage at that size; docs/testing.md);
+a mismatch makes the search index rebuild the copy from the store.
 
 Two kinds share the code: "exact" (`IndexIDMap2` over a flat index) and "ivf" (`IndexIVF` with
 an inner-product flat quantizer), which is approximate but holds its own int64 ids, so it can
