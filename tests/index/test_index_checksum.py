@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
 from index.vectors import _MAGIC, CorruptIndexError, FaissVectorStore, IndexHeader
 from knowledge.documents import Document
+from tests.conftest import PROJECT
 from tests.fakes import HashingEmbedder
 
 QUESTION = "How many grain ships left the harbour of Izmail?"
@@ -95,9 +99,8 @@ def finds_itself(bot: CrisisBot, document_id: str) -> bool:
     return all(pid == i and abs(score - 1.0) < 1e-3 for i, (pid, score) in zip(ids, best))
 
 
-def test_vectors_damaged_on_disk_are_rebuilt_at_restart_and_the_bot_answers_again(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.mark.slow
+def test_vectors_damaged_on_disk_are_rebuilt_at_restart_and_the_bot_answers_again(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data", load_builtin_knowledge=False)
     bot = CrisisBot(settings, HashingEmbedder(dimension=384))
     bot.ingest(corpus())
@@ -120,15 +123,38 @@ def test_vectors_damaged_on_disk_are_rebuilt_at_restart_and_the_bot_answers_agai
     assert not finds_itself(blind, "ships")
     blind.close()
 
+    # The restart: a real `crisisbot ask` process notices, says so in its log, rebuilds the
+    # copy from the store and answers.
+    restart = subprocess.run(
+        [sys.executable, "-m", "tests.bot.runtime.kill_child", "cli", "ask", QUESTION],
+        cwd=PROJECT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "CRISISBOT_DATA_DIR": str(settings.data_dir),
+             "CRISISBOT_LOAD_BUILTIN_KNOWLEDGE": "false",
+             "PYTHONPATH": os.pathsep.join([str(PROJECT), os.environ.get("PYTHONPATH", "")])},
+    )
+    assert restart.returncode == 0, restart.stderr
+    assert "checksum mismatch" in restart.stderr and "search index mended" in restart.stderr
+    assert "Eleven grain ships left the harbour of Izmail" in restart.stdout
+
+    # The rebuilt copy was saved with a good checksum: the next start loads it as it is.
+    again = CrisisBot(settings, HashingEmbedder(dimension=384))
+    assert not again.open().changed
+    assert sorted(again.index.vectors.ids().tolist()) == again.store.passage_ids().tolist()
+    assert finds_itself(again, "ships") and again.ask(QUESTION).found
+    assert header_and_body(index_file)[0].sha256 is not None
+    again.close()
+
+
+def test_a_damaged_file_is_rebuilt_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", load_builtin_knowledge=False)
+    bot = CrisisBot(settings, HashingEmbedder(dimension=384))
+    bot.ingest(corpus())
+    bot.close()
+    damage_the_middle(settings.index_path)
     caplog.set_level(logging.WARNING, logger="index.search_index")
     restarted = CrisisBot(settings, HashingEmbedder(dimension=384))
     report = restarted.open()
-    assert report.rebuilt and "checksum mismatch" in report.reason
+    assert report.rebuilt and "checksum mismatch" in report.reason and report.added == restarted.store.passage_count()
     assert any("checksum mismatch" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
-    assert sorted(restarted.index.vectors.ids().tolist()) == restarted.store.passage_ids().tolist()
     assert finds_itself(restarted, "ships") and restarted.ask(QUESTION).found
     restarted.close()
-    # The rebuilt copy was saved with a good checksum: the next start loads it unchanged.
-    again = CrisisBot(settings, HashingEmbedder(dimension=384))
-    assert not again.open().changed and again.ask(QUESTION).found
-    again.close()
