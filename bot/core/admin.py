@@ -27,6 +27,7 @@ from bot.core.render import describe_poll, poll_summary
 from bot.core.coverage import MAX_GAP_QUESTIONS, GapCluster, KnowledgeStats, group_gaps, week_start, weekly_stats
 from index.embedder import Embedder
 from index.writer import IngestReport, KnowledgeWriter, Progress
+from knowledge.crash_test_hook import crash_test_point
 from knowledge.documents import Document, DocumentInfo, Kind
 from knowledge.errors import CrisisbotError
 from knowledge.feeds import FeedEntry, FeedStore, PollReport, Subscription, parse_feed, poll_feed
@@ -126,7 +127,8 @@ class KnowledgeAdmin:
         outcome: Callable[[T], str] | None,
     ) -> T:
         """Check the role, do the work and audit it. `outcome` None: a read, audited only
-        when refused."""
+        when refused. A change's row is begun before the work and finished after it, so a
+        process killed in between leaves a "started" row for what it committed."""
         audit = self._bot.audit
         try:
             require(actor, Action.CHANGE_KNOWLEDGE)
@@ -134,18 +136,20 @@ class KnowledgeAdmin:
             audit.record(actor, action, target, "refused: not an admin")
             log.info("refused %s %s to %s", action, target, actor.key)
             raise
+        if outcome is None:
+            return work()
+        entry = audit.begin(actor, action, target)
+        crash_test_point("audit.started")
         try:
             value = work()
         except CrisisbotError as exc:
-            if outcome is not None:
-                audit.record(actor, action, target, f"error: {exc}")
+            audit.finish(entry, f"error: {exc}")
             raise
         except Exception as exc:
-            if outcome is not None:
-                audit.record(actor, action, target, f"error: unexpected {type(exc).__name__}")
+            audit.finish(entry, f"error: unexpected {type(exc).__name__}")
             raise
-        if outcome is not None:
-            audit.record(actor, action, target, f"ok: {outcome(value)}")
+        crash_test_point("audit.finish.before")
+        audit.finish(entry, f"ok: {outcome(value)}")
         return value
 
     # -- changes ------------------------------------------------------------------------------
