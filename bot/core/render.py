@@ -118,6 +118,11 @@ def describe_poll(report: PollReport) -> str:
         parts.append(f"{len(report.skipped)} skipped as copies")
     if report.failed:
         parts.append(f"{len(report.failed)} failed (first: {report.failed[0][0]}: {report.failed[0][1]})")
+    if report.waiting:
+        why = " (the poll's time budget was used up)" if report.out_of_time else ""
+        parts.append(f"{report.waiting} more waiting for the next poll{why}")
+    if report.backing_off:
+        parts.append(f"{report.backing_off} waiting after repeated failures")
     return ", ".join(parts)
 
 
@@ -172,8 +177,10 @@ def poll_summary(reports: Sequence[PollReport]) -> str:
     skipped = sum(len(r.skipped) for r in reports)
     failed = sum(len(r.failed) for r in reports)
     unread = sum(1 for r in reports if r.error)
+    waiting = sum(r.waiting for r in reports)
     return (f"{len(reports)} feeds, {added} entries added, {skipped} skipped as copies, "
-            f"{failed} failed, {unread} feeds not read")
+            f"{failed} failed, {unread} feeds not read"
+            + (f", {waiting} more waiting" if waiting else ""))
 
 
 def render_summary_plain(summary: Summary, today: date | None = None) -> str:
