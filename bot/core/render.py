@@ -120,7 +120,7 @@ def describe_poll(report: PollReport) -> str:
         parts.append(f"{len(report.failed)} failed (first: {report.failed[0][0]}: {report.failed[0][1]})")
     if report.waiting:
         why = " (the poll's time budget was used up)" if report.out_of_time else ""
-        parts.append(f"{report.waiting} more waiting for the next poll{why}")
+        parts.append(f"{report.waiting:,} more waiting for the next poll{why}")
     if report.backing_off:
         parts.append(f"{report.backing_off} waiting after repeated failures")
     return ", ".join(parts)
@@ -180,7 +180,7 @@ def poll_summary(reports: Sequence[PollReport]) -> str:
     waiting = sum(r.waiting for r in reports)
     return (f"{len(reports)} feeds, {added} entries added, {skipped} skipped as copies, "
             f"{failed} failed, {unread} feeds not read"
-            + (f", {waiting} more waiting" if waiting else ""))
+            + (f", {waiting:,} more waiting" if waiting else ""))
 
 
 def render_summary_plain(summary: Summary, today: date | None = None) -> str:
