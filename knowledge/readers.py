@@ -104,8 +104,11 @@ def _document(
         title = clean_line(meta.get("title"), "the title", MAX_TITLE_CHARS)
         if not title:
             raise SourceError(f"{where}: missing title")
+        document_id = clean_line(meta.get("id"), "the id", MAX_ID_CHARS) or default_id
+        if not document_id:  # an id of only invisible characters
+            raise SourceError(f"{where}: empty id")
         return Document(
-            id=clean_line(meta.get("id"), "the id", MAX_ID_CHARS) or default_id,
+            id=document_id,
             title=title,
             text=_require_text(text, where),
             url=_optional_str(meta.get("url")),

@@ -187,6 +187,12 @@ def test_bidi_and_zero_width_are_stripped_from_titles_and_publishers(write_file:
     assert (document.title, document.publisher, document.text) == ("Grain corridor", "Kyiv Ledger", "Body text.")
 
 
+@pytest.mark.parametrize("name", ["i.jsonl", "i.csv"])
+def test_an_id_of_only_invisible_characters_is_empty(write_file: Write, name: str) -> None:
+    content = jsonl(record(ZERO_WIDTH)) if name == "i.jsonl" else f"id,title,text\n{ZERO_WIDTH},T,Body.\n"
+    assert refusal(write_file(name, content)).endswith(f"{name}:{1 if name == 'i.jsonl' else 2}: empty id")
+
+
 def test_a_title_of_only_invisible_characters_is_missing(write_file: Write) -> None:
     message = refusal(write_file("t.jsonl", jsonl(record("a", title=BIDI, text=ZERO_WIDTH))))
     assert "empty document" in message or "missing title" in message
