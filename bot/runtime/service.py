@@ -141,7 +141,8 @@ class CrisisBot:
     @cached_property
     def admin(self) -> KnowledgeAdmin:
         """Admin operations on the knowledge base, each checked and written to the audit log."""
-        return KnowledgeAdmin(self, FeedLimits(self.settings.feed_max_new_entries, self.settings.feed_poll_budget_seconds))
+        limits = FeedLimits(self.settings.feed_max_new_entries, self.settings.feed_poll_budget_seconds)
+        return KnowledgeAdmin(self, limits)
 
     @cached_property
     def questions(self) -> Questions:

@@ -85,3 +85,24 @@ def test_the_cap_is_a_setting_and_the_next_poll_takes_the_next_entries(
         ([web.url("/story/1"), web.url("/story/20")], 0),  # undated entries come after dated ones
     ]
     assert bot.store.document_count() == 8
+
+
+def test_a_feed_whose_poll_breaks_unexpectedly_does_not_stop_the_next(
+    bot: CrisisBot, web: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web.raw["first"] = (RSS, rss([(web.url("/story/3"), None)]))
+    bot.admin.subscribe(admin_of(bot), web.url("/raw/first"))
+    bot.admin.subscribe(admin_of(bot), web.url("/feed.rss"))
+    store = bot.feeds
+    new_entries = store.new_entries
+
+    def broken_for_the_first(feed_url: str, feed: object) -> object:
+        if feed_url.endswith("/raw/first"):
+            raise RuntimeError("a bug")
+        return new_entries(feed_url, feed)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "new_entries", broken_for_the_first)
+    first, second = bot.admin.poll_feeds(admin_of(bot))
+    assert first.error == "unexpected error (RuntimeError)"
+    assert second.added == [web.url("/story/1"), web.url("/story/2")]
+    assert [e.result for e in bot.audit.entries(limit=2)][1] == "error: unexpected RuntimeError"
