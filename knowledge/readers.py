@@ -21,7 +21,7 @@ from knowledge.extraction import extract_html, extract_pdf
 from knowledge.front_matter import read_front_matter
 from knowledge.text import (
     MAX_ID_CHARS, MAX_PUBLISHER_CHARS, MAX_TITLE_CHARS, check_unicode, clean_line, normalise_text,
-    title_from_text,
+    shorten, title_from_text,
 )
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,8 @@ def _document(
     meta: Mapping[str, object], text: str, default_id: str, added_by: str, where: str
 ) -> Document:
     """A document from a reader's fields, each cleaned and held to the limits every source has
-    (pasted text too): an over-long title, publisher or id is refused, not cut, so the admin
-    sees which record to fix."""
+    (pasted text too): an over-long title, publisher or id given as such is refused, not cut,
+    so the admin sees which record to fix; a title taken from the first line is cut."""
     try:
         title = clean_line(meta.get("title"), "the title", MAX_TITLE_CHARS)
         if not title:
@@ -136,7 +136,7 @@ def read_markdown(path: Path, added_by: str) -> Document:
         meta = read_front_matter(content[4:end], str(path))
         body = content[end + 4 :].lstrip("-")
     if not _optional_str(meta.get("title")):
-        meta["title"] = _first_line(body, path).lstrip("#").strip()
+        meta["title"] = shorten(_first_line(body, path).lstrip("#"), MAX_TITLE_CHARS)
     return _document(meta, body, path.stem, added_by, str(path))
 
 
@@ -150,7 +150,7 @@ def _first_line(text: str, path: Path) -> str:
 def read_plain_text(path: Path, added_by: str) -> Document:
     """Plain text: the first non-empty line is the title, the rest the text."""
     content = normalise_text(read_text_file(path))
-    title = _first_line(content, path)
+    title = shorten(_first_line(content, path), MAX_TITLE_CHARS)
     rest = content.split("\n", 1)[1] if "\n" in content else ""
     body = rest if rest.strip() else content
     return _document({"title": title}, body, path.stem, added_by, str(path))

@@ -89,7 +89,6 @@ def test_plain_front_matter_still_reads(write_file: Write) -> None:
     ("name", "content"),
     [
         ("long.md", f"---\ntitle: {'t' * (MAX_TITLE_CHARS + 1)}\n---\nBody."),
-        ("long.txt", f"{'t' * (MAX_TITLE_CHARS + 1)}\nBody."),
         ("long.jsonl", jsonl(record("a", title="t" * (MAX_TITLE_CHARS + 1)))),
         ("long.csv", f"id,title,text\na,{'t' * (MAX_TITLE_CHARS + 1)},Body.\n"),
     ],
@@ -112,6 +111,13 @@ def test_an_over_long_title_is_refused_by_every_reader(write_file: Write, name: 
 )
 def test_over_long_publishers_and_ids_are_refused(write_file: Write, name: str, content: str, field: str) -> None:
     assert f"{field} is too long" in refusal(write_file(name, content))
+
+
+@pytest.mark.parametrize("name", ["first.txt", "first.md"])
+def test_a_title_taken_from_a_long_first_line_is_cut(write_file: Write, name: str) -> None:
+    line = " ".join(["word"] * 200)
+    [document] = read_file(write_file(name, f"{line}\nBody."), "tester")
+    assert len(document.title) <= MAX_TITLE_CHARS and document.title.endswith("word …")
 
 
 def test_a_page_title_that_is_too_long_is_cut_not_refused(write_file: Write) -> None:
