@@ -271,6 +271,14 @@ class Handler(BaseHTTPRequestHandler):
         """Atom 1.0 of `server.feed_items`, with links relative to the feed."""
         self.send(200, "application/atom+xml", atom_feed(self.server.feed_items, ""))
 
+    def route_raw(self, path: str, query: dict[str, list[str]]) -> None:
+        """/raw/NAME: the (content type, bytes) a test put in `server.raw[NAME]`, as they are."""
+        found = self.server.raw.get(path.rsplit("/", 1)[1])
+        if found is None:
+            self.send(404, "text/plain", b"not found")
+        else:
+            self.send(200, *found)
+
     def route_syndicated(self, path: str, query: dict[str, list[str]]) -> None:
         """The /article story as a partner site republishes it: its own title, site name and
         page, and one word changed, so neither the URL nor the content hash matches."""
@@ -355,6 +363,7 @@ class LocalServer(ThreadingHTTPServer):
     hold: Hold  # what /held/N waits for
     feed_items: list[tuple[str, str]]  # (path, title) of each feed entry, served newest last
     changing_html: str = ARTICLE_HTML  # what /changing serves; tests edit it to see a refresh
+    raw: dict[str, tuple[str, bytes]]  # what /raw/NAME serves: (content type, body)
 
     @property
     def port(self) -> int:
@@ -394,6 +403,7 @@ def start_server() -> tuple[LocalServer, threading.Thread]:
     httpd._accepting = threading.Condition()
     httpd.hold = Hold()
     httpd.feed_items = [("/story/1", "Story 1"), ("/story/2", "Story 2")]
+    httpd.raw = {}
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     return httpd, thread

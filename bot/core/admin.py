@@ -12,6 +12,7 @@ import builtins
 import logging
 import math
 import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -30,7 +31,8 @@ from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.crash_test_hook import crash_test_point
 from knowledge.documents import Document, DocumentInfo, Kind
 from knowledge.errors import CrisisbotError
-from knowledge.feeds import FeedEntry, FeedStore, PollReport, Subscription, parse_feed, poll_feed
+from knowledge.feed_poll import FeedLimits, poll_feed
+from knowledge.feeds import FeedEntry, FeedStore, PollReport, Subscription, parse_feed
 from knowledge.readers import ReadResult
 from knowledge.store_interface import KnowledgeStore
 
@@ -114,8 +116,9 @@ class AdminPorts(Protocol):
 class KnowledgeAdmin:
     """Admin operations over one knowledge base; adapters call these with the person's `Actor`."""
 
-    def __init__(self, ports: AdminPorts) -> None:
+    def __init__(self, ports: AdminPorts, feed_limits: FeedLimits = FeedLimits()) -> None:
         self._bot = ports
+        self._feed_limits = feed_limits
         # One poll at a time per process: a slow poll must not be overlapped by the next
         # scheduled one (or an admin's), which would fetch every new entry twice.
         self._polling = threading.Lock()
@@ -329,7 +332,9 @@ class KnowledgeAdmin:
     def poll_feeds(self, actor: Actor, progress: Progress | None = None) -> builtins.list[PollReport]:
         """Poll every subscribed feed now, each entry through the URL path (guard, limits,
         extraction, de-duplication). Each feed's outcome is a line of the audit log;
-        `progress` hears (feeds polled, feeds) after each one.
+        `progress` hears (feeds polled, feeds) after each one. The feeds share one time
+        budget and each takes at most its cap of new entries (`FeedLimits`); a feed that
+        fails in any way is its report's error, and the poll goes on with the next one.
 
         Raises:
             AdminError: a poll is already running, in this process or another one sharing the knowledge.
@@ -346,8 +351,9 @@ class KnowledgeAdmin:
                         raise AdminError(busy.format(" by another process"))
                     subscriptions = self._bot.feeds.list()
                     reports = []
+                    deadline = time.monotonic() + self._feed_limits.budget_seconds
                     for sub in subscriptions:
-                        reports.append(self._poll_one(actor, sub))
+                        reports.append(self._poll_guarded(actor, sub, deadline))
                         if progress is not None:
                             progress(len(reports), len(subscriptions))
                     return reports
@@ -375,7 +381,17 @@ class KnowledgeAdmin:
         log.info("scheduled feed poll: %s", poll_summary(reports))
         return reports
 
-    def _poll_one(self, actor: Actor, sub: Subscription) -> PollReport:
+    def _poll_guarded(self, actor: Actor, sub: Subscription, deadline: float) -> PollReport:
+        """One feed's poll, whose failure (already audited) is its report, never the poll's end."""
+        try:
+            return self._poll_one(actor, sub, deadline)
+        except CrisisbotError as exc:  # e.g. unsubscribed while the poll ran
+            return PollReport(sub.url, error=str(exc))
+        except Exception as exc:
+            log.exception("feed %s: poll failed unexpectedly", sub.url)
+            return PollReport(sub.url, error=f"unexpected error ({type(exc).__name__})")
+
+    def _poll_one(self, actor: Actor, sub: Subscription, deadline: float) -> PollReport:
         def add_entry(entry: FeedEntry) -> str | None:
             document = fetch_document(self._bot.allow_private_urls, entry.link, f"feed:{sub.url}", parse_kind(None))
             if document.published is None and entry.published:  # the feed dates it
@@ -389,7 +405,8 @@ class KnowledgeAdmin:
             return None
 
         def work() -> PollReport:
-            return poll_feed(self._bot.feeds, sub.url, self._fetch_feed, add_entry)
+            return poll_feed(self._bot.feeds, sub.url, self._fetch_feed, add_entry,
+                             self._feed_limits, deadline)
 
         return self._run(actor, "poll-feed", sub.url, work, describe_poll)
 

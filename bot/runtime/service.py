@@ -39,6 +39,7 @@ from index.interfaces import RepairReport, VectorIndex
 from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo
 from knowledge.errors import ConfigError
+from knowledge.feed_poll import FeedLimits
 from knowledge.feeds import FeedStore, PollReport
 from knowledge.readers import ReadResult, read_markdown, read_paths
 from knowledge.store_interface import KnowledgeStore
@@ -140,7 +141,8 @@ class CrisisBot:
     @cached_property
     def admin(self) -> KnowledgeAdmin:
         """Admin operations on the knowledge base, each checked and written to the audit log."""
-        return KnowledgeAdmin(self)
+        limits = FeedLimits(self.settings.feed_max_new_entries, self.settings.feed_poll_budget_seconds)
+        return KnowledgeAdmin(self, limits)
 
     @cached_property
     def questions(self) -> Questions:

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # How often a running bot polls the subscribed RSS/Atom feeds; 0 turns scheduled polling
     # off (`crisisbot kb poll` from cron still works).
     feed_poll_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    # How many new entries of one feed a poll takes in (newest first; the rest wait for the
+    # next poll), and how long a whole poll may spend taking entries in: each is a page fetched
+    # on the one knowledge thread.
+    feed_max_new_entries: int = Field(default=20, ge=1, le=1000)
+    feed_poll_budget_seconds: int = Field(default=300, ge=10, le=24 * 60 * 60)
     # Whether `serve telegram` / `serve discord` run the feed poll and the scheduled digest
     # themselves. False in a deployment with `crisisbot worker`: schedules must run once, in
     # the worker, not in every chat process.
