@@ -11,12 +11,18 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.adapters.cli.failures import (
+    EXIT_BUG, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, classify,
+)
+from bot.adapters.cli.new_folder import announce_new_knowledge_base, interrupted_outcome
 from bot.adapters.cli.progress import _progress
+from bot.runtime.log_redaction import configure_logging, secret_values, set_level
 from knowledge.errors import CrisisbotError
 
 if TYPE_CHECKING:
@@ -26,9 +32,6 @@ if TYPE_CHECKING:
     from bot.runtime.settings import Settings
 
 log = logging.getLogger("crisisbot")
-
-EXIT_OK, EXIT_USER_ERROR, EXIT_BUG = 0, 1, 3
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -170,23 +173,64 @@ def _add_kb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    redacting = configure_logging(logging.INFO if args.verbose else logging.WARNING)
+    settings: Settings | None = None
     try:
         settings = _settings(args)
-        logging.getLogger().setLevel(logging.INFO if args.verbose else settings.log_level)
+        redacting.add_secrets(secret_values(settings))
+        set_level(logging.INFO if args.verbose else settings.log_level)
         return COMMANDS[args.command](args, settings)
-    except CrisisbotError as exc:
+    except BaseException as exc:  # noqa: BLE001 - the one place every outcome becomes a status
+        return _failed(args, settings, exc)
+    finally:
+        _close_bots()  # background work joined: no thread may outlive the interpreter
+
+
+def _failed(args: argparse.Namespace, settings: Settings | None, exc: BaseException) -> int:
+    """One line on stderr and the documented exit status (docs/configuration.md, "Exit status")."""
+    if isinstance(exc, SystemExit):
+        raise exc
+    if isinstance(exc, BrokenPipeError):
+        return _quiet_broken_pipe()
+    if isinstance(exc, KeyboardInterrupt):
+        print(f"crisisbot: interrupted{interrupted_outcome(exc)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if isinstance(exc, CrisisbotError):
         print(f"crisisbot: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("crisisbot: interrupted", file=sys.stderr)
-        return 130
-    except Exception:
-        log.exception("crisisbot %s failed unexpectedly", args.command)
-        return EXIT_BUG
+    failure = classify(exc, settings.data_dir if settings else "the data folder")
+    if failure is not None:
+        log.debug("crisisbot %s failed", args.command, exc_info=exc)
+        print(f"crisisbot: error: {failure.message}", file=sys.stderr)
+        return failure.status
+    if not isinstance(exc, Exception):
+        raise exc
+    log.error("crisisbot %s failed unexpectedly", args.command, exc_info=exc)
+    return EXIT_BUG
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader closed stdout (`crisisbot ask ... | head -c1`): stop without a word. Python
+    would flush stdout again at exit and print an error, so stdout becomes /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
+_OPEN_BOTS: list[CrisisBot] = []
+
+
+def _close_bots() -> None:
+    """Close every service a command built: joins the answer-sentence warm-up and background
+    index builds (a thread still inside torch or onnxruntime at interpreter exit aborts the
+    process, SIGABRT, exit 134, after a successful command) and closes the databases."""
+    while _OPEN_BOTS:
+        bot = _OPEN_BOTS.pop()
+        try:
+            bot.close()
+        except Exception:  # the command's own outcome is what the operator needs to see
+            log.warning("closing the knowledge base failed", exc_info=True)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -197,9 +241,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _bot(settings: Settings) -> CrisisBot:
+    """The service for the command; closed by `main` whatever happens. Says so on stderr
+    when the data folder holds no knowledge base yet (a mistyped --data-dir would otherwise
+    create and seed a new one silently)."""
     from bot.runtime.service import CrisisBot
 
-    return CrisisBot(settings)
+    announce_new_knowledge_base(settings)
+    bot = CrisisBot(settings)
+    _OPEN_BOTS.append(bot)
+    return bot
 
 
 def _render(answer: Answer, fmt: str) -> str:
@@ -428,10 +478,7 @@ def cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.cli.kb import KB_COMMANDS
 
     bot = _bot(settings)
-    try:
-        return KB_COMMANDS[args.kb_command](args, bot, _operator(bot))
-    finally:
-        bot.close()
+    return KB_COMMANDS[args.kb_command](args, bot, _operator(bot))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
