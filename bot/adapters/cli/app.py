@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.adapters.cli.check import cmd_check
 from bot.adapters.cli.failures import (
     EXIT_BUG, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, classify,
 )
-from bot.adapters.cli.new_folder import announce_new_knowledge_base, interrupted_outcome
+from bot.adapters.cli.preflight import announce_new_knowledge_base, interrupted_outcome, require_postgres_driver
 from bot.adapters.cli.progress import _progress
 from bot.runtime.log_redaction import configure_logging, secret_values, set_level
-from knowledge.errors import CrisisbotError
+from knowledge.errors import CrisisbotError, StoreError
 
 if TYPE_CHECKING:
     from bot.core.actors import Actor
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("prepare-answers",
                         help="embed ahead of time the sentences answers quote (makes answers quick)")
 
+    commands.add_parser("check", help="check that the knowledge base is whole (database pages, index "
+                        "against store); exit 5 if not")
     _add_kb_parser(commands)
 
     summary = commands.add_parser("summary", help="what the knowledge base says about a topic, quoted and cited")
@@ -195,18 +198,23 @@ def _failed(args: argparse.Namespace, settings: Settings | None, exc: BaseExcept
     if isinstance(exc, KeyboardInterrupt):
         print(f"crisisbot: interrupted{interrupted_outcome(exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if isinstance(exc, CrisisbotError):
-        print(f"crisisbot: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    failure = classify(exc, settings.data_dir if settings else "the data folder")
+    # The store words a database it cannot open as a StoreError; its cause may be the machine.
+    failure = None if _user_error(exc) else classify(exc, settings.data_dir if settings else "the data folder")
     if failure is not None:
         log.debug("crisisbot %s failed", args.command, exc_info=exc)
         print(f"crisisbot: error: {failure.message}", file=sys.stderr)
         return failure.status
+    if isinstance(exc, CrisisbotError):
+        print(f"crisisbot: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
     if not isinstance(exc, Exception):
         raise exc
     log.error("crisisbot %s failed unexpectedly", args.command, exc_info=exc)
     return EXIT_BUG
+
+
+def _user_error(exc: BaseException) -> bool:
+    return isinstance(exc, CrisisbotError) and not isinstance(exc, StoreError)
 
 
 def _quiet_broken_pipe() -> int:
@@ -246,6 +254,7 @@ def _bot(settings: Settings) -> CrisisBot:
     create and seed a new one silently)."""
     from bot.runtime.service import CrisisBot
 
+    require_postgres_driver(settings)
     announce_new_knowledge_base(settings)
     bot = CrisisBot(settings)
     _OPEN_BOTS.append(bot)
@@ -382,7 +391,19 @@ def cmd_prepare_answers(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _verify_database(settings: Settings) -> None:
+    """A serving process runs for weeks: refuse to start on damaged pages (SQLite's
+    quick_check, under a second at 100,000 passages) rather than fail at the first write."""
+    from knowledge.database import DamagedDatabase, integrity_problems
+
+    if settings.database_url is None and settings.database_path.exists():
+        problems = integrity_problems(settings.database_path, quick=True, limit=1)
+        if problems:
+            raise DamagedDatabase(problems[0])
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    _verify_database(settings)
     if args.platform == "discord":
         from bot.adapters.discord.app import run as run_discord
 
@@ -399,6 +420,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime.worker import run_worker
 
+    _verify_database(settings)
     run_worker(_bot(settings))
     return EXIT_OK
 
@@ -490,6 +512,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "reindex": cmd_reindex,
     "prepare-answers": cmd_prepare_answers,
     "kb": cmd_kb,
+    "check": cmd_check,
     "summary": cmd_summary,
     "digest": cmd_digest,
     "migrate": cmd_migrate,

@@ -25,14 +25,15 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`| head`), as oth
 FULL = "the disk is full"
 TOO_LARGE = "a file reached the size limit of this process (ulimit -f)"
 READ_ONLY = "the data folder is read-only"
-NOT_ALLOWED = "crisisbot may not write to the data folder (permissions)"
+NOT_ALLOWED = "the data folder is read-only or this user may not write to it"
 DAMAGED = "the knowledge base is damaged"
+IO_ERROR = "a write failed (disk I/O error: the disk may be full or a file size limit reached)"
 
 _ERRNO = {errno.ENOSPC: FULL, errno.EDQUOT: FULL, errno.EFBIG: TOO_LARGE, errno.EROFS: READ_ONLY,
           errno.EACCES: NOT_ALLOWED, errno.EPERM: NOT_ALLOWED}
 _SQLITE = {  # sqlite3's messages for the same conditions (it hides errno)
     "database or disk is full": FULL, "attempt to write a readonly database": READ_ONLY,
-    "unable to open database file": NOT_ALLOWED, "disk i/o error": FULL,
+    "unable to open database file": NOT_ALLOWED, "disk i/o error": IO_ERROR,
     "database disk image is malformed": DAMAGED, "file is not a database": DAMAGED,
 }
 _C_TEXT = {  # strerror() texts inside faiss's and onnxruntime's RuntimeError messages
@@ -61,6 +62,10 @@ def classify(exc: BaseException, data_dir: object) -> Failure | None:
 
 
 def _condition(exc: BaseException) -> str | None:
+    from knowledge.database import DamagedDatabase
+
+    if isinstance(exc, DamagedDatabase):
+        return DAMAGED
     if isinstance(exc, OSError) and exc.errno in _ERRNO:
         return _ERRNO[exc.errno]
     text = str(exc).lower()
