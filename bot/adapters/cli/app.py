@@ -24,7 +24,7 @@ from bot.adapters.cli.failures import (
 from bot.adapters.cli.preflight import announce_new_knowledge_base, interrupted_outcome, require_postgres_driver
 from bot.adapters.cli.progress import _progress
 from bot.runtime.log_redaction import configure_logging, secret_values, set_level
-from knowledge.errors import CrisisbotError, StoreError
+from knowledge.errors import ConfigError, CrisisbotError, StoreError
 
 if TYPE_CHECKING:
     from bot.core.actors import Actor
@@ -403,18 +403,35 @@ def _verify_database(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """A token the platform rejects is a setting to fix: one line without its value, exit 1
+    (the libraries' own messages quote the token, python-telegram-bot's in full)."""
     _verify_database(settings)
     if args.platform == "discord":
+        import discord
+
         from bot.adapters.discord.app import run as run_discord
 
-        run_discord(_bot(settings), settings.discord, sync=args.sync, guild=args.guild)
+        try:
+            run_discord(_bot(settings), settings.discord, sync=args.sync, guild=args.guild)
+        except discord.LoginFailure:
+            raise ConfigError(REJECTED_TOKEN.format(platform="Discord", name="DISCORD_BOT_TOKEN",
+                                                    where="the Developer Portal, Bot tab")) from None
         return EXIT_OK
     if args.sync or args.guild:
         raise CrisisbotError("--sync and --guild are for discord")
+    from telegram.error import InvalidToken
+
     from bot.adapters.telegram.app import run
 
-    run(_bot(settings), settings.telegram)
+    try:
+        run(_bot(settings), settings.telegram)
+    except InvalidToken:
+        raise ConfigError(REJECTED_TOKEN.format(platform="Telegram", name="TELEGRAM_BOT_TOKEN",
+                                                where="@BotFather")) from None
     return EXIT_OK
+
+
+REJECTED_TOKEN = "{platform} rejected the bot token ({name}): copy it again from {where}"
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
