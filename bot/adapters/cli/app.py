@@ -182,7 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         redacting.add_secrets(secret_values(settings))
         set_level(logging.INFO if args.verbose else settings.log_level)
-        return COMMANDS[args.command](args, settings)
+        status = COMMANDS[args.command](args, settings)
+        sys.stdout.flush()  # a closed pipe fails here, handled, not in the interpreter's exit
+        return status
     except BaseException as exc:  # noqa: BLE001 - the one place every outcome becomes a status
         return _failed(args, settings, exc)
     finally:

@@ -7,7 +7,10 @@ handler logs these ids instead, enough to find the update in Telegram and to cor
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
+from telegram.error import InvalidToken
 
 
 def update_ids(update: object) -> str:
@@ -24,3 +27,18 @@ def update_ids(update: object) -> str:
         parts.append(f"callback query {update.callback_query.id}")
     detail = f" ({', '.join(parts)})" if parts else ""
     return f"update {update.update_id}{detail}"
+
+
+class _RejectedTokenFilter(logging.Filter):
+    """Drops python-telegram-bot's own report of a rejected token (a traceback at ERROR, just
+    before the same exception reaches `crisisbot serve`, which says it in one line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
+
+
+def leave_rejected_tokens_to_the_cli() -> None:
+    """Install the filter once on the logger of python-telegram-bot's network retry loop."""
+    logger = logging.getLogger("telegram.ext")
+    if not any(isinstance(f, _RejectedTokenFilter) for f in logger.filters):
+        logger.addFilter(_RejectedTokenFilter())
