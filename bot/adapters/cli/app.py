@@ -1,8 +1,9 @@
-"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|prepare-answers|kb|summary|digest|migrate|serve|worker|eval`.
+"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|prepare-answers|check|kb|summary|digest|migrate|serve|worker|eval`.
 
 Imports stay light at module level (no torch, no faiss) so that `crisisbot --help` and bad
 input are answered at once; the service, and with it the model, is built only when a command
-needs it. User errors print one line and exit with status 1; bugs are logged with context.
+needs it. User errors print one line and exit with status 1, the machine's failures (full disk,
+read-only or damaged data) 4 or 5 (`failures.py`); bugs are logged with context (3).
 """
 
 from __future__ import annotations
