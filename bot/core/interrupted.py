@@ -27,7 +27,7 @@ class IngestInterrupted(KeyboardInterrupt):
     @property
     def outcome(self) -> str:
         if not self.kept:
-            return f"nothing of {self.total} documents was added"
+            return f"nothing was added (0 of {self.total} documents)"
         shown = ", ".join(self.kept[:MAX_IDS_SHOWN])
         more = f" and {len(self.kept) - MAX_IDS_SHOWN} more" if len(self.kept) > MAX_IDS_SHOWN else ""
         return f"{len(self.kept)} of {self.total} documents were added and are kept ({shown}{more})"

@@ -84,17 +84,21 @@ def secret_values(settings: Settings) -> list[str]:
     return values
 
 
+_FILTER = RedactingFilter()  # one per process: main() may run many times in one (the tests)
+
+
 def configure_logging(level: str | int) -> RedactingFilter:
     """The process's logging: one stderr handler at `level`, redacting, with httpx quiet;
     uncaught exceptions of threads go through it too (not straight to stderr)."""
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    redacting = RedactingFilter()
     for handler in logging.getLogger().handlers:
-        handler.addFilter(redacting)
+        if _FILTER not in handler.filters:
+            handler.addFilter(_FILTER)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    threading.excepthook = _log_thread_exception
-    return redacting
+    if threading.excepthook is threading.__excepthook__:  # leave a test runner's hook alone
+        threading.excepthook = _log_thread_exception
+    return _FILTER
 
 
 def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
