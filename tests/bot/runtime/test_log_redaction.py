@@ -17,6 +17,7 @@ import pytest
 from bot.runtime.log_redaction import REDACTED, RedactingFilter, configure_logging, set_level
 from tests.bot.adapters.cli.operator import cli_env, lines
 from tests.conftest import PROJECT
+from tests.discord_server import FakeDiscord
 from tests.telegram_server import FakeTelegram
 
 TELEGRAM_TOKEN = "7012345678:AAHk3_fake-TokenForTests0123456789abcd"  # the real shape: 35 after ":"
@@ -135,3 +136,39 @@ def test_env_example_ships_warning() -> None:
     settings = [line for line in (PROJECT / ".env.example").read_text(encoding="utf-8").splitlines()
                 if line.startswith("CRISISBOT_LOG_LEVEL=")]
     assert settings == ["CRISISBOT_LOG_LEVEL=WARNING"]
+
+
+POINT_DISCORD_AT_THE_STAND_IN = '''
+import os
+
+import discord.http
+
+discord.http.Route.BASE = os.environ["STAND_IN_DISCORD_API"]  # as patch_client_urls does in-process
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_a_rejected_discord_token_is_one_line_without_it_and_exit_1(
+    discord_server: FakeDiscord, tmp_path: Path,
+) -> None:
+    """discord.py raises LoginFailure when GET /users/@me answers 401 (the stand-in does for
+    any token but its own)."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(POINT_DISCORD_AT_THE_STAND_IN, encoding="utf-8")
+    env = cli_env(tmp_path / "data", DISCORD_BOT_TOKEN=DISCORD_TOKEN, STAND_IN_DISCORD_API=discord_server.api_base)
+    env["PYTHONPATH"] = f"{hook}:{env['PYTHONPATH']}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.adapters.cli.app", "serve", "discord", cwd=PROJECT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=300)
+    assert discord_server.calls("GET", "/users/@me"), "the token was never tried"
+    output = out.decode() + err.decode()
+    assert process.returncode == 1, output[-3000:]
+    assert DISCORD_TOKEN not in output
+    assert "Traceback" not in output
+    voice = [line for line in lines(err.decode()) if "voice will NOT be supported" in line]  # discord.py's own
+    assert [line for line in lines(err.decode()) if line not in voice] == [
+        "crisisbot: error: Discord rejected the bot token (DISCORD_BOT_TOKEN): copy it again from the "
+        "Developer Portal, Bot tab"]
