@@ -12,20 +12,18 @@ import argparse
 import getpass
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.adapters.cli.check import cmd_check
-from bot.adapters.cli.failures import (
-    EXIT_BUG, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, classify,
-)
-from bot.adapters.cli.preflight import announce_new_knowledge_base, interrupted_outcome, require_postgres_driver
+from bot.adapters.cli.failures import EXIT_OK
 from bot.adapters.cli.progress import _progress
+from bot.adapters.cli.serving import cmd_serve, cmd_worker
+from bot.adapters.cli.session import close_bots, failed, open_bot
 from bot.runtime.log_redaction import configure_logging, secret_values, set_level
-from knowledge.errors import ConfigError, CrisisbotError, StoreError
+from knowledge.errors import CrisisbotError
 
 if TYPE_CHECKING:
     from bot.core.actors import Actor
@@ -187,61 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe fails here, handled, not in the interpreter's exit
         return status
     except BaseException as exc:  # noqa: BLE001 - the one place every outcome becomes a status
-        return _failed(args, settings, exc)
+        return failed(args, settings, exc)
     finally:
-        _close_bots()  # background work joined: no thread may outlive the interpreter
-
-
-def _failed(args: argparse.Namespace, settings: Settings | None, exc: BaseException) -> int:
-    """One line on stderr and the documented exit status (docs/configuration.md, "Exit status")."""
-    if isinstance(exc, SystemExit):
-        raise exc
-    if isinstance(exc, BrokenPipeError):
-        return _quiet_broken_pipe()
-    if isinstance(exc, KeyboardInterrupt):
-        print(f"crisisbot: interrupted{interrupted_outcome(exc)}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    # The store words a database it cannot open as a StoreError; its cause may be the machine.
-    failure = None if _user_error(exc) else classify(exc, settings.data_dir if settings else "the data folder")
-    if failure is not None:
-        log.debug("crisisbot %s failed", args.command, exc_info=exc)
-        print(f"crisisbot: error: {failure.message}", file=sys.stderr)
-        return failure.status
-    if isinstance(exc, CrisisbotError):
-        print(f"crisisbot: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    if not isinstance(exc, Exception):
-        raise exc
-    log.error("crisisbot %s failed unexpectedly", args.command, exc_info=exc)
-    return EXIT_BUG
-
-
-def _user_error(exc: BaseException) -> bool:
-    return isinstance(exc, CrisisbotError) and not isinstance(exc, StoreError)
-
-
-def _quiet_broken_pipe() -> int:
-    """The reader closed stdout (`crisisbot ask ... | head -c1`): stop without a word. Python
-    would flush stdout again at exit and print an error, so stdout becomes /dev/null first."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-    return EXIT_BROKEN_PIPE
-
-
-_OPEN_BOTS: list[CrisisBot] = []
-
-
-def _close_bots() -> None:
-    """Close every service a command built: joins the answer-sentence warm-up and background
-    index builds (a thread still inside torch or onnxruntime at interpreter exit aborts the
-    process, SIGABRT, exit 134, after a successful command) and closes the databases."""
-    while _OPEN_BOTS:
-        bot = _OPEN_BOTS.pop()
-        try:
-            bot.close()
-        except Exception:  # the command's own outcome is what the operator needs to see
-            log.warning("closing the knowledge base failed", exc_info=True)
+        close_bots()  # background work joined: no thread may outlive the interpreter
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -251,17 +197,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
-def _bot(settings: Settings) -> CrisisBot:
-    """The service for the command; closed by `main` whatever happens. Says so on stderr
-    when the data folder holds no knowledge base yet (a mistyped --data-dir would otherwise
-    create and seed a new one silently)."""
-    from bot.runtime.service import CrisisBot
-
-    require_postgres_driver(settings)
-    announce_new_knowledge_base(settings)
-    bot = CrisisBot(settings)
-    _OPEN_BOTS.append(bot)
-    return bot
+_bot = open_bot  # one name the commands call (tests swap in a bot with a fast embedder)
 
 
 def _render(answer: Answer, fmt: str) -> str:
@@ -391,57 +327,6 @@ def cmd_prepare_answers(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         close()
     print(f"answer sentences ready ({embedded:,} embedded now, the rest were ready)")
-    return EXIT_OK
-
-
-def _verify_database(settings: Settings) -> None:
-    """A serving process runs for weeks: refuse to start on damaged pages (SQLite's
-    quick_check, under a second at 100,000 passages) rather than fail at the first write."""
-    from knowledge.database import DamagedDatabase, integrity_problems
-
-    if settings.database_url is None and settings.database_path.exists():
-        problems = integrity_problems(settings.database_path, quick=True, limit=1)
-        if problems:
-            raise DamagedDatabase(problems[0])
-
-
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """A token the platform rejects is a setting to fix: one line without its value, exit 1
-    (the libraries' own messages quote the token, python-telegram-bot's in full)."""
-    _verify_database(settings)
-    if args.platform == "discord":
-        import discord
-
-        from bot.adapters.discord.app import run as run_discord
-
-        try:
-            run_discord(_bot(settings), settings.discord, sync=args.sync, guild=args.guild)
-        except discord.LoginFailure:
-            raise ConfigError(REJECTED_TOKEN.format(platform="Discord", name="DISCORD_BOT_TOKEN",
-                                                    where="the Developer Portal, Bot tab")) from None
-        return EXIT_OK
-    if args.sync or args.guild:
-        raise CrisisbotError("--sync and --guild are for discord")
-    from telegram.error import InvalidToken
-
-    from bot.adapters.telegram.app import run
-
-    try:
-        run(_bot(settings), settings.telegram)
-    except InvalidToken:
-        raise ConfigError(REJECTED_TOKEN.format(platform="Telegram", name="TELEGRAM_BOT_TOKEN",
-                                                where="@BotFather")) from None
-    return EXIT_OK
-
-
-REJECTED_TOKEN = "{platform} rejected the bot token ({name}): copy it again from {where}"
-
-
-def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runtime.worker import run_worker
-
-    _verify_database(settings)
-    run_worker(_bot(settings))
     return EXIT_OK
 
 
