@@ -55,8 +55,8 @@ def classify(exc: BaseException, data_dir: object) -> Failure | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         condition = _condition(current)
-        if condition is not None:
-            return _failure(condition, data_dir)
+        if condition is not None:  # an OSError names its file: say which, it may be elsewhere
+            return _failure(condition, getattr(current, "filename", None) or data_dir)
         current = current.__cause__ or current.__context__
     return None
 
