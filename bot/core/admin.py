@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 from bot.core.actors import SCHEDULER, Action, Actor, NotAllowed, require
 from bot.core.audit import Audit, AuditEntry
 from bot.core.feedback import Feedback
+from bot.core.interrupted import IngestInterrupted, kept_documents
 from bot.core.new_documents import date_filter, fetch_document, parse_kind, text_document
 from bot.core.render import describe_poll, poll_summary
 from bot.core.coverage import MAX_GAP_QUESTIONS, GapCluster, KnowledgeStats, group_gaps, week_start, weekly_stats
@@ -145,6 +146,9 @@ class KnowledgeAdmin:
         crash_test_point("audit.started")
         try:
             value = work()
+        except IngestInterrupted as exc:  # what was committed before Ctrl-C stays: say so
+            audit.record(actor, action, target, f"interrupted: {exc.outcome}")
+            raise
         except CrisisbotError as exc:
             audit.finish(entry, f"error: {exc}")
             raise
@@ -197,7 +201,12 @@ class KnowledgeAdmin:
             forced = None if kind is None or kind == "" else parse_kind(kind)
             read = self._bot.read(paths, added_by or actor.key, csv_columns)
             documents = read.documents if forced is None else [replace(d, kind=forced) for d in read.documents]
-            return FilesAdded(self._bot.ingest(documents, progress), read.skipped)
+            self._bot.ensure_open()
+            known = set(self._bot.store.known_hashes([d.sha256 for d in documents]))
+            try:
+                return FilesAdded(self._bot.ingest(documents, progress), read.skipped)
+            except KeyboardInterrupt:
+                raise IngestInterrupted(kept_documents(self._bot.store, documents, known), len(documents)) from None
 
         target = label if label is not None else ", ".join(str(p) for p in paths)
         return self._run(actor, "add-files", target, work, lambda added: describe(added.report))

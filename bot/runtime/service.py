@@ -315,10 +315,16 @@ class CrisisBot:
         return self.admin.poll_feeds_scheduled()
 
     def close(self) -> None:
+        """Stop and join the background work first: a thread still inside torch, onnxruntime
+        or faiss when the interpreter exits aborts the process (SIGABRT, exit 134)."""
         if "answer_sentences" in self.__dict__:
             self.answer_sentences.close()
         if "retriever" in self.__dict__ and not self.retriever.wait_for_builds(timeout=120):
             log.warning("closing while a background rebuild still runs; it will stop with an error")
+        # The embedded index trains and saves an approximate copy in a thread (PostgreSQL's has none).
+        index_build = getattr(self.__dict__.get("index"), "wait_for_build", None)
+        if index_build is not None and not index_build(timeout=600):
+            log.warning("closing while the search index is still built in the background")
         if "store" in self.__dict__:
             self.store.close()
         if "feedback" in self.__dict__:

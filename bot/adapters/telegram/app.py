@@ -27,6 +27,7 @@ from bot.adapters.telegram.buttons import BUTTON_CACHE, PostPreview, SourcesPage
 from bot.adapters.telegram.digest_post import api_urls, bot_token
 from bot.adapters.telegram.handlers import COMMANDS, MODERATOR_COMMANDS, TelegramHandlers
 from bot.adapters.telegram.kb import KB_CAPTION, KnowledgeHandlers
+from bot.adapters.telegram.log_context import leave_rejected_tokens_to_the_cli
 from bot.adapters.telegram.summaries import SummaryHandlers, ptb_days
 from bot.core.kb_requests import ListRequest
 from knowledge.errors import ConfigError
@@ -185,6 +186,7 @@ def webhook_options(config: TelegramSection) -> dict[str, object]:
 def run(service: CrisisBot, config: TelegramSection) -> None:
     """Long polling by default; webhook mode when a webhook URL is configured."""
     bot_token(config)
+    leave_rejected_tokens_to_the_cli()
     options = webhook_options(config) if config.webhook_url else None
     service.warm_up()  # model, index and lexical index ready before the first question
     application = build_application(service, config)

@@ -34,6 +34,7 @@ from bot.adapters.telegram.chat_roles import ChatModerators
 from bot.adapters.telegram.buttons import SourcesPage, Vote, expired_text, vote_keyboard
 from bot.adapters.telegram.core_calls import CoreCalls
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
+from bot.adapters.telegram.log_context import update_ids
 from knowledge.errors import CrisisbotError
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ class TelegramHandlers(CoreCalls):
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log with context; tell the person something went wrong; never stop the bot."""
-        log.error("error while handling update %s", update, exc_info=context.error)
+        log.error("error while handling %s", update_ids(update), exc_info=context.error)  # ids, no text
         if isinstance(update, Update) and update.effective_message is not None:
             with contextlib.suppress(Exception):
                 await update.effective_message.reply_text(phrases.APOLOGY)
