@@ -147,7 +147,10 @@ class KnowledgeAdmin:
         try:
             value = work()
         except IngestInterrupted as exc:  # what was committed before Ctrl-C stays: say so
-            audit.record(actor, action, target, f"interrupted: {exc.outcome}")
+            audit.finish(entry, f"interrupted: {exc.outcome}")
+            raise
+        except KeyboardInterrupt:  # outside an import's batches: nothing of it was committed
+            audit.finish(entry, "interrupted: nothing was changed")
             raise
         except CrisisbotError as exc:
             audit.finish(entry, f"error: {exc}")
