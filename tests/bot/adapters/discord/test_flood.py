@@ -36,7 +36,7 @@ async def settle(count: Callable[[], int], expected: int, timeout: float = 120) 
 
 def replied_to(request: Recorded) -> str | None:
     reference = request.json.get("message_reference") or {}
-    return reference.get("message_id")
+    return str(reference["message_id"]) if "message_id" in reference else None
 
 
 @pytest.mark.asyncio
