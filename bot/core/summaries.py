@@ -78,15 +78,22 @@ class Summaries:
         self._slots = threading.BoundedSemaphore(limits.max_concurrent)
 
     def admit(self, actor: Actor, action: str, target: str = "") -> None:
-        """Count one summary or digest request of `actor` against the moderators' limit, then
-        check the role; a refusal of either is audited (one row per person and reason per
-        window). The limit comes first, so that even refusals of a non-moderator stop being
-        answered after a few. Cheap: adapters call it on their event loop before any work."""
+        """Count one summary or digest request of `actor` against the moderators' limit (its
+        first refusal in a wait audited). Before the role check, so that even a non-moderator's
+        attempts stop being answered after a few. Cheap: adapters call it on their event loop
+        before any work, then pass `admitted=True`."""
         try:
             self._ports.moderator_limiter.check(actor.key)
         except RateLimited:
             self._ports.refusals.record(actor, action, target, "rate limited: summaries and digests")
             raise
+
+    def _check(self, actor: Actor | None, admitted: bool, action: str, target: str) -> None:
+        """The limit (unless admitted), then the role; a refused role is audited as an admin's is."""
+        if actor is None:
+            return
+        if not admitted:
+            self.admit(actor, action, target)
         try:
             require(actor, Action.SUMMARIZE)
         except NotAllowed:
@@ -111,10 +118,7 @@ class Summaries:
         """"What we know about X": quoted sentences on `topic` (or on everything published in
         the date range), in date order, each cited. With an actor (chat), moderators only,
         within their limit (unless the adapter already counted this request with `admit`)."""
-        if actor is not None and not admitted:
-            self.admit(actor, "summary", topic or "")
-        elif actor is not None:
-            require(actor, Action.SUMMARIZE)
+        self._check(actor, admitted, "summary", topic or "")
         clean_topic = " ".join((topic or "").split()) or None
         limit = self.limits.max_topic_chars
         if clean_topic is not None and len(clean_topic) > limit:
@@ -142,10 +146,7 @@ class Summaries:
         lost. With the margin every document lands in exactly one digest of a key.
 
         With an actor, as `summarize`: moderators only, within their limit."""
-        if actor is not None and not admitted:
-            self.admit(actor, "digest", since or "")
-        elif actor is not None:
-            require(actor, Action.SUMMARIZE)
+        self._check(actor, admitted, "digest", since or "")
         moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         end = moment - DIGEST_SETTLE
         first = date_arg("since", since)
