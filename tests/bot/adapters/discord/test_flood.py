@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from bot.core.messages import APOLOGY
 from bot.runtime.service import CrisisBot
 from tests.bot.adapters.discord.test_adapter import (  # noqa: F401  (make_service: a fixture)
-    QUESTION, connect, disconnect, embeds_of, make_service)
+    QUESTION, connect, custom_ids, disconnect, embeds_of, make_service)
 from tests.discord_server import FakeDiscord, Recorded
 
 LIMITED = "Please wait"
@@ -128,5 +129,65 @@ async def test_a_hundred_concurrent_askers_are_each_answered_or_told_once(
             assert len(theirs) == len(answers) + len(told)
             assert not any(APOLOGY in (r.json.get("content") or "") for r in theirs)
         assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    finally:
+        await disconnect(client, task)
+
+
+async def response_to(server: FakeDiscord, interaction: dict[str, Any]) -> Recorded | None:
+    """The interaction's response (a POST to /interactions/<id>/), or None within 3 s."""
+    start = len(server.requests)
+    await server.dispatch("INTERACTION_CREATE", interaction)
+    try:
+        return await server.wait_for("POST", f"/interactions/{interaction['id']}/", after=start, timeout=3)
+    except TimeoutError:
+        return None
+
+
+@pytest.mark.asyncio
+async def test_pager_presses_are_limited_and_dropped_silently(
+        discord_server: FakeDiscord, make_service: Callable[..., CrisisBot],  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    server = discord_server
+    server.patch_client_urls(monkeypatch)
+    service = make_service(source_requests_per_minute=2)
+    for number in range(14):
+        (tmp_path / f"doc{number}.txt").write_text(f"Report number {number}\nShelling reported in district {number}.")
+    service.ingest(service.read(sorted(tmp_path.glob("doc*.txt")), "test").documents)
+    client, task = await connect(server, service, sync=server.guild_id)
+    try:
+        listed = await response_to(server, server.slash_interaction("sources"))
+        assert listed is not None and listed.json["type"] == 4
+        following = next(i for i in custom_ids(listed) if i.endswith(":next"))
+        listing = server.sent_messages[-1]
+        turned = await response_to(server, server.component_interaction(following, listing))
+        assert turned is not None and turned.json["type"] == 7  # the second look: edited in place
+        back = next(i for i in custom_ids(turned) if i.endswith(":prev"))
+        told = await response_to(server, server.component_interaction(back, listing))
+        assert told is not None and LIMITED in told.json["data"]["content"] and told.json["data"]["flags"] & 64
+        dropped = await response_to(server, server.component_interaction(back, listing))
+        assert dropped is not None and dropped.json["type"] == 6  # acknowledged without a word
+    finally:
+        await disconnect(client, task)
+
+
+@pytest.mark.asyncio
+async def test_summary_requests_are_limited_before_the_role_check(
+        discord_server: FakeDiscord, make_service: Callable[..., CrisisBot],  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member trying /summary is refused for the role twice (audited once), then told once
+    that they are limited, then ignored: the refusals stop costing anything."""
+    server = discord_server
+    server.patch_client_urls(monkeypatch)
+    service = make_service(moderator_requests_per_minute=2)
+    client, task = await connect(server, service, sync=server.guild_id)
+    try:
+        responses = [await response_to(server, server.slash_interaction("summary", {"topic": "grain"}, user_id=502))
+                     for _ in range(4)]
+        assert [r.json["type"] if r else None for r in responses] == [5, 5, 4, None]
+        assert responses[2] is not None and "2 summaries or digests" in responses[2].json["data"]["content"]
+        await asyncio.sleep(0.5)
+        audited = sorted((e.action, e.result) for e in service.audit.entries(100))
+        assert audited == [("summary", "refused: not a moderator"),
+                           ("summary", "refused: rate limited: summaries and digests")]
     finally:
         await disconnect(client, task)
