@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import bench-speed calibrate clean
+.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import bench-speed bench-flood calibrate clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ bench: install
 bench-chat: install
 	$(BIN)/python -m benchmarks.chat.telegram
 	$(BIN)/python -m benchmarks.chat.discord
+
+# About a minute: a bystander's answer latency idle, then while one person floods 300 messages.
+bench-flood: install
+	$(BIN)/python -m benchmarks.chat.flood
 
 bench-eval: install
 	$(BIN)/python -m benchmarks.speed.eval

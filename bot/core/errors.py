@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from knowledge.errors import ConfigError, CrisisbotError, SourceError, StoreError
 
-__all__ = ["ConfigError", "CrisisbotError", "QuestionError", "SourceError", "StoreError", "SummaryError"]
+__all__ = ["ConfigError", "CrisisbotError", "QuestionError", "Refusal", "SourceError", "StoreError", "SummaryError"]
+
+
+class Refusal(CrisisbotError):
+    """A request turned away (a limit, a server not the community's). `tell` is True for the
+    first refusal of a window (say it) and False for the repeats, which adapters drop without a
+    reply: a flood must not be answered with a flood."""
+
+    def __init__(self, message: str, tell: bool = True) -> None:
+        super().__init__(message)
+        self.tell = tell
 
 
 class QuestionError(CrisisbotError):

@@ -22,6 +22,11 @@ PREVIOUS = "‹ Previous"  # pager buttons
 NEXT = "Next ›"
 RATE_LIMITED = ("You have asked {limit} questions in the last {window:g} seconds. "
                 "Please wait {seconds} second{plural} and ask again.")
+READS_LIMITED = ("You have asked for the sources or the help {limit} times in the last {window:g} "
+                 "seconds. Please wait {seconds} second{plural} and try again.")
+MODERATOR_LIMITED = ("You have asked for {limit} summaries or digests in the last {window:g} seconds. "
+                     "Please wait {seconds} second{plural} and try again.")
+SUMMARY_BUSY = "Another summary is being made right now. Please try again in a minute."
 
 # -- members: questions, answers, votes --------------------------------------------------------
 

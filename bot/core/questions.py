@@ -17,7 +17,8 @@ from bot.core.composer import AnswerComposer
 from bot.core.errors import QuestionError
 from bot.core.feedback import Feedback, Vote
 from bot.core.messages import EMPTY_QUESTION, LONG_QUESTION
-from bot.core.rate_limit import RateLimiter
+from bot.core.rate_limit import RateLimited, RateLimiter
+from bot.core.refusals import RefusalLog
 from index.retriever import Retriever
 from knowledge.documents import DocumentInfo
 from knowledge.store_interface import KnowledgeStore
@@ -56,6 +57,10 @@ class QuestionPorts(Protocol):
     def feedback(self) -> Feedback: ...
     @property
     def limiter(self) -> RateLimiter: ...
+    @property
+    def read_limiter(self) -> RateLimiter: ...
+    @property
+    def refusals(self) -> RefusalLog: ...
     def ensure_open(self) -> None: ...
 
 
@@ -70,15 +75,27 @@ class Questions:
         """The question as it will be answered, or `QuestionError` (adapters check early)."""
         return clean_question(text, self.limits.max_question_chars)
 
-    def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None) -> Answer:
-        """Answer with quotes. With an actor (chat users), the per-user limit applies and the
-        question and answer are logged so that votes can refer to them. `asked_at` (default
-        today) is the date "latest" and "this week" refer to; evaluations replay old questions."""
+    def admit(self, actor: Actor) -> None:
+        """Count one question of `actor` against their limit, or raise `RateLimited` (its
+        first refusal in a wait audited, the rest collapsed into that row).
+
+        Cheap and in memory, so adapters call it on their event loop before anything else (a
+        thread, a "typing…", a queued job): a flood is turned away where it arrives."""
+        require(actor, Action.ASK)
+        self._limit(self._ports.limiter, actor, "ask", "rate limited: questions")
+
+    def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None,
+            admitted: bool = False) -> Answer:
+        """Answer with quotes. With an actor (chat users), the per-user limit applies (unless
+        the adapter already counted this question with `admit`) and the question and answer
+        are logged so that votes can refer to them. `asked_at` (default today) is the date
+        "latest" and "this week" refer to; evaluations replay old questions."""
         text = self.clean(question)
         ports = self._ports
         if actor is not None:
             require(actor, Action.ASK)
-            ports.limiter.check(actor.key)
+            if not admitted:
+                self.admit(actor)
         ports.ensure_open()
         query = ports.retriever.embed_query(text)
         hits = ports.retriever.search_vector(query, self.limits.retrieve_k, text, asked_at)
@@ -91,8 +108,27 @@ class Questions:
         require(actor, Action.VOTE)
         return self._ports.feedback.vote(actor, answer_id, value)
 
+    def admit_read(self, actor: Actor, what: str) -> None:
+        """Count one look at the sources (`/sources`, `/help`, a pager press) against the
+        person's read limit: each loads the store, so a flood of them stalls everyone's
+        questions. `what` names it in the audit log when refused."""
+        require(actor, Action.LIST_SOURCES)
+        self._limit(self._ports.read_limiter, actor, what, "rate limited: sources and help")
+
     def sources(self, actor: Actor | None = None) -> list[DocumentInfo]:
         if actor is not None:
             require(actor, Action.LIST_SOURCES)
         self._ports.ensure_open()
         return self._ports.store.documents()
+
+    def source_count(self) -> int:
+        """How many documents answers come from (for /help): a count, not every document."""
+        self._ports.ensure_open()
+        return self._ports.store.document_count()
+
+    def _limit(self, limiter: RateLimiter, actor: Actor, action: str, reason: str) -> None:
+        try:
+            limiter.check(actor.key)
+        except RateLimited:
+            self._ports.refusals.record(actor, action, "", reason)
+            raise

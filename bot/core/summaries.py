@@ -8,13 +8,18 @@ which dates, how long) and decides the digest's window.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from bot.core.actors import Action, Actor, require
+from bot.core.actors import Action, Actor, NotAllowed, require
 from bot.core.errors import SummaryError
-from bot.core.messages import BACKWARD_RANGE, BAD_DATE, LONG_TOPIC, SENTENCE_COUNT
+from bot.core.messages import BACKWARD_RANGE, BAD_DATE, LONG_TOPIC, SENTENCE_COUNT, SUMMARY_BUSY
+from bot.core.rate_limit import RateLimited, RateLimiter
+from bot.core.refusals import RefusalLog
 from bot.core.summary import Digest, Summarizer, Summary
 from knowledge.documents import parse_published
 from knowledge.errors import SourceError
@@ -46,6 +51,7 @@ class SummaryLimits:
     max_topic_chars: int
     default_sentences: int
     digest_topics: int
+    max_concurrent: int = 1  # summaries and digests made at once; the rest are refused as busy
 
 
 class SummaryPorts(Protocol):
@@ -55,6 +61,10 @@ class SummaryPorts(Protocol):
     def store(self) -> KnowledgeStore: ...
     @property
     def summarizer(self) -> Summarizer: ...
+    @property
+    def moderator_limiter(self) -> RateLimiter: ...
+    @property
+    def refusals(self) -> RefusalLog: ...
     def ensure_open(self) -> None: ...
 
 
@@ -64,15 +74,51 @@ class Summaries:
     def __init__(self, ports: SummaryPorts, limits: SummaryLimits) -> None:
         self._ports = ports
         self.limits = limits
+        # Summaries run on the question threads: the cap keeps some of them for members' answers.
+        self._slots = threading.BoundedSemaphore(limits.max_concurrent)
+
+    def admit(self, actor: Actor, action: str, target: str = "") -> None:
+        """Count one summary or digest request of `actor` against the moderators' limit (its
+        first refusal in a wait audited). Before the role check, so that even a non-moderator's
+        attempts stop being answered after a few. Cheap: adapters call it on their event loop
+        before any work, then pass `admitted=True`."""
+        try:
+            self._ports.moderator_limiter.check(actor.key)
+        except RateLimited:
+            self._ports.refusals.record(actor, action, target, "rate limited: summaries and digests")
+            raise
+
+    def _check(self, actor: Actor | None, admitted: bool, action: str, target: str) -> None:
+        """The limit (unless admitted), then the role; a refused role is audited as an admin's is."""
+        if actor is None:
+            return
+        if not admitted:
+            self.admit(actor, action, target)
+        try:
+            require(actor, Action.SUMMARIZE)
+        except NotAllowed:
+            self._ports.refusals.record(actor, action, target, "not a moderator")
+            raise
+
+    @contextmanager
+    def _slot(self, wait: bool) -> Iterator[None]:
+        """One of the `max_concurrent` places; a person is refused when none is free (a thread
+        waiting for one would be a question thread lost), the scheduled digest waits."""
+        if not self._slots.acquire(blocking=wait):
+            raise SummaryError(SUMMARY_BUSY)
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def summarize(
         self, topic: str | None, since: str | None = None, until: str | None = None,
-        max_sentences: int | None = None, actor: Actor | None = None,
+        max_sentences: int | None = None, actor: Actor | None = None, admitted: bool = False,
     ) -> Summary:
         """"What we know about X": quoted sentences on `topic` (or on everything published in
-        the date range), in date order, each cited. With an actor (chat), moderators only."""
-        if actor is not None:
-            require(actor, Action.SUMMARIZE)
+        the date range), in date order, each cited. With an actor (chat), moderators only,
+        within their limit (unless the adapter already counted this request with `admit`)."""
+        self._check(actor, admitted, "summary", topic or "")
         clean_topic = " ".join((topic or "").split()) or None
         limit = self.limits.max_topic_chars
         if clean_topic is not None and len(clean_topic) > limit:
@@ -84,11 +130,12 @@ class Summaries:
         if not 1 <= count <= MAX_SUMMARY_SENTENCES:
             raise SummaryError(SENTENCE_COUNT.format(limit=MAX_SUMMARY_SENTENCES))
         self._ports.ensure_open()
-        return self._ports.summarizer.summarize(clean_topic, first, last, count)
+        with self._slot(wait=actor is None):
+            return self._ports.summarizer.summarize(clean_topic, first, last, count)
 
     def digest(
         self, actor: Actor | None = None, since: str | None = None, key: str | None = None,
-        now: datetime | None = None,
+        now: datetime | None = None, admitted: bool = False,
     ) -> Digest:
         """The documents added since `since` (a date, from its start in UTC), else since the
         digest last posted under `key` (a chat or channel), else in the last 7 days; up to a
@@ -96,9 +143,10 @@ class Summaries:
 
         The last minute waits for the next digest: a write stamps its documents' time before
         it commits, so one still committing could otherwise fall between two digests and be
-        lost. With the margin every document lands in exactly one digest of a key."""
-        if actor is not None:
-            require(actor, Action.SUMMARIZE)
+        lost. With the margin every document lands in exactly one digest of a key.
+
+        With an actor, as `summarize`: moderators only, within their limit."""
+        self._check(actor, admitted, "digest", since or "")
         moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         end = moment - DIGEST_SETTLE
         first = date_arg("since", since)
@@ -109,10 +157,11 @@ class Summaries:
             start = datetime.fromisoformat(last)
         else:
             start = moment - timedelta(days=DEFAULT_DIGEST_DAYS)
-        return self._ports.summarizer.digest(
-            start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds"),
-            self.limits.digest_topics, 2,
-        )
+        with self._slot(wait=actor is None):
+            return self._ports.summarizer.digest(
+                start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds"),
+                self.limits.digest_topics, 2,
+            )
 
     def mark_posted(self, key: str, digest: Digest) -> None:
         """The next digest under `key` starts where this one ended; call only once it is posted.

@@ -2,6 +2,10 @@
 
 Questions, and everything else quick that people wait for (summaries, digests, votes, the
 sources and the admins' reads of the knowledge base), run on a small pool of their own.
+Summaries and digests take seconds, so the core lets at most `max_concurrent_summaries` (1)
+run at once (`bot.core.summaries`): with two threads, one is always left for members' answers.
+Limits are checked on the event loop before anything is queued here (`admit`), so a flood of
+refused requests never waits in, or occupies, this pool.
 Changes to the knowledge base (adding a URL, a file or text, refreshing, removing, feed
 subscriptions and polls, scheduled or asked for) run one at a time on a single "knowledge"
 thread. A big import takes minutes: on a shared pool two of them (two admins, or an import and

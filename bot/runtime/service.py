@@ -24,7 +24,9 @@ from bot.core.answer_sentences import AnswerSentences
 from bot.core.audit import Audit
 from bot.runtime.backends import choose_backend
 from bot.core.feedback import Feedback, Vote
+from bot.core.messages import MODERATOR_LIMITED, READS_LIMITED
 from bot.core.rate_limit import RateLimiter
+from bot.core.refusals import RefusalLog
 from bot.core.composer import AnswerComposer, AnswerPolicy
 from bot.core.relevance import RelevancePolicy
 from bot.runtime.settings import Settings
@@ -152,7 +154,8 @@ class CrisisBot:
     @cached_property
     def summaries(self) -> Summaries:
         s = self.settings
-        return Summaries(self, SummaryLimits(s.max_question_chars, s.summary_sentences, s.digest_topics))
+        return Summaries(self, SummaryLimits(s.max_question_chars, s.summary_sentences, s.digest_topics,
+                                             s.max_concurrent_summaries))
 
     @property
     def allow_private_urls(self) -> bool:
@@ -165,6 +168,19 @@ class CrisisBot:
     @cached_property
     def limiter(self) -> RateLimiter:
         return RateLimiter(self.settings.questions_per_minute, 60.0)
+
+    @cached_property
+    def read_limiter(self) -> RateLimiter:
+        return RateLimiter(self.settings.source_requests_per_minute, 60.0, template=READS_LIMITED)
+
+    @cached_property
+    def moderator_limiter(self) -> RateLimiter:
+        return RateLimiter(self.settings.moderator_requests_per_minute, 60.0, template=MODERATOR_LIMITED)
+
+    @cached_property
+    def refusals(self) -> RefusalLog:
+        """Refused chat requests in the audit log, one row per person and reason a minute."""
+        return RefusalLog(lambda: self.audit, 60.0)
 
     @cached_property
     def roles(self) -> RoleDirectory:
@@ -244,8 +260,9 @@ class CrisisBot:
         user = user_name or getpass.getuser()
         return self.actor(LOCAL_PLATFORM, user, user, platform_admin=True)
 
-    def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None) -> Answer:
-        return self.questions.ask(question, actor, asked_at)
+    def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None,
+            admitted: bool = False) -> Answer:
+        return self.questions.ask(question, actor, asked_at, admitted)
 
     def vote(self, actor: Actor, answer_id: int, value: int) -> Vote:
         return self.questions.vote(actor, answer_id, value)
@@ -298,15 +315,15 @@ class CrisisBot:
 
     def summarize(
         self, topic: str | None, since: str | None = None, until: str | None = None,
-        max_sentences: int | None = None, actor: Actor | None = None,
+        max_sentences: int | None = None, actor: Actor | None = None, admitted: bool = False,
     ) -> Summary:
-        return self.summaries.summarize(topic, since, until, max_sentences, actor)
+        return self.summaries.summarize(topic, since, until, max_sentences, actor, admitted)
 
     def digest(
         self, actor: Actor | None = None, since: str | None = None, key: str | None = None,
-        now: datetime | None = None,
+        now: datetime | None = None, admitted: bool = False,
     ) -> Digest:
-        return self.summaries.digest(actor, since, key, now)
+        return self.summaries.digest(actor, since, key, now, admitted)
 
     def mark_digest_posted(self, key: str, digest: Digest) -> None:
         self.summaries.mark_posted(key, digest)

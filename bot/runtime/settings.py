@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     warm_answer_sentences: bool = True
     log_level: str = "WARNING"
     questions_per_minute: int = Field(default=5, ge=1, le=1000)
+    # Per person too: /sources, /help and the sources pager (each reads the store), and the
+    # moderators' /summary and /digest. At most `max_concurrent_summaries` summaries or digests
+    # are made at once (the others are refused as busy): they run on the two question threads,
+    # so 1 keeps one of them for members' answers whatever the moderators do.
+    source_requests_per_minute: int = Field(default=20, ge=1, le=1000)
+    moderator_requests_per_minute: int = Field(default=6, ge=1, le=1000)
+    max_concurrent_summaries: int = Field(default=1, ge=1, le=8)
     maintainer: str = "the community's moderators"
     # Admins may add URLs on loopback and private networks (self-hosted sources); off by
     # default, so an admin's link can never make the server probe its own network.

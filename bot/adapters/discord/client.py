@@ -24,7 +24,7 @@ from discord.ext import commands
 
 from bot.adapters.discord import admins, members, moderators
 from bot.adapters.discord.admins import Admins
-from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, tell
+from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, say_error, tell
 from bot.adapters.discord.members import Members
 from bot.adapters.discord.moderators import Moderators, Previews
 from bot.core.messages import APOLOGY
@@ -43,11 +43,10 @@ class PoliteTree(app_commands.CommandTree[Any]):
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(cause, CrisisbotError):
-            text = str(cause)
-        else:
-            log.error("slash command %s failed", interaction.command and interaction.command.name, exc_info=cause)
-            text = APOLOGY
-        await tell(interaction, text)
+            await say_error(interaction, cause)
+            return
+        log.error("slash command %s failed", interaction.command and interaction.command.name, exc_info=cause)
+        await tell(interaction, APOLOGY)
 
 
 class CrisisDiscordClient(commands.Bot):

@@ -17,7 +17,9 @@ import discord
 from discord.ext import commands
 
 from bot.core.actors import Actor
+from bot.core.errors import Refusal
 from bot.core.messages import DISCORD_UNLISTED_GUILD
+from bot.core.rate_limit import silent
 from bot.runtime.executors import CoreExecutors
 from bot.runtime.sections import DiscordSection
 from bot.runtime.service import CrisisBot
@@ -28,11 +30,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CogT = TypeVar("CogT", bound=commands.Cog)
 NO_MENTIONS = discord.AllowedMentions.none()
-UNLISTED_RESULT = "refused: not one of the community's servers"
+UNLISTED_REASON = "not one of the community's servers"
+UNLISTED_RESULT = f"refused: {UNLISTED_REASON}"
 
 
-class UnlistedGuild(CrisisbotError):
-    """An interaction or mention from a server that is not in `discord_guild_ids`."""
+class UnlistedGuild(Refusal):
+    """An interaction or mention from a server that is not in `discord_guild_ids`; said once a
+    window to each person (`Refusal.tell`), then dropped."""
 
 
 class CoreCalls:
@@ -92,11 +96,12 @@ class CoreCalls:
         return self.service.actor("discord", user.id, user.display_name, moderator, admin, role_ids)
 
     async def _refuse(self, user: discord.abc.User, guild_id: int, doing: str) -> NoReturn:
-        """Audit the attempt (as a member: no role counts there) and raise the polite refusal."""
+        """Audit the attempt (as a member: no role counts there) and raise the polite refusal;
+        repeats within the refusal log's window are one audit row and get no reply."""
         stranger = self.service.actor("discord", user.id, user.display_name)
-        await self.run_core(self.service.audit.record, stranger, doing, f"guild {guild_id}", UNLISTED_RESULT)
-        log.info("refused %s in unlisted guild %s to %s", doing, guild_id, stranger.key)
-        raise UnlistedGuild(DISCORD_UNLISTED_GUILD)
+        first = await self.run_core(self.service.refusals.record, stranger, doing, f"guild {guild_id}",
+                                    UNLISTED_REASON)
+        raise UnlistedGuild(DISCORD_UNLISTED_GUILD, tell=first)
 
 
 def _doing(source: discord.Interaction[Any] | discord.Message) -> str:
@@ -120,13 +125,23 @@ async def tell(interaction: discord.Interaction[Any], text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
+async def say_error(interaction: discord.Interaction[Any], error: CrisisbotError) -> None:
+    """A user error told privately; a repeated refusal (`silent`) is not told: a button press
+    is acknowledged without a word (else Discord shows "This interaction failed"), a slash
+    command is left unanswered."""
+    if not silent(error):
+        await tell(interaction, str(error))
+    elif interaction.type == discord.InteractionType.component and not interaction.response.is_done():
+        await interaction.response.defer()
+
+
 async def refused_privately(interaction: discord.Interaction[Any], work: Awaitable[None]) -> None:
     """Run a button's work; a refusal (`CrisisbotError`) is told privately, since a button's
     exception would otherwise end in a log line and Discord's "This interaction failed"."""
     try:
         await work
     except CrisisbotError as exc:
-        await tell(interaction, str(exc))
+        await say_error(interaction, exc)
 
 
 def cog_of(interaction: discord.Interaction[Any], kind: type[CogT]) -> CogT:

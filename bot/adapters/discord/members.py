@@ -21,8 +21,10 @@ from discord.ext import commands
 
 from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, cog_of, refused_privately
 from bot.adapters.discord.formatting import answer_messages, sources_page
+from bot.adapters.discord.limits import admitted
 from bot.core.answer import Answer
 from bot.core.messages import APOLOGY, MENTION_HINT, NEXT, PREVIOUS, VOTE_FLAGGED, VOTE_RECORDED
+from bot.core.rate_limit import silent
 from bot.runtime.sections import DiscordSection
 from knowledge.errors import CrisisbotError
 
@@ -46,16 +48,21 @@ class Members(commands.Cog):
         """Ask a question; the answer quotes its sources."""
         service = self.core.service
         service.questions.clean(question)  # refused privately
-        actor = await self.core.actor_of(interaction)  # refused privately too, before the public "thinking…"
+        actor = await self.core.actor_of(interaction)
+        if not await admitted(interaction, service.questions.admit, actor):
+            return
         await interaction.response.defer(thinking=True)  # within Discord's 3 s: "thinking…"
-        answer = await self.core.run_core(service.ask, question, actor)
+        answer = await self.core.run_core(service.ask, question, actor, None, True)
         for embeds, view in _messages_with_view(answer):
             await interaction.followup.send(embeds=embeds, allowed_mentions=NO_MENTIONS, **_view_kwargs(view))
 
     @app_commands.command(name="sources")
     async def sources(self, interaction: discord.Interaction[Any]) -> None:
         """List the sources the answers come from."""
-        documents = await self.core.run_core(self.core.service.sources, await self.core.actor_of(interaction))
+        actor = await self.core.actor_of(interaction)
+        if not await admitted(interaction, self.core.service.questions.admit_read, actor, "sources"):
+            return
+        documents = await self.core.run_core(self.core.service.sources, actor)
         embed, pages = sources_page(documents, 0)
         await interaction.response.send_message(
             embed=embed, allowed_mentions=NO_MENTIONS, **_view_kwargs(pager_view(0, pages))
@@ -73,7 +80,8 @@ class Members(commands.Cog):
         try:
             await self._answer_message(message, question)
         except CrisisbotError as exc:
-            await message.reply(str(exc), allowed_mentions=NO_MENTIONS, mention_author=False)
+            if not silent(exc):  # a repeated refusal of the limit is dropped
+                await message.reply(str(exc), allowed_mentions=NO_MENTIONS, mention_author=False)
         except Exception:
             log.exception("failed to answer message %s in channel %s", message.id, message.channel.id)
             await message.reply(APOLOGY, allowed_mentions=NO_MENTIONS, mention_author=False)
@@ -83,9 +91,10 @@ class Members(commands.Cog):
         if not question:
             await message.reply(MENTION_HINT, allowed_mentions=NO_MENTIONS, mention_author=False)
             return
+        self.core.service.questions.admit(actor)  # before a thread or "typing…": a flood costs nothing
         target = await self._answer_target(message, question)
         async with message.channel.typing():
-            answer = await self.core.run_core(self.core.service.ask, question, actor)
+            answer = await self.core.run_core(self.core.service.ask, question, actor, None, True)
         for embeds, view in _messages_with_view(answer):
             await target(None, embeds=embeds, **_view_kwargs(view))
 
@@ -103,7 +112,10 @@ class Members(commands.Cog):
         await interaction.response.send_message(VOTE_RECORDED if value > 0 else VOTE_FLAGGED, ephemeral=True)
 
     async def show_sources_page(self, interaction: discord.Interaction[Any], page: int) -> None:
-        documents = await self.core.run_core(self.core.service.sources, await self.core.actor_of(interaction))
+        actor = await self.core.actor_of(interaction)
+        if not await admitted(interaction, self.core.service.questions.admit_read, actor, "sources page"):
+            return
+        documents = await self.core.run_core(self.core.service.sources, actor)
         embed, pages = sources_page(documents, page)
         page = max(0, min(page, pages - 1))
         await interaction.response.edit_message(embed=embed, view=pager_view(page, pages))

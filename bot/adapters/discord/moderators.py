@@ -36,6 +36,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, cog_of, tell
+from bot.adapters.discord.limits import admitted
 from bot.adapters.discord.digest_post import digest_key, post_digest, send_messages
 from bot.adapters.discord.summary_format import Messages, digest_messages, posted_by, summary_messages
 from bot.core.messages import APOLOGY, NO_DIGEST, NO_SUMMARY, PREVIEW_NOTE, THE_CHANNEL
@@ -94,6 +95,9 @@ class Moderators(commands.Cog):
     async def summary(self, interaction: discord.Interaction[Any], topic: str | None = None, since: str | None = None,
                       until: str | None = None, post: bool = False) -> None:
         """Moderators: what the knowledge base says about a topic, only in quotes, each cited."""
+        actor = await self.core.actor_of(interaction)
+        if not await admitted(interaction, self.core.service.summaries.admit, actor, "summary", topic or ""):
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.deliver(interaction, Kind.SUMMARY, self._summary(interaction, topic, since, until), post)
 
@@ -103,6 +107,9 @@ class Moderators(commands.Cog):
                            post=POST_HELP)
     async def digest(self, interaction: discord.Interaction[Any], since: str | None = None, post: bool = False) -> None:
         """Moderators: what was added to the knowledge base recently, by topic, in quotes."""
+        actor = await self.core.actor_of(interaction)
+        if not await admitted(interaction, self.core.service.summaries.admit, actor, "digest", since or ""):
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.deliver(interaction, Kind.DIGEST, self._digest(interaction, since), post)
 
@@ -132,7 +139,8 @@ class Moderators(commands.Cog):
     async def _summary(self, interaction: discord.Interaction[Any], topic: str | None, since: str | None,
                        until: str | None) -> Made | str:
         actor = await self.core.actor_of(interaction)
-        summary = await self.core.run_core(partial(self.core.service.summarize, topic, since, until, actor=actor))
+        summary = await self.core.run_core(partial(self.core.service.summarize, topic, since, until,
+                                                   actor=actor, admitted=True))
         return Made(summary_messages(summary)) if summary.found else NO_SUMMARY
 
     async def _digest(self, interaction: discord.Interaction[Any], since: str | None) -> Made | str:
@@ -142,7 +150,8 @@ class Moderators(commands.Cog):
         actor = await self.core.actor_of(interaction)
         assert interaction.channel_id is not None  # slash commands always come from a channel
         key = digest_key(interaction.channel_id)
-        digest = await self.core.run_core(partial(self.core.service.digest, actor=actor, since=since, key=key))
+        digest = await self.core.run_core(partial(self.core.service.digest, actor=actor, since=since, key=key,
+                                                admitted=True))
         if digest.empty:
             return NO_DIGEST
         return Made(digest_messages(digest), (key, digest) if since is None else None)

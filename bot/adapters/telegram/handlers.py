@@ -29,6 +29,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.actors import Action, Actor, may
 from bot.core import messages as phrases
+from bot.core.rate_limit import RateLimited
 from bot.runtime.service import CrisisBot
 from bot.adapters.telegram.chat_roles import ChatModerators
 from bot.adapters.telegram.buttons import SourcesPage, Vote, expired_text, vote_keyboard
@@ -109,8 +110,11 @@ class TelegramHandlers(CoreCalls):
         message = update.effective_message
         if message is None:
             return
-        documents = await self._run(self.service.sources)
-        text = phrases.TELEGRAM_HELP.format(sources=len(documents), bot=html.escape(self._username()),
+        if update.effective_user is not None and not await self._admitted(
+                message, self.service.questions.admit_read, self._actor(update), "help"):
+            return
+        count = await self._run(self.service.questions.source_count)
+        text = phrases.TELEGRAM_HELP.format(sources=count, bot=html.escape(self._username()),
                                             maintainer=html.escape(self.maintainer))
         actor = await self._helped_actor(update)
         if actor is not None and may(actor, Action.SUMMARIZE):
@@ -146,7 +150,10 @@ class TelegramHandlers(CoreCalls):
         message = update.effective_message
         if message is None:
             return
-        documents = await self._run(self.service.sources, self._actor(update))
+        actor = self._actor(update)
+        if not await self._admitted(message, self.service.questions.admit_read, actor, "sources"):
+            return
+        documents = await self._run(self.service.sources, actor)
         text, pages = sources_page(documents, 0)
         await message.reply_text(
             text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
@@ -178,12 +185,27 @@ class TelegramHandlers(CoreCalls):
         if message is not None and message.chat.type == ChatType.PRIVATE:
             await message.reply_text(phrases.NOT_TEXT)
 
+    async def _admitted(self, message: Message, admit: Callable[..., None], *args: object) -> bool:
+        """Whether the core's limit lets this request through. Checked here on the event loop,
+        before any reply, "typing…" or queued job: a refused person is told once per wait and
+        then ignored, so one person's flood costs neither threads nor replies."""
+        try:
+            admit(*args)
+        except RateLimited as exc:
+            if exc.tell:
+                await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
+            return False
+        return True
+
     async def _answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
         message = update.effective_message
         assert message is not None
+        actor = self._actor(update)
         try:
+            if not await self._admitted(message, self.service.questions.admit, actor):
+                return
             async with _typing(message):
-                answer = await self._run(self.service.ask, question, self._actor(update))
+                answer = await self._run(self.service.ask, question, actor, None, True)
         except CrisisbotError as exc:
             await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
             return
@@ -214,8 +236,14 @@ class TelegramHandlers(CoreCalls):
         query = update.callback_query
         if query is None or not isinstance(query.data, SourcesPage):
             return
+        actor = self._actor(update)
+        try:
+            self.service.questions.admit_read(actor, "sources page")
+        except RateLimited as exc:
+            await query.answer(str(exc)[:200] if exc.tell else None)  # answered, or it spins
+            return
         await query.answer()
-        documents = await self._run(self.service.sources, self._actor(update))
+        documents = await self._run(self.service.sources, actor)
         text, pages = sources_page(documents, query.data.page)
         page = min(max(query.data.page, 0), pages - 1)
         with contextlib.suppress(BadRequest):  # "message is not modified" on a double tap

@@ -49,6 +49,7 @@ from bot.adapters.telegram.summary_format import (
     summary_messages,
     with_footer,
 )
+from bot.core.rate_limit import silent
 from knowledge.errors import CrisisbotError
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,8 @@ class SummaryHandlers(CoreCalls):
             summary = await self._run(partial(self.service.summarize, topic, options.get("since"),
                                               options.get("until"), actor=actor))
         except CrisisbotError as exc:
-            await message.reply_text(str(exc))
+            if not silent(exc):  # a repeated refusal of the moderators' limit: ignored
+                await message.reply_text(str(exc))
             return
         parts = summary_messages(summary, limit=self.message_limit)
         await self._deliver(update, actor, Kind.SUMMARY, parts, postable=summary.found)
@@ -159,7 +161,8 @@ class SummaryHandlers(CoreCalls):
             await _typing(message)
             digest = await self._run(partial(self.service.digest, actor=actor, since=since, key=key))
         except CrisisbotError as exc:
-            await message.reply_text(str(exc))
+            if not silent(exc):  # a repeated refusal of the moderators' limit: ignored
+                await message.reply_text(str(exc))
             return
         parts = digest_messages(digest, limit=self.message_limit)
         mark = (key, digest) if key is not None else None

@@ -27,6 +27,7 @@ GUILD_ADMIN = 601  # Manage Server through the "Editors" role
 MODERATOR = 611  # Manage Messages through the "Moderators" role
 TRUSTEE = 621  # holds the "Trustees" role, which grants no permission: a configured admin role
 MEMBER = 602
+OTHER_MEMBER = 603  # (a second person: one person refused twice a minute is told and audited once)
 OTHER_GUILD = 123456789  # the community's server, when the stand-in's is not
 NOT_ADMIN, NOT_MODERATOR = "Only admins may do that.", "Only moderators may do that."
 
@@ -128,14 +129,15 @@ async def test_questions_are_answered_in_dms_but_not_in_an_unlisted_guild(start:
     asked = await slash(bot, "ask", {"question": QUESTION})
     assert asked.json["type"] == 4 and asked.json["data"]["flags"] & FLAG_EPHEMERAL  # no public "thinking…"
     assert asked.json["data"]["content"] == DISCORD_UNLISTED_GUILD
-    mention = await bot.after("MESSAGE_CREATE", server.message_create(QUESTION, user_id=MEMBER, mentions_bot=True),
+    mention = await bot.after("MESSAGE_CREATE", server.message_create(QUESTION, user_id=OTHER_MEMBER, mentions_bot=True),
                               "POST", f"/channels/{server.channel_id}/messages")
     assert mention.json["content"] == DISCORD_UNLISTED_GUILD and not embeds_of(mention)
     dm = await bot.after("MESSAGE_CREATE", server.message_create(QUESTION, user_id=MEMBER, guild=False),
                          "POST", "/messages")
     assert "10,000" in embeds_of(dm)[0]["description"]
     where = f"guild {server.guild_id}"
-    assert sorted(refusals(bot.service)) == [(str(MEMBER), "ask", where, UNLISTED_RESULT)] * 2
+    assert sorted(refusals(bot.service)) == [(str(MEMBER), "ask", where, UNLISTED_RESULT),
+                                             (str(OTHER_MEMBER), "ask", where, UNLISTED_RESULT)]
     assert not any(c for c in server.calls("POST", "/threads"))  # nothing was started there
 
 
@@ -192,3 +194,22 @@ def test_the_discord_section_carries_the_guilds_and_the_opt_in(tmp_path: Path, m
     monkeypatch.delenv("CRISISBOT_DISCORD_MANAGE_SERVER_IS_ADMIN")
     default = load_settings(data_dir=tmp_path).discord
     assert default.guild_ids == frozenset() and not default.manage_server_is_admin  # DMs only, no permission counts
+
+
+@pytest.mark.asyncio
+async def test_a_stranger_flooding_an_unlisted_guild_is_told_once_and_audited_once(start: Start) -> None:
+    """Twenty mentions from someone in a server not the community's: one polite reply, one
+    audit row; the rest are dropped (each reply would be a request on the bot's own budget)."""
+    bot = await start()
+    server = bot.server
+    begin = len(server.requests)
+    channel = f"/channels/{server.channel_id}/messages"
+    for _ in range(20):
+        await server.dispatch("MESSAGE_CREATE", server.message_create(QUESTION, user_id=MEMBER, mentions_bot=True))
+    await server.wait_for("POST", channel, after=begin)
+    dm = await bot.after("MESSAGE_CREATE", server.message_create(QUESTION, user_id=MEMBER, guild=False),
+                         "POST", "/messages")  # queued behind the twenty: they are all done by now
+    assert "10,000" in embeds_of(dm)[0]["description"]
+    replies = [r for r in server.requests[begin:] if r.method == "POST" and r.path.endswith(channel)]
+    assert [r.json["content"] for r in replies] == [DISCORD_UNLISTED_GUILD]
+    assert refusals(bot.service) == [(str(MEMBER), "ask", f"guild {server.guild_id}", UNLISTED_RESULT)]

@@ -249,10 +249,10 @@ async def test_one_slow_question_does_not_stall_the_others(running: Running, mon
     gate = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def slow_for_one(question: str, actor: object = None) -> object:
+    def slow_for_one(question: str, actor: object = None, *more: object) -> object:
         if "slow" in question:
             asyncio.run_coroutine_threadsafe(gate.wait(), loop).result(timeout=30)
-        return real_ask(question, actor)  # type: ignore[arg-type]
+        return real_ask(question, actor, *more)  # type: ignore[arg-type]
 
     monkeypatch.setattr(running.service, "ask", slow_for_one)
     server = running.server
