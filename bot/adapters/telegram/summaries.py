@@ -130,9 +130,10 @@ class SummaryHandlers(CoreCalls):
         try:
             topic, options = parse_args("summary", context.args or [])
             actor = await self._actor_of(update)
+            self.service.summaries.admit(actor, "summary", topic or "")  # before "typing…": a flood costs nothing
             await _typing(message)
             summary = await self._run(partial(self.service.summarize, topic, options.get("since"),
-                                              options.get("until"), actor=actor))
+                                              options.get("until"), actor=actor, admitted=True))
         except CrisisbotError as exc:
             if not silent(exc):  # a repeated refusal of the moderators' limit: ignored
                 await message.reply_text(str(exc))
@@ -158,8 +159,9 @@ class SummaryHandlers(CoreCalls):
             since = options.get("since")
             key = digest_key(target) if target is not None and since is None else None
             actor = await self._actor_of(update)
+            self.service.summaries.admit(actor, "digest", since or "")
             await _typing(message)
-            digest = await self._run(partial(self.service.digest, actor=actor, since=since, key=key))
+            digest = await self._run(partial(self.service.digest, actor=actor, since=since, key=key, admitted=True))
         except CrisisbotError as exc:
             if not silent(exc):  # a repeated refusal of the moderators' limit: ignored
                 await message.reply_text(str(exc))

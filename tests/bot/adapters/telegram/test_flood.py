@@ -57,6 +57,27 @@ async def test_a_flooder_is_told_once_then_ignored_and_audited_once(
 
 
 @pytest.mark.asyncio
+async def test_a_moderator_flooding_summaries_gets_no_typing_after_the_limit(
+        telegram_server: FakeTelegram, make_service: Callable[..., CrisisBot]) -> None:
+    """The moderators' limit is checked before "typing…" and before any work, as the members' is."""
+    server = telegram_server
+    service = make_service(moderator_requests_per_minute=2, telegram_moderator_ids="888")
+    application = await start(server, service)
+    try:
+        start_index = len(server.requests)
+        for _ in range(10):
+            server.push_update(server.private_message("/summary grain", user_id=888))
+        await settle(server, lambda: sum(LIMITED in r.params["text"] for r in to_chat(server, 888, after=start_index)), 1)
+        texts = [r.params["text"] for r in to_chat(server, 888, after=start_index)]
+        assert sum(LIMITED in t for t in texts) == 1
+        assert len(to_chat(server, 888, "sendChatAction", start_index)) == 2  # the two admitted only
+        refusals = [e for e in service.audit.entries(100) if e.result.startswith("refused")]
+        assert [(e.user_id, e.action) for e in refusals] == [("888", "summary")]
+    finally:
+        await stop(application)
+
+
+@pytest.mark.asyncio
 async def test_sources_help_and_pager_count_against_a_limit_and_help_reads_a_count(
         telegram_server: FakeTelegram, make_service: Callable[..., CrisisBot],
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
