@@ -1,0 +1,108 @@
+"""Fuzzing every file reader: any file gives documents or one `SourceError`, in time and memory.
+
+Inputs are valid-looking files of each format with odd parts (tests/knowledge/strategies.py),
+sometimes mutated byte by byte. A document that is returned must be one a citation can stand
+on: text and title present and trimmed, a valid partial date, a known kind.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import pypdf  # noqa: F401  (imported here so that no example pays, or measures, the import)
+import trafilatura  # noqa: F401
+from hypothesis import given
+from hypothesis import strategies as st
+
+from knowledge.documents import Document, Kind
+from knowledge.errors import SourceError
+from knowledge.extraction import extract_html, extract_pdf
+from knowledge.readers import parse_column_mapping, read_file
+from tests.fuzzing import Bounds, assert_one_error, bounded
+from tests.knowledge import strategies as fuzz
+
+_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for the module: function-scoped tmp_path would be shared by all examples anyway."""
+    return tmp_path_factory.mktemp("readers-fuzz")
+
+
+def check_document(document: Document) -> None:
+    assert document.id.strip() and document.title.strip()
+    assert document.text and document.text == document.text.strip()
+    assert "\n" not in document.title and "\r" not in document.title
+    assert document.published is None or _PARTIAL_DATE.fullmatch(document.published)
+    assert isinstance(document.kind, Kind)
+    document.text.encode("utf-8")  # storable: the store and the hash need UTF-8
+
+
+def read(path: Path, content: bytes, columns: dict[str, str] | None = None) -> None:
+    path.write_bytes(content)
+    outcome = bounded(lambda: read_file(path, "fuzz", columns))
+    assert_one_error(outcome, SourceError)
+    if not isinstance(outcome, SourceError):
+        assert outcome, "a reader returned no documents and no error"
+        for document in outcome:
+            check_document(document)
+
+
+@given(fuzz.maybe_mutated(fuzz.markdown_files()))
+def test_markdown_gives_a_document_or_one_source_error(folder: Path, content: bytes) -> None:
+    read(folder / "note.md", content)
+
+
+@given(fuzz.maybe_mutated(fuzz.text_files()))
+def test_plain_text_gives_a_document_or_one_source_error(folder: Path, content: bytes) -> None:
+    read(folder / "note.txt", content)
+
+
+@given(fuzz.maybe_mutated(fuzz.jsonl_files()))
+def test_jsonl_gives_documents_or_one_source_error(folder: Path, content: bytes) -> None:
+    read(folder / "batch.jsonl", content)
+
+
+@given(fuzz.csv_files(), st.booleans())
+def test_csv_gives_documents_or_one_source_error(folder: Path, case: tuple[bytes, str | None],
+                                                 mutate: bool) -> None:
+    content, spec = case
+    columns = None
+    if spec is not None:
+        parsed = bounded(lambda: parse_column_mapping(spec))
+        assert_one_error(parsed, SourceError)
+        columns = None if isinstance(parsed, SourceError) else parsed
+    read(folder / "table.csv", content, columns)
+
+
+@given(fuzz.html_pages().flatmap(lambda case: fuzz.mutated(case[0])))
+def test_saved_html_gives_a_document_or_one_source_error(folder: Path, content: bytes) -> None:
+    read(folder / "page.html", content)
+
+
+@given(fuzz.html_pages())
+def test_fetched_html_with_any_declared_charset_gives_text_or_one_source_error(
+    case: tuple[bytes, str | None],
+) -> None:
+    content, charset = case
+    outcome = bounded(lambda: extract_html(content, charset, "https://example.org/page"))
+    assert_one_error(outcome, SourceError)
+    if not isinstance(outcome, SourceError):
+        assert outcome.text and outcome.title.strip()
+        assert outcome.published is None or _PARTIAL_DATE.fullmatch(outcome.published)
+
+
+@given(fuzz.pdf_files())
+def test_pdf_gives_a_document_or_one_source_error(folder: Path, content: bytes) -> None:
+    read(folder / "report.pdf", content)
+
+
+@given(fuzz.pdf_files())
+def test_fetched_pdf_gives_text_or_one_source_error(content: bytes) -> None:
+    outcome = bounded(lambda: extract_pdf(content, "https://example.org/report.pdf"), Bounds(seconds=10))
+    assert_one_error(outcome, SourceError)
+    if not isinstance(outcome, SourceError):
+        assert outcome.text and outcome.title.strip()
