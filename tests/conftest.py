@@ -28,8 +28,9 @@ settings.register_profile(
     "fast", max_examples=25, derandomize=True, database=None, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.register_profile(
-    "long", max_examples=1500, derandomize=False, database=None, deadline=None, print_blob=True,
+settings.register_profile(  # seeded by `make fuzz` (--hypothesis-seed); FUZZ_EXAMPLES per test
+    "long", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "400")), derandomize=False, database=None,
+    deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))

@@ -38,7 +38,8 @@ def check_document(document: Document) -> None:
     assert "\n" not in document.title and "\r" not in document.title
     assert document.published is None or _PARTIAL_DATE.fullmatch(document.published)
     assert isinstance(document.kind, Kind)
-    document.text.encode("utf-8")  # storable: the store and the hash need UTF-8
+    for value in (document.id, document.title, document.text, document.url, document.publisher):
+        (value or "").encode("utf-8")  # storable: the store and the hash need UTF-8
 
 
 def read(path: Path, content: bytes, columns: dict[str, str] | None = None) -> None:
