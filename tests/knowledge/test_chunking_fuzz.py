@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from knowledge.chunking import ChunkingPolicy, TokenCounter, chunk_document
@@ -34,9 +34,9 @@ def policies(draw: st.DrawFn) -> ChunkingPolicy:
                           max_sentences=draw(st.integers(1, 6)), min_tokens=draw(st.integers(0, max_tokens)))
 
 
-def check_passages(text: str, count: TokenCounter, policy: ChunkingPolicy) -> None:
+def check_passages(text: str, count: TokenCounter, policy: ChunkingPolicy, bounds: Bounds = Bounds()) -> None:
     document = Document(id="d", title="t", text=text)
-    passages = bounded(lambda: chunk_document(document, count, policy), Bounds(seconds=10))
+    passages = bounded(lambda: chunk_document(document, count, policy), bounds)
     assert not isinstance(passages, Exception)
     previous_end = 0
     for ordinal, passage in enumerate(passages):
@@ -57,5 +57,14 @@ def test_passages_are_exact_ordered_slices_within_the_real_window(
 
 
 @given(texts, st.lists(long_words, max_size=2), policies())
+# Found by this test: a long word under a small window took 20 s (each piece searched the rest).
+@example("", ["https://example.org/" * 300], ChunkingPolicy(max_tokens=1, target_tokens=1, max_sentences=1))
 def test_passages_fit_any_policy(text: str, words: list[str], policy: ChunkingPolicy) -> None:
     check_passages(" ".join([*words, text]), count_words, policy)
+
+
+def test_chunking_time_follows_the_text_length_not_its_square(count_tokens: TokenCounter) -> None:
+    """100 KB without a sentence end (a pasted blob, text without punctuation) took 19 s of CPU
+    with the real tokenizer, and a 10 MB file hours: every piece searched all the text after it."""
+    for unit in ("ab+", "word "):
+        check_passages((unit * (100_000 // len(unit))).strip(), count_tokens, ChunkingPolicy())
