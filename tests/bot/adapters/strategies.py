@@ -23,7 +23,9 @@ fragment = st.one_of(st.sampled_from(SPECIALS), st.sampled_from(WORDS), st.text(
                      st.tuples(st.sampled_from(["x", "_", "\\", "😀", "&", "<"]), st.integers(1, 700))
                      .map(lambda pair: pair[0] * pair[1]))
 text = st.lists(st.one_of(fragment, st.just(" ")), max_size=30).map("".join)
-sentence = text.map(str.strip).filter(bool)
+# Never empty or blank (the composer quotes whole sentences): something visible in the middle.
+sentence = st.tuples(text, st.sampled_from(WORDS + [c for c in SPECIALS if c.strip()]), text).map(
+    lambda parts: "".join(parts).strip())
 published = st.one_of(st.none(), st.dates().map(lambda d: d.isoformat()[: 4 + 3 * (d.day % 3)]))
 urls = st.one_of(
     st.none(),
