@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import Embedder
+from knowledge.crash_test_hook import crash_test_point
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,9 @@ class EmbeddingCache:
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
+                crash_test_point("embedding_cache.commit.before")
                 self._db.execute("COMMIT")
+                crash_test_point("embedding_cache.commit.after")
             except sqlite3.Error as exc:
                 log.warning("embedding cache %s: could not store %d vectors: %s", self.path, len(rows), exc)
 

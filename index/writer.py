@@ -23,6 +23,7 @@ import numpy as np
 from index.embedder import Embedder
 from index.interfaces import RepairReport, VectorIndex
 from knowledge.chunking import ChunkingPolicy, chunk_document
+from knowledge.crash_test_hook import crash_test_point
 from knowledge.documents import Document, Kind
 from knowledge.store_interface import KnowledgeStore, NewDocument, WriteResult
 
@@ -137,13 +138,16 @@ class KnowledgeWriter:
             if progress:
                 progress(len(documents), len(documents))
             if report.added or report.replaced:
+                crash_test_point("writer.save.before")
                 self.index.save()
+                crash_test_point("writer.save.after")
         return report
 
     def _prepare(self, documents: list[Document]) -> list[NewDocument]:
         chunked = [chunk_document(d, self.embedder.count_tokens, self.policy) for d in documents]
         texts = [p.text for passages in chunked for p in passages]
         vectors = self.embedder.embed(texts)
+        crash_test_point("writer.embedded")
         items, row = [], 0
         for document, passages in zip(documents, chunked):
             items.append(NewDocument(document, passages, vectors[row : row + len(passages)]))
@@ -201,6 +205,7 @@ class KnowledgeWriter:
         with self.index.writing():
             result = self.store.write_documents(items, self.embedder.name)
             self.index.apply(result, save=False)
+        crash_test_point("writer.applied")
         return result
 
     def remove(self, document_id: str) -> int:

@@ -9,6 +9,7 @@ from datetime import date
 from enum import Enum
 
 from knowledge.errors import SourceError
+from knowledge.text import check_unicode, strip_invisible
 
 
 class Kind(str, Enum):
@@ -29,7 +30,7 @@ class Kind(str, Enum):
             return cls(text)
         except ValueError:
             allowed = ", ".join(k.value for k in cls)
-            raise SourceError(f"unknown kind {value!r} (allowed: {allowed})") from None
+            raise SourceError(f"unknown kind {_shown(value)} (allowed: {allowed})") from None
 
 
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -52,13 +53,40 @@ def parse_published(value: object) -> str | None:
         text = text.split("T", 1)[0]
     match = _PARTIAL_DATE.match(text)
     if not match:
-        raise SourceError(f"bad published date {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
+        raise SourceError(f"bad published date {_shown(value)} (use YYYY, YYYY-MM or YYYY-MM-DD)")
     year, month, day = (int(g) if g else None for g in match.groups())
     try:
         date(year, 1 if month is None else month, 1 if day is None else day)  # type: ignore[arg-type]
     except ValueError:
-        raise SourceError(f"bad published date {value!r}: no such date") from None
+        raise SourceError(f"bad published date {_shown(value)}: no such date") from None
     return text
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value for an error message, cut short: a megabyte-long field must not become one."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
+def check_link(url: str | None) -> str | None:
+    """`url` when it is an http(s) link to a named host, None when there is none.
+
+    Every citation shows the URL as a link; a `javascript:` or `data:` one would run or show
+    whatever it holds when a reader clicks the source. Checked when a document is built, so
+    no reader, pasted text or fetched page can store one.
+
+    Raises:
+        SourceError: any other scheme, no host, or credentials in the URL.
+    """
+    if url is None:
+        return None
+    from knowledge.url_guard import validate_url  # lazily: httpx, for the one parser we trust
+
+    try:
+        validate_url(url)
+    except SourceError as exc:
+        raise SourceError(f"url {_shown(url)}: {exc}") from None
+    return url
 
 
 def content_hash(text: str) -> str:
@@ -82,6 +110,19 @@ class Document:
     sha256: str = field(default="")
 
     def __post_init__(self) -> None:
+        """Whatever built it, a document has a visible title and publisher, valid Unicode
+        (the store keeps UTF-8) and an http(s) URL or none."""
+        for name in ("id", "title", "text", "publisher", "language", "added_by"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                check_unicode(value, f"the {name}")
+        title = " ".join(strip_invisible(self.title).split())
+        if not title:
+            raise SourceError("the title is empty")
+        object.__setattr__(self, "title", title)
+        if self.publisher is not None:
+            object.__setattr__(self, "publisher", " ".join(strip_invisible(self.publisher).split()) or None)
+        check_link(self.url)
         if not self.sha256:
             object.__setattr__(self, "sha256", content_hash(self.text))
 

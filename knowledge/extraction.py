@@ -11,6 +11,7 @@ Like the file readers, everything is validated here so a caller can refuse befor
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import logging
@@ -23,7 +24,10 @@ import httpx
 from knowledge.documents import Document, Kind, parse_published
 from knowledge.errors import SourceError
 from knowledge.fetching import HTML_TYPES, PDF_TYPE, FetchedPage
-from knowledge.text import normalise_text, title_from_text
+from knowledge.text import (
+    MAX_PUBLISHER_CHARS, MAX_TITLE_CHARS, normalise_text, replace_surrogates, shorten,
+    title_from_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +105,7 @@ def extract_html(content: bytes, charset: str | None = None, url: str | None = N
     import trafilatura  # lazily: lxml and the date parser are only needed when adding a page
     from trafilatura.settings import Document as ExtractedPage
 
-    html: str | bytes = content
-    if charset:
-        try:
-            html = content.decode(charset, errors="replace")
-        except LookupError:  # an unknown charset name: let trafilatura guess
-            html = content
+    html = _decode_declared(content, charset) if charset else content
     extracted = trafilatura.bare_extraction(
         html,
         url=url,
@@ -128,8 +127,32 @@ def extract_html(content: bytes, charset: str | None = None, url: str | None = N
     text = normalise_text(extracted.text or "")
     if not text:
         raise SourceError(f"no article text found{where}")
-    title = (extracted.title or "").strip() or title_from_text(text)
-    return ExtractedText(title, text, _published(extracted.date, url or "page"), _clean(extracted.sitename))
+    title = _clean(extracted.title, MAX_TITLE_CHARS) or title_from_text(text)
+    publisher = _clean(extracted.sitename, MAX_PUBLISHER_CHARS)
+    return ExtractedText(title, text, _published(extracted.date, url or "page"), publisher)
+
+
+# Python codecs that a server may name but no browser decodes a page with: Python's own
+# "undefined" (which raises on any input), the IDNA host-name codecs, escape codecs, UTF-7
+# (banned from the web for smuggling markup) and Windows' code-page aliases.
+_NOT_PAGE_CHARSETS = frozenset({
+    "undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "utf-7", "mbcs", "oem",
+})
+
+
+def _decode_declared(content: bytes, charset: str) -> str | bytes:
+    """The page decoded with the charset its server declared, or the bytes if that is no
+    charset a browser knows (`charset=undefined` is common): trafilatura then guesses."""
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return content
+    if name in _NOT_PAGE_CHARSETS:
+        return content
+    try:
+        return content.decode(name, errors="replace")
+    except (LookupError, UnicodeError):  # base64 and the like: no text encodings at all
+        return content
 
 
 def extract_pdf(content: bytes, source: str = "PDF") -> ExtractedText:
@@ -143,7 +166,7 @@ def extract_pdf(content: bytes, source: str = "PDF") -> ExtractedText:
         SourceError: the PDF is encrypted, unreadable, or has no text (a scan).
     """
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PyPdfError
+    from pypdf.errors import FileNotDecryptedError
 
     try:
         reader = PdfReader(io.BytesIO(content))
@@ -151,13 +174,16 @@ def extract_pdf(content: bytes, source: str = "PDF") -> ExtractedText:
         meta_title = reader.metadata.title if reader.metadata else None
     except FileNotDecryptedError:
         raise SourceError("the PDF is encrypted; send one that can be opened without a password") from None
-    except (PyPdfError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001: pypdf raises many kinds on a damaged file
+        # (a 30-digit startxref, a reference loop: PyPdfError, ValueError, RecursionError,
+        # OverflowError...); a PDF that cannot be read is the sender's to fix, never our crash.
         log.info("unreadable PDF at %s", source, exc_info=True)
         raise SourceError(f"the PDF cannot be read ({type(exc).__name__})") from None
     text = normalise_text("\n\n".join(t.strip() for t in texts if t.strip()))
     if not text:
         raise SourceError("no text found in the PDF (is it a scan?)")
-    title = _clean(str(meta_title) if meta_title else None) or title_from_text(text.split("\n", 1)[0])
+    title = _clean(str(meta_title) if meta_title else None, MAX_TITLE_CHARS)
+    title = title or title_from_text(text.split("\n", 1)[0])
     return ExtractedText(title, text)
 
 
@@ -172,11 +198,11 @@ def _published(value: str | None, url: str) -> str | None:
         return None
 
 
-def _clean(value: str | None) -> str | None:
+def _clean(value: str | None, limit: int) -> str | None:
+    """A title or site name as one line without invisible characters, cut to `limit`."""
     if value is None:
         return None
-    text = " ".join(value.split())
-    return text or None
+    return shorten(normalise_text(replace_surrogates(value)), limit) or None
 
 
 def _host(url: str) -> str | None:

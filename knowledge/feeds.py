@@ -4,7 +4,10 @@ Parsing works on bytes the caller fetched (through the SSRF guard): feedparser i
 a URL, so it never opens a connection of its own. Polling takes its two side effects as
 callables (fetch the feed, add one entry), so the scheduler and the HTTP client live elsewhere
 and the tests need neither. An entry counts as seen only once it was added, so one that failed
-is tried again at the next poll.
+is tried again at the next poll; one that keeps failing waits longer each time (its failures
+are kept with the subscription, so a restart does not forget them).
+
+How a poll is bounded is `knowledge.feed_poll`'s business.
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
 from knowledge.database import open_tables
 from knowledge.errors import CrisisbotError, SourceError
+from knowledge.text import replace_surrogates, strip_invisible
 from knowledge.url_guard import validate_url
 
 log = logging.getLogger(__name__)
@@ -44,7 +48,29 @@ CREATE TABLE IF NOT EXISTS feed_entries (
     seen_at TEXT NOT NULL,
     PRIMARY KEY (feed_url, entry_url)
 );
+CREATE TABLE IF NOT EXISTS feed_entry_failures (
+    feed_url TEXT NOT NULL REFERENCES feeds(url) ON DELETE CASCADE,
+    entry_url TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    retry_at TEXT NOT NULL,
+    PRIMARY KEY (feed_url, entry_url)
+);
 """
+
+FIRST_BACKOFF = timedelta(hours=1)
+"""How long an entry that failed twice in a row waits; each further failure doubles it. The
+first failure waits for nothing: the next poll tries again, as a passing outage deserves."""
+MAX_BACKOFF = timedelta(days=7)
+
+
+def backoff(failures: int) -> timedelta:
+    """How long an entry that failed `failures` times in a row waits before it is tried again."""
+    if failures <= 1:
+        return timedelta(0)
+    return min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(failures - 2, 16))
+
+
 
 
 @dataclass(frozen=True)
@@ -55,6 +81,7 @@ class FeedEntry:
     title: str | None = None
     published: str | None = None  # YYYY-MM-DD, when the feed dates the entry
     summary: str | None = None  # plain text
+    stamp: str | None = field(default=None, compare=False)  # when, to the second: newest first
 
 
 @dataclass(frozen=True)
@@ -83,6 +110,9 @@ class PollReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry link, why): copies
     failed: list[tuple[str, str]] = field(default_factory=list)  # (entry link, error)
     error: str | None = None  # the feed itself could not be fetched or parsed
+    waiting: int = 0  # new entries left for the next poll (over the cap, or out of time)
+    out_of_time: bool = False  # the poll's time budget ran out before this feed's last entry
+    backing_off: int = 0  # entries that failed repeatedly, not tried until their wait is over
 
 
 def _now() -> str:
@@ -100,6 +130,31 @@ def parse_feed(content: bytes, feed_url: str) -> Feed:
     Raises:
         SourceError: the bytes are not an RSS or Atom feed.
     """
+    try:
+        return _parse(_without_surrogate_references(content), feed_url)
+    except CrisisbotError:
+        raise
+    except Exception as exc:  # noqa: BLE001: feedparser and its SGML parser raise anything
+        log.info("%s: feed cannot be parsed", feed_url, exc_info=True)
+        raise SourceError(f"{feed_url} cannot be read as a feed ({type(exc).__name__})") from None
+
+
+_NUMERIC_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
+
+
+def _without_surrogate_references(content: bytes) -> bytes:
+    """`&#xD800;` and its kin as U+FFFD: a reference to half a UTF-16 pair, or to no code
+    point at all, is no character, and feedparser raises on it instead of reading the feed."""
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        digits = match.group(1)
+        number = int(digits[1:], 16) if digits[:1] in b"xX" else int(digits)
+        return b"&#xFFFD;" if 0xD800 <= number <= 0xDFFF or number > 0x10FFFF else match.group()
+
+    return _NUMERIC_REFERENCE.sub(replace, content)
+
+
+def _parse(content: bytes, feed_url: str) -> Feed:
     import feedparser  # lazily: only feed polling needs it
 
     # A file object, never a string: feedparser treats a string as a URL or path to open.
@@ -125,6 +180,7 @@ def parse_feed(content: bytes, feed_url: str) -> Feed:
                 title=_text(item.get("title")),
                 published=time.strftime("%Y-%m-%d", stamp) if stamp else None,
                 summary=_text(re.sub(r"<[^>]*>", " ", item.get("summary") or "")),
+                stamp=time.strftime("%Y-%m-%dT%H:%M:%S", stamp) if stamp else None,
             )
         )
     return Feed(feed_url, _text(parsed.feed.get("title")), tuple(entries))
@@ -133,7 +189,7 @@ def parse_feed(content: bytes, feed_url: str) -> Feed:
 def _text(value: object) -> str | None:
     if not value:
         return None
-    text = " ".join(html.unescape(str(value)).split())
+    text = " ".join(strip_invisible(replace_surrogates(html.unescape(str(value)))).split())
     return text or None
 
 
@@ -163,6 +219,8 @@ class FeedStore(Protocol):
     def get(self, url: str) -> Subscription: ...
     def new_entries(self, feed_url: str, feed: Feed) -> builtins.list[FeedEntry]: ...
     def mark_seen(self, feed_url: str, entry_urls: Iterable[str]) -> None: ...
+    def record_failure(self, feed_url: str, entry_url: str, error: str) -> int: ...
+    def backed_off(self, feed_url: str) -> set[str]: ...
     def record_poll(self, feed_url: str, error: str | None, title: str | None = None) -> None: ...
     def list(self) -> builtins.list[Subscription]: ...
     def close(self) -> None: ...
@@ -227,12 +285,45 @@ class FeedSubscriptions:
         return [entry for entry in feed.entries if entry.link not in seen]
 
     def mark_seen(self, feed_url: str, entry_urls: Iterable[str]) -> None:
+        """Entries taken in (added or skipped): never fetched again, their failures forgotten."""
         now = _now()
+        rows = [(feed_url, link, now) for link in entry_urls]
         with self._lock:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO feed_entries VALUES (?, ?, ?)",
-                [(feed_url, link, now) for link in entry_urls],
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR IGNORE INTO feed_entries VALUES (?, ?, ?)", rows)
+                self._db.executemany(
+                    "DELETE FROM feed_entry_failures WHERE feed_url = ? AND entry_url = ?",
+                    [row[:2] for row in rows],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def record_failure(self, feed_url: str, entry_url: str, error: str) -> int:
+        """One more failure of an entry in a row; returns how many, and sets when it is next tried."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT failures FROM feed_entry_failures WHERE feed_url = ? AND entry_url = ?",
+                (feed_url, entry_url),
+            ).fetchone()
+            failures = (int(row[0]) if row else 0) + 1
+            retry_at = (datetime.now(timezone.utc) + backoff(failures)).isoformat(timespec="seconds")
+            self._db.execute(
+                "INSERT OR REPLACE INTO feed_entry_failures VALUES (?, ?, ?, ?, ?)",
+                (feed_url, entry_url, failures, error, retry_at),
             )
+        return failures
+
+    def backed_off(self, feed_url: str) -> set[str]:
+        """The entries of a feed whose wait after repeated failures is not over yet."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT entry_url FROM feed_entry_failures WHERE feed_url = ? AND retry_at > ?",
+                (feed_url, _now()),
+            ).fetchall()
+        return {str(r[0]) for r in rows}
 
     def record_poll(self, feed_url: str, error: str | None, title: str | None = None) -> None:
         """Note when the feed was polled and how it went; a title from the feed replaces none."""
@@ -250,69 +341,3 @@ class FeedSubscriptions:
                 " ORDER BY added_at, rowid"
             ).fetchall()
         return [Subscription(*row) for row in rows]
-
-
-# -- polling ----------------------------------------------------------------------------------
-
-
-def poll_feed(
-    subscriptions: FeedStore,
-    feed_url: str,
-    fetch_bytes: Callable[[str], bytes],
-    add_entry: Callable[[FeedEntry], str | None],
-) -> PollReport:
-    """Fetch a subscribed feed and add each entry not seen before.
-
-    Args:
-        subscriptions: where the feed and its seen entries are kept.
-        feed_url: a subscribed feed.
-        fetch_bytes: fetches a URL's body (through the SSRF guard and size limits).
-        add_entry: fetches the entry's page and ingests it; returns None when it was added,
-            or why it was skipped (a copy of a stored document); raises to report a failure.
-
-    Returns:
-        The entries added, skipped and failed; failed entries stay unseen and are tried
-        again next time, skipped ones are not. An entry that fails does not stop the others.
-
-    Raises:
-        SourceError: the feed is not subscribed.
-    """
-    subscriptions.get(feed_url)
-    report = PollReport(feed_url)
-    try:
-        feed = parse_feed(fetch_bytes(feed_url), feed_url)
-    except CrisisbotError as exc:
-        report.error = str(exc)
-        subscriptions.record_poll(feed_url, report.error)
-        log.warning("feed %s: %s", feed_url, exc)
-        return report
-    except Exception as exc:
-        subscriptions.record_poll(feed_url, f"unexpected error ({type(exc).__name__})")
-        raise
-    for entry in subscriptions.new_entries(feed_url, feed):
-        try:
-            skipped = add_entry(entry)
-        except CrisisbotError as exc:
-            report.failed.append((entry.link, str(exc)))
-            log.warning("feed %s: entry %s not added: %s", feed_url, entry.link, exc)
-            continue
-        except Exception as exc:  # one broken entry must not stop the rest of the feed
-            report.failed.append((entry.link, f"unexpected error ({type(exc).__name__})"))
-            log.exception("feed %s: entry %s failed unexpectedly", feed_url, entry.link)
-            continue
-        subscriptions.mark_seen(feed_url, [entry.link])
-        if skipped is None:
-            report.added.append(entry.link)
-        else:
-            report.skipped.append((entry.link, skipped))
-            log.info("feed %s: entry %s skipped: %s", feed_url, entry.link, skipped)
-    subscriptions.record_poll(feed_url, _summary(report), feed.title)
-    return report
-
-
-def _summary(report: PollReport) -> str | None:
-    if not report.failed:
-        return None
-    total = len(report.failed) + len(report.added) + len(report.skipped)
-    link, error = report.failed[0]
-    return f"{len(report.failed)} of {total} new entries failed; first: {link}: {error}"

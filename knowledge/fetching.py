@@ -1,25 +1,29 @@
 """Fetch one web page or PDF for the knowledge base, within limits and behind the SSRF guard.
 
 The bot fetches URLs that people send it, so every limit is enforced here rather than
-trusted to the server: size (declared and actual), total time, content type, redirect count,
-and where each connection really goes. Redirects are followed by hand so that each hop's host
-is checked before anything connects to it; the address actually connected to is checked
-again as the TCP connection opens, before the request is sent, so a DNS answer that changes
-between the check and the connection (DNS rebinding) is refused too.
+trusted to the server: size (as received and as decoded), total time (name lookups
+included), content type, redirect count, and where each connection really goes. Redirects are
+followed by hand so that each hop's host is resolved once and checked before anything connects
+to it; the socket then connects to exactly the checked addresses (`knowledge.pinned_network`),
+so a DNS answer that changes between the check and the connection (DNS rebinding) never
+reaches an internal address, not even its TCP handshake.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from contextlib import closing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
+from knowledge.content_decoding import BoundedDecoder, content_coding
 from knowledge.errors import SourceError
+from knowledge.pinned_network import PinnedBackend, pinned_transport, resolve_within
 from knowledge.url_guard import MAX_URL_LENGTH, CheckedURL, Resolver, check_address, check_host
 from knowledge.url_guard import system_resolver, validate_url
 
@@ -37,8 +41,8 @@ FEED_TYPES = frozenset({
 FEED_ACCEPT = "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.8"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "crisisbot/0.1 (knowledge base fetcher)"
-# Uncompressed bodies only: the size limit then bounds what we hold in memory exactly, with
-# no compressed chunk expanding a thousandfold before the running total is checked.
+# Uncompressed bodies are asked for; a server that compresses anyway is decoded within the
+# same limit by `knowledge.content_decoding`, one layer of gzip or deflate at most.
 REQUEST_HEADERS = {
     "User-Agent": USER_AGENT,
     "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9",
@@ -85,9 +89,11 @@ def fetch(url: str, policy: FetchPolicy | None = None) -> FetchedPage:
     headers = REQUEST_HEADERS if policy.accept == ALLOWED_TYPES else {
         **REQUEST_HEADERS, "Accept": FEED_ACCEPT if policy.accept == FEED_TYPES else "*/*"
     }
-    with httpx.Client(follow_redirects=False, trust_env=False, headers=headers) as client:
+    backend = PinnedBackend(policy.allow_private)
+    transport = pinned_transport(backend)
+    with httpx.Client(follow_redirects=False, trust_env=False, headers=headers, transport=transport) as client:
         try:
-            return _follow(client, url, policy, deadline)
+            return _follow(client, backend, url, policy, deadline)
         except httpx.TimeoutException:
             raise SourceError(f"timed out after {policy.timeout:g} s") from None
         except httpx.HTTPError as exc:
@@ -105,12 +111,16 @@ def fetch_feed(url: str, policy: FetchPolicy | None = None) -> bytes:
     return fetch(url, feed_policy).content
 
 
-def _follow(client: httpx.Client, url: str, policy: FetchPolicy, deadline: float) -> FetchedPage:
+def _follow(
+    client: httpx.Client, backend: PinnedBackend, url: str, policy: FetchPolicy, deadline: float
+) -> FetchedPage:
     redirects = 0
+    resolver = resolve_within(policy.resolver, deadline, policy.timeout)
     while True:
         target = validate_url(url, policy.max_url_length)
-        check_host(target, policy.resolver, policy.allow_private)
-        with closing(_open(client, target, policy, deadline)) as response:
+        # Resolved once, every address checked, and only those are ever connected to.
+        backend.pin(target.host, check_host(target, resolver, policy.allow_private))
+        with closing(_open(client, target, deadline)) as response:
             _check_peer(target.host, response.extensions, policy.allow_private)
             if response.status_code in REDIRECT_STATUSES:
                 redirects += 1
@@ -128,52 +138,24 @@ def _follow(client: httpx.Client, url: str, policy: FetchPolicy, deadline: float
             return FetchedPage(final, content_type, content, charset)
 
 
-def _open(
-    client: httpx.Client, target: CheckedURL, policy: FetchPolicy, deadline: float
-) -> httpx.Response:
-    """Start a streamed GET whose connection is checked the moment the socket connects."""
+def _open(client: httpx.Client, target: CheckedURL, deadline: float) -> httpx.Response:
+    """Start a streamed GET with whatever is left of the fetch's time."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise httpx.ReadTimeout("deadline passed before the request")
-    request = client.build_request(
-        "GET",
-        target.url,
-        timeout=httpx.Timeout(remaining),
-        extensions={"trace": _connect_checker(target.host, policy.allow_private)},
-    )
+    request = client.build_request("GET", target.url, timeout=httpx.Timeout(remaining))
     return client.send(request, stream=True)
 
 
-def _connect_checker(host: str, allow_private: bool) -> Callable[[str, Mapping[str, Any]], None]:
-    """An httpcore trace hook that refuses a connection to a forbidden peer before sending.
-
-    httpcore reports "connection.connect_tcp.complete" with the new network stream as soon
-    as the TCP handshake is done; checking its peer address there means not one byte of the
-    request reaches a host the guard would have refused.
-    """
-
-    def on_event(name: str, info: Mapping[str, Any]) -> None:
-        if name != "connection.connect_tcp.complete":
-            return
-        stream = info["return_value"]
-        try:
-            _check_stream(host, stream, allow_private)
-        except SourceError:
-            stream.close()  # httpcore never saw the connection succeed, so it won't close it
-            raise
-
-    return on_event
-
-
 def _check_peer(host: str, extensions: Mapping[str, Any], allow_private: bool) -> None:
-    """Check the connection a response came over, reused keep-alive connections included."""
+    """Check the connection a response came over, reused keep-alive connections included.
+
+    The pin already made sure of it; this is the second lock on the same door, costing one
+    look at the socket, in case a future httpx finds a way past the network backend.
+    """
     stream = extensions.get("network_stream")
     if stream is None:
         raise SourceError(f"refused: cannot tell which address {host} connected to")
-    _check_stream(host, stream, allow_private)
-
-
-def _check_stream(host: str, stream: Any, allow_private: bool) -> None:
     peer = stream.get_extra_info("server_addr")
     if not peer:
         raise SourceError(f"refused: cannot tell which address {host} connected to")
@@ -208,25 +190,30 @@ def _content_type(headers: httpx.Headers, policy: FetchPolicy) -> tuple[str, str
 
 
 def _read_body(response: httpx.Response, policy: FetchPolicy, deadline: float) -> bytes:
-    """Read at most `policy.max_bytes`, refusing as soon as the server would send more.
+    """Read at most `policy.max_bytes`, as received and as decoded, refusing any more.
 
     A declared Content-Length over the limit is refused before reading anything; a server
-    that declares nothing (or lies) is cut off when the running total passes the limit, so
-    memory use stays bounded either way. The deadline is checked after every chunk, so a
-    server that drips bytes just fast enough to beat the read timeout still runs out of time.
+    that declares nothing (or lies) is cut off when the running total passes the limit, and
+    a compressed body when what it inflates to passes it (`BoundedDecoder` never inflates
+    more than that), so memory use stays bounded either way. The deadline is checked after
+    every chunk, so a server that drips bytes just fast enough to beat the read timeout
+    still runs out of time.
     """
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.strip().isdigit() and int(declared) > policy.max_bytes:
         raise SourceError(_too_large(policy.max_bytes))
+    coding = content_coding(response.headers.get("Content-Encoding"))
+    decoder = BoundedDecoder(coding, policy.max_bytes, _too_large(policy.max_bytes) + " once decompressed")
     chunks: list[bytes] = []
-    total = 0
-    for chunk in response.iter_bytes():
-        total += len(chunk)
-        if total > policy.max_bytes:
+    received = 0
+    for chunk in response.iter_raw():  # as sent: httpx's own decoders would inflate unbounded
+        received += len(chunk)
+        if received > policy.max_bytes:
             raise SourceError(_too_large(policy.max_bytes))
-        chunks.append(chunk)
+        chunks.append(decoder.feed(chunk))
         if time.monotonic() > deadline:
             raise SourceError(f"timed out after {policy.timeout:g} s")
+    chunks.append(decoder.finish())
     return b"".join(chunks)
 
 
@@ -238,8 +225,22 @@ def _too_large(limit: int) -> str:
 def _describe(exc: httpx.HTTPError) -> str:
     """A short reason for a network failure, without a traceback's worth of nesting."""
     if isinstance(exc, httpx.ConnectError):
+        if _caused_by(exc, ssl.SSLCertVerificationError):
+            return "the server's certificate could not be verified"
         return "cannot connect to the server"
     if isinstance(exc, httpx.RemoteProtocolError):
         return "the server broke the HTTP protocol"
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is anywhere in the exception's chain (httpx wraps httpcore wraps ssl)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain is a few links long; a cycle must not loop forever
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -13,13 +13,16 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from knowledge.documents import Document, Kind, parse_published
 from knowledge.errors import SourceError
 from knowledge.extraction import extract_html, extract_pdf
-from knowledge.text import normalise_text, title_from_text
+from knowledge.front_matter import read_front_matter
+from knowledge.text import (
+    MAX_ID_CHARS, MAX_PUBLISHER_CHARS, MAX_TITLE_CHARS, check_unicode, clean_line, normalise_text,
+    shorten, title_from_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ def _read_bytes(path: Path) -> bytes:
 def read_text_file(path: Path) -> str:
     """A UTF-8 text file within the size limit; binary data and other encodings refused."""
     raw = _read_bytes(path)
-    if b"\x00" in raw[:65536]:
+    if b"\x00" in raw:  # anywhere: a NUL after the first block is no more text than one in it
         raise SourceError(f"{path}: binary data, not a text document")
     try:
         return raw.decode("utf-8-sig")
@@ -88,22 +91,31 @@ def _optional_str(value: object) -> str | None:
     return text or None
 
 
+MAX_LANGUAGE_CHARS = 35  # the longest BCP 47 tags in use
+
+
 def _document(
     meta: Mapping[str, object], text: str, default_id: str, added_by: str, where: str
 ) -> Document:
-    title = _optional_str(meta.get("title"))
-    if not title:
-        raise SourceError(f"{where}: missing title")
+    """A document from a reader's fields, each cleaned and held to the limits every source has
+    (pasted text too): an over-long title, publisher or id given as such is refused, not cut,
+    so the admin sees which record to fix; a title taken from the first line is cut."""
     try:
+        title = clean_line(meta.get("title"), "the title", MAX_TITLE_CHARS)
+        if not title:
+            raise SourceError(f"{where}: missing title")
+        document_id = clean_line(meta.get("id"), "the id", MAX_ID_CHARS) or default_id
+        if not document_id:  # an id of only invisible characters
+            raise SourceError(f"{where}: empty id")
         return Document(
-            id=_optional_str(meta.get("id")) or default_id,
-            title=" ".join(title.split()),
+            id=document_id,
+            title=title,
             text=_require_text(text, where),
             url=_optional_str(meta.get("url")),
-            publisher=_optional_str(meta.get("publisher")),
+            publisher=clean_line(meta.get("publisher"), "the publisher", MAX_PUBLISHER_CHARS),
             kind=Kind.parse(meta.get("kind")),
             published=parse_published(meta.get("published")),
-            language=_optional_str(meta.get("language")) or "en",
+            language=clean_line(meta.get("language"), "the language", MAX_LANGUAGE_CHARS) or "en",
             added_by=added_by,
         )
     except SourceError as exc:
@@ -121,16 +133,10 @@ def read_markdown(path: Path, added_by: str) -> Document:
         end = content.find("\n---", 3)
         if end < 0:
             raise SourceError(f"{path}: front matter starts with '---' but never ends")
-        try:
-            loaded = yaml.safe_load(content[4:end]) or {}
-        except yaml.YAMLError as exc:
-            raise SourceError(f"{path}: front matter is not valid YAML ({exc})") from None
-        if not isinstance(loaded, dict):
-            raise SourceError(f"{path}: front matter must be a mapping of fields")
-        meta = {str(k): v for k, v in loaded.items()}
+        meta = read_front_matter(content[4:end], str(path))
         body = content[end + 4 :].lstrip("-")
     if not _optional_str(meta.get("title")):
-        meta["title"] = _first_line(body, path).lstrip("#").strip()
+        meta["title"] = shorten(_first_line(body, path).lstrip("#"), MAX_TITLE_CHARS)
     return _document(meta, body, path.stem, added_by, str(path))
 
 
@@ -144,7 +150,7 @@ def _first_line(text: str, path: Path) -> str:
 def read_plain_text(path: Path, added_by: str) -> Document:
     """Plain text: the first non-empty line is the title, the rest the text."""
     content = normalise_text(read_text_file(path))
-    title = _first_line(content, path)
+    title = shorten(_first_line(content, path), MAX_TITLE_CHARS)
     rest = content.split("\n", 1)[1] if "\n" in content else ""
     body = rest if rest.strip() else content
     return _document({"title": title}, body, path.stem, added_by, str(path))
@@ -160,17 +166,18 @@ def read_jsonl(path: Path, added_by: str) -> list[Document]:
         if not line.strip():
             continue
         where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SourceError(f"{where}: malformed JSON ({exc.msg}, column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise SourceError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        record = _json_record(line, where)
         for required in ("id", "text"):
             if not _optional_str(record.get(required)):
                 raise SourceError(f"{where}: missing or empty field {required!r}")
         if not isinstance(record["text"], str):
             raise SourceError(f"{where}: field 'text' must be a string")
+        for name, value in record.items():
+            if isinstance(value, str):
+                try:
+                    check_unicode(value, f"field {name!r}")
+                except SourceError as exc:
+                    raise SourceError(f"{where}: {exc}") from None
         if not _optional_str(record.get("title")):
             record = {**record, "title": title_from_text(record["text"])}
             log.warning("%s: no title; using the start of the text: %s", where, record["title"])
@@ -184,6 +191,21 @@ def read_jsonl(path: Path, added_by: str) -> list[Document]:
     if not documents:
         raise SourceError(f"{path}: empty document (no JSON lines)")
     return documents
+
+
+def _json_record(line: str, where: str) -> dict[str, Any]:
+    """One JSONL line as an object; malformed, absurdly nested or non-object lines refused."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{where}: malformed JSON ({exc.msg}, column {exc.colno})") from None
+    except RecursionError:
+        raise SourceError(f"{where}: malformed JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise SourceError(f"{where}: malformed JSON ({exc})") from None
+    if not isinstance(record, dict):
+        raise SourceError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    return record
 
 
 def read_html(path: Path, added_by: str) -> Document:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.crash_test_hook import crash_test_point
 from knowledge.documents import DocumentInfo, Kind, Passage, StoredPassage
 from knowledge.errors import StoreError
 from knowledge.store_interface import NewDocument, WriteResult
@@ -107,7 +108,9 @@ class SqliteStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            crash_test_point("store.commit.before")
             self._db.execute("COMMIT")
+            crash_test_point("store.commit.after")
 
     # -- metadata -------------------------------------------------------------------------
 

@@ -4,8 +4,9 @@ An admin's "add a URL" makes the bot's server send requests on someone's say-so.
 guard, a link to `http://169.254.169.254/` or `http://localhost:8080/admin` would let anyone
 who can add sources read the cloud metadata service or internal admin pages through the bot
 (server-side request forgery). Checks here are pure functions of a URL and the addresses its
-host resolves to; the fetcher calls them on every redirect hop and again on the address it
-actually connected to, because DNS may answer differently the second time.
+host resolves to; the fetcher calls them on every redirect hop, then connects only to the
+addresses checked (`knowledge.pinned_network`), because DNS may answer differently the second
+time.
 """
 
 from __future__ import annotations
@@ -83,27 +84,38 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def _unwrap(ip: IPAddress) -> IPAddress:
-    """The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), if it is one.
+# IPv6 prefixes whose low 32 bits name an IPv4 host that the packet ends up at: NAT64's
+# well-known prefix (RFC 6052) and its local-use one (RFC 8215).
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated "::a.b.c.d" (RFC 4291 2.5.5.1)
 
-    `::ffff:127.0.0.1` reaches the loopback interface, but before Python 3.13 `is_loopback`
-    says False for it; unwrapping first makes the checks below see what the kernel sees.
+
+def embedded_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and may deliver to, if it carries any.
+
+    IPv4-mapped (`::ffff:127.0.0.1`), IPv4-compatible (`::127.0.0.1`), 6to4
+    (`2002:7f00:1::`), Teredo (`2001:0::/32`, server and client) and NAT64 addresses all
+    reach the IPv4 host inside them through the kernel, a relay or a gateway. Python's own
+    flags judge the IPv6 wrapper, not that host (3.11 calls 6to4 "global" whatever it wraps),
+    so the guard judges each embedded address as well.
     """
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
+    if isinstance(ip, ipaddress.IPv4Address):
+        return []
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if any(ip in network for network in _NAT64):
+        return [low]
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:  # "::" and "::1" are IPv6's own
+        return [low]
+    return []
 
 
-def address_category(address: str) -> str | None:
-    """Why an address is not a public internet address ("loopback", ...), or None if it is.
-
-    The order matters: `is_private` is also true for loopback and link-local ranges, and the
-    message should name the most specific reason.
-    """
-    try:
-        ip = _unwrap(ipaddress.ip_address(address))
-    except ValueError:
-        return "invalid"
+def _category_of(ip: IPAddress) -> str | None:
     checks: tuple[tuple[str, bool], ...] = (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
@@ -117,6 +129,39 @@ def address_category(address: str) -> str | None:
         if matches:
             return name
     return None
+
+
+def address_category(address: str) -> str | None:
+    """Why an address is not a public internet address ("loopback", ...), or None if it is.
+
+    An IPv4 address embedded in an IPv6 one is judged first, so `2002:7f00:1::` is named
+    "loopback" rather than whatever its wrapper is. The order of the checks matters:
+    `is_private` is also true for loopback and link-local ranges, and the message should
+    name the most specific reason.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "invalid"
+    for inner in embedded_ipv4(ip):
+        category = _category_of(inner)
+        if category is not None:
+            return category
+    if _translated(ip):
+        return None  # a translator hands the packet to that (public) IPv4 host: nothing else
+    return _category_of(ip)
+
+
+def _translated(ip: IPAddress) -> bool:
+    """Whether the IPv6 address is only a translation of the IPv4 address inside it.
+
+    An IPv4-mapped address is the IPv4 socket itself, and on an IPv6-only network with
+    DNS64 every IPv4 web site resolves to a NAT64 address: Python calls both non-global,
+    but where they lead is their IPv4 host, which the caller has judged already.
+    """
+    if isinstance(ip, ipaddress.IPv4Address):
+        return False
+    return ip.ipv4_mapped is not None or any(ip in network for network in _NAT64)
 
 
 def check_address(host: str, address: str, allow_private: bool, verb: str = "resolves to") -> None:

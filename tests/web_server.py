@@ -1,13 +1,18 @@
 """A stand-in web server for the fetching tests: real HTTP on an ephemeral 127.0.0.1 port,
 serving an article page, PDFs with and without a text layer, redirect chains, oversize and
-slow bodies, wrong content types, and pages held back until a test lets them go (an import
-kept in progress). The builders make the PDFs in memory."""
+slow bodies, wrong content types, compressed bodies and compression bombs, and pages held back
+until a test lets them go (an import kept in progress). The builders make the PDFs and the
+bombs in memory. The server counts the connections it accepts, not only the requests, so a
+test can prove that nothing so much as completed a TCP handshake with it."""
 
 from __future__ import annotations
 
+import functools
 import io
+import socket
 import threading
 import time
+import zlib
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -128,6 +133,30 @@ def atom_feed(items: Sequence[tuple[str, str]], base: str) -> bytes:
             + "".join(parts) + "</feed>").encode("utf-8")
 
 
+def compress(body: bytes, coding: str) -> bytes:
+    """`body` in one Content-Encoding: "gzip", "deflate" (zlib) or "raw-deflate" (no header)."""
+    wbits = {"gzip": 31, "deflate": 15, "raw-deflate": -15}[coding]
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return packer.compress(body) + packer.flush()
+
+
+def gzip_bomb(megabytes: int, layers: int) -> bytes:
+    """`megabytes` MB of spaces (harmless HTML), gzipped `layers` times: 256 MB in two layers
+    is 590 bytes on the wire."""
+    body = _gzipped_spaces(megabytes)
+    for _ in range(layers - 1):
+        body = compress(body, "gzip")
+    return body
+
+
+@functools.lru_cache(maxsize=2)
+def _gzipped_spaces(megabytes: int) -> bytes:
+    """Built once a session (seconds for 256 MB) in 1 MB steps, never holding the whole."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b" " * (1 << 20)
+    return b"".join([packer.compress(block) for _ in range(megabytes)] + [packer.flush()])
+
+
 HOLD_LIMIT = 60.0  # seconds a held page waits at most, so a failed test never strands a thread
 
 
@@ -170,6 +199,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self.server.seen.append(self.path)
+        self.server.hosts.append(self.headers.get("Host", ""))
         parts = urlsplit(self.path)
         route = getattr(self, "route_" + parts.path.strip("/").split("/")[0].replace("-", "_").replace(".", "_"), None)
         if route is None:
@@ -241,6 +271,14 @@ class Handler(BaseHTTPRequestHandler):
         """Atom 1.0 of `server.feed_items`, with links relative to the feed."""
         self.send(200, "application/atom+xml", atom_feed(self.server.feed_items, ""))
 
+    def route_raw(self, path: str, query: dict[str, list[str]]) -> None:
+        """/raw/NAME: the (content type, bytes) a test put in `server.raw[NAME]`, as they are."""
+        found = self.server.raw.get(path.rsplit("/", 1)[1])
+        if found is None:
+            self.send(404, "text/plain", b"not found")
+        else:
+            self.send(200, *found)
+
     def route_syndicated(self, path: str, query: dict[str, list[str]]) -> None:
         """The /article story as a partner site republishes it: its own title, site name and
         page, and one word changed, so neither the URL nor the content hash matches."""
@@ -271,6 +309,37 @@ class Handler(BaseHTTPRequestHandler):
         """Whatever the test last put in `server.changing_html`: a page that gets updated."""
         self.send(200, "text/html; charset=utf-8", self.server.changing_html.encode("utf-8"))
 
+    def route_encoded(self, path: str, query: dict[str, list[str]]) -> None:
+        """/encoded?as=CODINGS: the article compressed with each of the comma-separated codings
+        in turn ("raw-deflate" is deflate without its zlib header, sent as "deflate"; a coding
+        the server cannot make, such as "br", is only named). With &bomb=MB&layers=N, a gzip
+        bomb of MB megabytes in N layers instead, under the Content-Encoding given in `as`, and
+        with &cut=1 only its first half (a complete response of a truncated stream)."""
+        header = query["as"][0]
+        if "bomb" in query:
+            body = gzip_bomb(int(query["bomb"][0]), int(query.get("layers", ["1"])[0]))
+            body = body[: len(body) // 2] if "cut" in query else body  # &cut=1: half a body
+        else:
+            body = ARTICLE_HTML.encode("utf-8")
+            for coding in (c.strip() for c in header.split(",")):
+                body = compress(body, coding) if coding in ("gzip", "deflate", "raw-deflate") else body
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Encoding", header.replace("raw-deflate", "deflate"))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client refused on the header
+
+    def route_typed(self, path: str, query: dict[str, list[str]]) -> None:
+        """/typed?ct=...&enc=...: the article, its publisher in Ukrainian ("Київський вісник",
+        so a wrong decoding shows), encoded in `enc` (UTF-8 if not given) and sent under
+        whatever Content-Type the test names, charset parameter and all."""
+        page = ARTICLE_HTML.replace("Kyiv Ledger", "Київський вісник").replace('<meta charset="utf-8">\n', "")
+        self.send(200, query["ct"][0], page.encode(query.get("enc", ["utf-8"])[0]))
+
     def route_drip(self, path: str, query: dict[str, list[str]]) -> None:
         """A byte every 0.1 s for 30 s: never slow enough for a read timeout, far too slow overall."""
         self.send_response(200)
@@ -288,9 +357,13 @@ class Handler(BaseHTTPRequestHandler):
 class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     seen: list[str]
+    hosts: list[str]  # the Host header of each request, in the order of `seen`
+    accepted: list[Any]  # the peer of each TCP connection accepted, request or not
+    _accepting: threading.Condition
     hold: Hold  # what /held/N waits for
     feed_items: list[tuple[str, str]]  # (path, title) of each feed entry, served newest last
     changing_html: str = ARTICLE_HTML  # what /changing serves; tests edit it to see a refresh
+    raw: dict[str, tuple[str, bytes]]  # what /raw/NAME serves: (content type, body)
 
     @property
     def port(self) -> int:
@@ -299,12 +372,38 @@ class LocalServer(ThreadingHTTPServer):
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        request = super().get_request()
+        with self._accepting:
+            self.accepted.append(request[1])
+            self._accepting.notify_all()
+        return request
+
+    def connections(self, timeout: float = 10.0) -> int:
+        """How many TCP connections reached the server so far, counting any not yet accepted.
+
+        A connection whose handshake completed waits in the listen queue until the server
+        thread accepts it, so reading `accepted` alone could miss it. The queue is first come,
+        first served: once a probe connection made now has been accepted, every earlier one
+        has been too, and the probe's place in `accepted` is the count.
+        """
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as probe:
+            me = probe.getsockname()
+            with self._accepting:
+                if not self._accepting.wait_for(lambda: me in self.accepted, timeout):
+                    raise AssertionError(f"the probe connection was not accepted in {timeout:g} s")
+                return self.accepted.index(me)
+
 
 def start_server() -> tuple[LocalServer, threading.Thread]:
     httpd = LocalServer(("127.0.0.1", 0), Handler)
     httpd.seen = []
+    httpd.hosts = []
+    httpd.accepted = []
+    httpd._accepting = threading.Condition()
     httpd.hold = Hold()
     httpd.feed_items = [("/story/1", "Story 1"), ("/story/2", "Story 2")]
+    httpd.raw = {}
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     return httpd, thread

@@ -28,7 +28,7 @@ async def measure(texts: list[str], data_dir: Path) -> list[tuple[float, bool]]:
     await server.start()
     discord.http.Route.BASE = server.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
-    service = latency.open_service(data_dir, texts[0])
+    service = latency.open_service(data_dir, texts[0], discord_guild_ids=str(server.guild_id))  # the community's
     client = CrisisDiscordClient(service, config=service.settings.discord, guild_ready_timeout=0.05)
     await client.login(server.token)
     task = asyncio.create_task(client.connect(reconnect=False))

@@ -12,6 +12,7 @@ import builtins
 import logging
 import math
 import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -22,14 +23,17 @@ from typing import Protocol, TypeVar
 from bot.core.actors import SCHEDULER, Action, Actor, NotAllowed, require
 from bot.core.audit import Audit, AuditEntry
 from bot.core.feedback import Feedback
+from bot.core.interrupted import IngestInterrupted, kept_documents
 from bot.core.new_documents import date_filter, fetch_document, parse_kind, text_document
 from bot.core.render import describe_poll, poll_summary
 from bot.core.coverage import MAX_GAP_QUESTIONS, GapCluster, KnowledgeStats, group_gaps, week_start, weekly_stats
 from index.embedder import Embedder
 from index.writer import IngestReport, KnowledgeWriter, Progress
+from knowledge.crash_test_hook import crash_test_point
 from knowledge.documents import Document, DocumentInfo, Kind
 from knowledge.errors import CrisisbotError
-from knowledge.feeds import FeedEntry, FeedStore, PollReport, Subscription, parse_feed, poll_feed
+from knowledge.feed_poll import FeedLimits, poll_feed
+from knowledge.feeds import FeedEntry, FeedStore, PollReport, Subscription, parse_feed
 from knowledge.readers import ReadResult
 from knowledge.store_interface import KnowledgeStore
 
@@ -113,8 +117,9 @@ class AdminPorts(Protocol):
 class KnowledgeAdmin:
     """Admin operations over one knowledge base; adapters call these with the person's `Actor`."""
 
-    def __init__(self, ports: AdminPorts) -> None:
+    def __init__(self, ports: AdminPorts, feed_limits: FeedLimits = FeedLimits()) -> None:
         self._bot = ports
+        self._feed_limits = feed_limits
         # One poll at a time per process: a slow poll must not be overlapped by the next
         # scheduled one (or an admin's), which would fetch every new entry twice.
         self._polling = threading.Lock()
@@ -126,7 +131,8 @@ class KnowledgeAdmin:
         outcome: Callable[[T], str] | None,
     ) -> T:
         """Check the role, do the work and audit it. `outcome` None: a read, audited only
-        when refused."""
+        when refused. A change's row is begun before the work and finished after it, so a
+        process killed in between leaves a "started" row for what it committed."""
         audit = self._bot.audit
         try:
             require(actor, Action.CHANGE_KNOWLEDGE)
@@ -134,18 +140,26 @@ class KnowledgeAdmin:
             audit.record(actor, action, target, "refused: not an admin")
             log.info("refused %s %s to %s", action, target, actor.key)
             raise
+        if outcome is None:
+            return work()
+        entry = audit.begin(actor, action, target)
+        crash_test_point("audit.started")
         try:
             value = work()
+        except IngestInterrupted as exc:  # what was committed before Ctrl-C stays: say so
+            audit.finish(entry, f"interrupted: {exc.outcome}")
+            raise
+        except KeyboardInterrupt:  # outside an import's batches: nothing of it was committed
+            audit.finish(entry, "interrupted: nothing was changed")
+            raise
         except CrisisbotError as exc:
-            if outcome is not None:
-                audit.record(actor, action, target, f"error: {exc}")
+            audit.finish(entry, f"error: {exc}")
             raise
         except Exception as exc:
-            if outcome is not None:
-                audit.record(actor, action, target, f"error: unexpected {type(exc).__name__}")
+            audit.finish(entry, f"error: unexpected {type(exc).__name__}")
             raise
-        if outcome is not None:
-            audit.record(actor, action, target, f"ok: {outcome(value)}")
+        crash_test_point("audit.finish.before")
+        audit.finish(entry, f"ok: {outcome(value)}")
         return value
 
     # -- changes ------------------------------------------------------------------------------
@@ -190,7 +204,12 @@ class KnowledgeAdmin:
             forced = None if kind is None or kind == "" else parse_kind(kind)
             read = self._bot.read(paths, added_by or actor.key, csv_columns)
             documents = read.documents if forced is None else [replace(d, kind=forced) for d in read.documents]
-            return FilesAdded(self._bot.ingest(documents, progress), read.skipped)
+            self._bot.ensure_open()
+            known = set(self._bot.store.known_hashes([d.sha256 for d in documents]))
+            try:
+                return FilesAdded(self._bot.ingest(documents, progress), read.skipped)
+            except KeyboardInterrupt:
+                raise IngestInterrupted(kept_documents(self._bot.store, documents, known), len(documents)) from None
 
         target = label if label is not None else ", ".join(str(p) for p in paths)
         return self._run(actor, "add-files", target, work, lambda added: describe(added.report))
@@ -325,7 +344,9 @@ class KnowledgeAdmin:
     def poll_feeds(self, actor: Actor, progress: Progress | None = None) -> builtins.list[PollReport]:
         """Poll every subscribed feed now, each entry through the URL path (guard, limits,
         extraction, de-duplication). Each feed's outcome is a line of the audit log;
-        `progress` hears (feeds polled, feeds) after each one.
+        `progress` hears (feeds polled, feeds) after each one. The feeds share one time
+        budget and each takes at most its cap of new entries (`FeedLimits`); a feed that
+        fails in any way is its report's error, and the poll goes on with the next one.
 
         Raises:
             AdminError: a poll is already running, in this process or another one sharing the knowledge.
@@ -342,8 +363,9 @@ class KnowledgeAdmin:
                         raise AdminError(busy.format(" by another process"))
                     subscriptions = self._bot.feeds.list()
                     reports = []
+                    deadline = time.monotonic() + self._feed_limits.budget_seconds
                     for sub in subscriptions:
-                        reports.append(self._poll_one(actor, sub))
+                        reports.append(self._poll_guarded(actor, sub, deadline))
                         if progress is not None:
                             progress(len(reports), len(subscriptions))
                     return reports
@@ -371,7 +393,17 @@ class KnowledgeAdmin:
         log.info("scheduled feed poll: %s", poll_summary(reports))
         return reports
 
-    def _poll_one(self, actor: Actor, sub: Subscription) -> PollReport:
+    def _poll_guarded(self, actor: Actor, sub: Subscription, deadline: float) -> PollReport:
+        """One feed's poll, whose failure (already audited) is its report, never the poll's end."""
+        try:
+            return self._poll_one(actor, sub, deadline)
+        except CrisisbotError as exc:  # e.g. unsubscribed while the poll ran
+            return PollReport(sub.url, error=str(exc))
+        except Exception as exc:
+            log.exception("feed %s: poll failed unexpectedly", sub.url)
+            return PollReport(sub.url, error=f"unexpected error ({type(exc).__name__})")
+
+    def _poll_one(self, actor: Actor, sub: Subscription, deadline: float) -> PollReport:
         def add_entry(entry: FeedEntry) -> str | None:
             document = fetch_document(self._bot.allow_private_urls, entry.link, f"feed:{sub.url}", parse_kind(None))
             if document.published is None and entry.published:  # the feed dates it
@@ -385,7 +417,8 @@ class KnowledgeAdmin:
             return None
 
         def work() -> PollReport:
-            return poll_feed(self._bot.feeds, sub.url, self._fetch_feed, add_entry)
+            return poll_feed(self._bot.feeds, sub.url, self._fetch_feed, add_entry,
+                             self._feed_limits, deadline)
 
         return self._run(actor, "poll-feed", sub.url, work, describe_poll)
 

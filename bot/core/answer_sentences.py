@@ -111,6 +111,8 @@ class AnswerSentences:
         """Stop the background work after the chunk in progress; what is cached stays."""
         self._stopping.set()
         worker = self._worker
-        if worker is not None:
-            worker.join(timeout=30)
+        while worker is not None and worker.is_alive():  # a chunk is bounded work: wait it out,
+            worker.join(timeout=30)  # or the interpreter may exit inside the model (SIGABRT)
+            if worker.is_alive():
+                log.warning("still finishing a chunk of answer sentences before closing")
 

@@ -31,6 +31,7 @@ from bot.core.messages import (  # the sentences of this flow live with all the 
 PER_PAGE = 10  # documents on a page of /kb list
 LOG_PER_PAGE = 20  # audit entries on a page of /kb log
 DEFAULT_STATS_WEEKS = 8
+MAX_NUMBER_DIGITS = 9  # a page, a week count: more digits is a typo, and overflows SQLite's offsets
 PAYLOAD_LIMIT = 64  # bytes of a button's data: Telegram's callback data (Discord allows 100)
 MAX_KEPT_FILTERS = 256  # filter sets kept for buttons whose filters do not fit in the payload
 
@@ -209,8 +210,9 @@ def parse_list(rest: str) -> ListRequest:
     page, filters = 1, {}
     for word in words:
         key, equals, value = word.partition("=")
-        if word.isdigit():
-            page = int(word)
+        number = read_number(word)
+        if number is not None:
+            page = number
         elif equals and key.lower() in _SHORT and value:
             filters[key.lower()] = value
         else:
@@ -227,9 +229,19 @@ def _one(subcommand: str, words: list[str]) -> str:
 def _number(subcommand: str, words: list[str], default: int) -> int:
     if not words:
         return default
-    if len(words) > 1 or not words[0].isdigit():
+    number = read_number(words[0]) if len(words) == 1 else None
+    if number is None:
         raise UsageError(subcommand)
-    return int(words[0])
+    return number
+
+
+def read_number(word: str) -> int | None:
+    """A count typed as ASCII digits, or None. `str.isdigit` also accepts "²" and "①", which
+    `int` then refuses, and other scripts' digits that `int` reads: only 0-9 are a number here,
+    and at most `MAX_NUMBER_DIGITS` of them."""
+    if not (word.isascii() and word.isdigit()) or len(word) > MAX_NUMBER_DIGITS:
+        return None
+    return int(word)
 
 
 # -- list pages in buttons ----------------------------------------------------------------------
@@ -263,14 +275,16 @@ class PageButtons:
         """The listing a button asks for (`payload`: its data after the prefix); None when it
         cannot be read or its filters are no longer kept."""
         page_text, _, encoded = payload.partition(":")
-        if not page_text.isdigit():
+        page = read_number(page_text)
+        if page is None:
             return None
         if encoded.startswith("@"):
-            kept = self._kept.get(int(encoded[1:])) if encoded[1:].isdigit() else None
-            return None if kept is None else ListRequest(int(page_text), kept)
+            key = read_number(encoded[1:])
+            kept = self._kept.get(key) if key is not None else None
+            return None if kept is None else ListRequest(page, kept)
         names = {short: name for name, short in _SHORT.items()}
         filters = {names[k]: v for k, v in parse_qsl(encoded) if k in names}
-        return ListRequest(int(page_text), ListFilters(**filters))
+        return ListRequest(page, ListFilters(**filters))
 
     def _key_of(self, filters: ListFilters) -> int:
         key = next((k for k, v in self._kept.items() if v == filters), None)

@@ -188,3 +188,6 @@ KB_FIRST_PASSAGE = "First passage"
 SOURCES_FOOTER = "Page {page} of {pages} · {documents}"
 QUOTED_FOOTER = "Quoted verbatim from the sources below · {sources}"
 MORE_LINES = "… {count} more lines"
+# A server that is not one of the community's (`discord_guild_ids`): the bot works there for no one.
+DISCORD_UNLISTED_GUILD = ("I only work in this community's own servers, and this is not one of them. "
+                          "You can ask me in a direct message instead.")

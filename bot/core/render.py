@@ -22,6 +22,18 @@ from knowledge.documents import DocumentInfo
 from knowledge.feeds import PollReport, Subscription
 
 
+def link_url(url: str | None) -> str | None:
+    """`url` when it may be shown as a link: http(s) only. Documents are checked when they are
+    built, but one stored before that check (or by another tool) must still never become a
+    clickable `javascript:` link in a chat; every renderer asks this before linking."""
+    if not url:
+        return None
+    scheme, colon, rest = url.strip().partition(":")
+    if not colon or scheme.lower() not in ("http", "https") or not rest.startswith("//"):
+        return None
+    return url
+
+
 def source_line(source: Source, today: date | None = None) -> str:
     """'[1] Title — Publisher, analysis, as of 2024-11 (2 years ago)'."""
     doc = source.document
@@ -41,8 +53,9 @@ def _sources_block(answer: Answer, today: date | None) -> list[str]:
     lines = ["Sources:"]
     for source in answer.sources:
         lines.append(source_line(source, today))
-        if source.document.url:
-            lines.append(f"    {source.document.url}")
+        url = link_url(source.document.url)
+        if url:
+            lines.append(f"    {url}")
     return lines
 
 
@@ -60,7 +73,8 @@ def render_markdown(answer: Answer, today: date | None = None) -> str:
     for source in answer.sources:
         doc = source.document
         title = _escape_markdown(doc.title)
-        title = f"[{title}]({doc.url})" if doc.url else f"*{title}*"
+        url = link_url(doc.url)
+        title = f"[{title}]({url})" if url else f"*{title}*"
         meta = ", ".join([_escape_markdown(doc.publisher or "publisher unknown"), doc.kind.value,
                           source.as_of(today)])
         lines.append(f"{source.number}. {title} — {meta}")
@@ -104,6 +118,11 @@ def describe_poll(report: PollReport) -> str:
         parts.append(f"{len(report.skipped)} skipped as copies")
     if report.failed:
         parts.append(f"{len(report.failed)} failed (first: {report.failed[0][0]}: {report.failed[0][1]})")
+    if report.waiting:
+        why = " (the poll's time budget was used up)" if report.out_of_time else ""
+        parts.append(f"{report.waiting:,} more waiting for the next poll{why}")
+    if report.backing_off:
+        parts.append(f"{report.backing_off} waiting after repeated failures")
     return ", ".join(parts)
 
 
@@ -158,8 +177,10 @@ def poll_summary(reports: Sequence[PollReport]) -> str:
     skipped = sum(len(r.skipped) for r in reports)
     failed = sum(len(r.failed) for r in reports)
     unread = sum(1 for r in reports if r.error)
+    waiting = sum(r.waiting for r in reports)
     return (f"{len(reports)} feeds, {added} entries added, {skipped} skipped as copies, "
-            f"{failed} failed, {unread} feeds not read")
+            f"{failed} failed, {unread} feeds not read"
+            + (f", {waiting:,} more waiting" if waiting else ""))
 
 
 def render_summary_plain(summary: Summary, today: date | None = None) -> str:

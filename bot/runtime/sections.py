@@ -40,6 +40,7 @@ class TelegramSection:
     maintainer: str
     schedules: ScheduleSection
     buttons_path: Path | None = None  # keeps what buttons carry across restarts; None: memory only
+    moderator_chat_ids: frozenset[int] = frozenset()  # groups whose administrators are moderators
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,5 @@ class DiscordSection:
     digest_channel_id: int | None
     maintainer: str
     schedules: ScheduleSection
+    guild_ids: frozenset[int] = frozenset()  # the community's servers: roles and answers only there
+    manage_server_is_admin: bool = False  # Manage Server / Manage Messages count in those servers

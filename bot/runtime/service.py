@@ -39,6 +39,7 @@ from index.interfaces import RepairReport, VectorIndex
 from index.writer import IngestReport, KnowledgeWriter, Progress
 from knowledge.documents import Document, DocumentInfo
 from knowledge.errors import ConfigError
+from knowledge.feed_poll import FeedLimits
 from knowledge.feeds import FeedStore, PollReport
 from knowledge.readers import ReadResult, read_markdown, read_paths
 from knowledge.store_interface import KnowledgeStore
@@ -140,7 +141,8 @@ class CrisisBot:
     @cached_property
     def admin(self) -> KnowledgeAdmin:
         """Admin operations on the knowledge base, each checked and written to the audit log."""
-        return KnowledgeAdmin(self)
+        limits = FeedLimits(self.settings.feed_max_new_entries, self.settings.feed_poll_budget_seconds)
+        return KnowledgeAdmin(self, limits)
 
     @cached_property
     def questions(self) -> Questions:
@@ -313,10 +315,16 @@ class CrisisBot:
         return self.admin.poll_feeds_scheduled()
 
     def close(self) -> None:
+        """Stop and join the background work first: a thread still inside torch, onnxruntime
+        or faiss when the interpreter exits aborts the process (SIGABRT, exit 134)."""
         if "answer_sentences" in self.__dict__:
             self.answer_sentences.close()
         if "retriever" in self.__dict__ and not self.retriever.wait_for_builds(timeout=120):
             log.warning("closing while a background rebuild still runs; it will stop with an error")
+        # The embedded index trains and saves an approximate copy in a thread (PostgreSQL's has none).
+        index_build = getattr(self.__dict__.get("index"), "wait_for_build", None)
+        if index_build is not None and not index_build(timeout=600):
+            log.warning("closing while the search index is still built in the background")
         if "store" in self.__dict__:
             self.store.close()
         if "feedback" in self.__dict__:

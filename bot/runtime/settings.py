@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # How often a running bot polls the subscribed RSS/Atom feeds; 0 turns scheduled polling
     # off (`crisisbot kb poll` from cron still works).
     feed_poll_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    # How many new entries of one feed a poll takes in (newest first; the rest wait for the
+    # next poll), and how long a whole poll may spend taking entries in: each is a page fetched
+    # on the one knowledge thread.
+    feed_max_new_entries: int = Field(default=20, ge=1, le=1000)
+    feed_poll_budget_seconds: int = Field(default=300, ge=10, le=24 * 60 * 60)
     # Whether `serve telegram` / `serve discord` run the feed poll and the scheduled digest
     # themselves. False in a deployment with `crisisbot worker`: schedules must run once, in
     # the worker, not in every chat process.
@@ -98,6 +103,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     telegram_moderator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Groups whose administrators count as moderators; in any other chat only configured ids do.
+    telegram_moderator_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     telegram_api_url: str = "https://api.telegram.org/bot"  # a stand-in server in tests
     telegram_webhook_url: str | None = None  # set: webhook mode; unset: long polling
     telegram_webhook_listen: str = "127.0.0.1"
@@ -114,10 +121,15 @@ class Settings(BaseSettings):
     discord_moderator_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     discord_thread_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     discord_digest_channel_id: int | None = None  # receives the scheduled digest
+    # The community's servers: the only ones where the bot answers and grants roles (DMs: always).
+    discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Opt-in: Manage Server (admin) and Manage Messages (moderator) count inside listed servers.
+    discord_manage_server_is_admin: bool = False
 
     @field_validator(
         "telegram_admin_ids", "telegram_moderator_ids", "discord_admin_role_ids",
-        "discord_moderator_role_ids", "discord_thread_guild_ids", mode="before",
+        "discord_moderator_role_ids", "discord_thread_guild_ids", "telegram_moderator_chat_ids",
+        "discord_guild_ids", mode="before",
     )
     @classmethod
     def _id_list(cls, value: object) -> object:
@@ -185,6 +197,7 @@ class Settings(BaseSettings):
             webhook_secret=self.telegram_webhook_secret, digest_chat_id=self.telegram_digest_chat_id,
             maintainer=self.maintainer, schedules=self.schedules,
             buttons_path=self.data_dir / "telegram-buttons.pickle",
+            moderator_chat_ids=frozenset(self.telegram_moderator_chat_ids),
         )
 
     @property
@@ -193,6 +206,8 @@ class Settings(BaseSettings):
             bot_token=self.discord_bot_token, thread_guild_ids=frozenset(self.discord_thread_guild_ids),
             digest_channel_id=self.discord_digest_channel_id, maintainer=self.maintainer,
             schedules=self.schedules,
+            guild_ids=frozenset(self.discord_guild_ids),
+            manage_server_is_admin=self.discord_manage_server_is_admin,
         )
 
     @property

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from knowledge.crash_test_hook import crash_test_point
 from knowledge.errors import StoreError
 from knowledge.postgres.migrations import migrate
 from knowledge.postgres.store import DIMENSION
@@ -96,6 +97,8 @@ def copy_from_sqlite(source: Path, target: psycopg.Connection, progress: Progres
                         f" GREATEST((SELECT max({column}) FROM {table}), 1))"
                     )
                 report.checked_vectors = _check_vectors(sqlite, target)
+                crash_test_point("migrate.commit.before")
+            crash_test_point("migrate.commit.after")
         except psycopg.Error as exc:
             raise CopyError(f"copy failed, nothing was written: {exc}") from exc
         return report
@@ -133,6 +136,7 @@ def _copy_knowledge(sqlite: sqlite3.Connection, target: psycopg.Connection, repo
             copy.write_row(row)
             count += 1
     report.rows["documents"] = count
+    crash_test_point("migrate.documents_copied")
     total = int(sqlite.execute("SELECT count(*) FROM passages").fetchone()[0])
     target.execute(
         "CREATE TEMPORARY TABLE incoming_passages (id bigint, document_id text, ordinal integer,"

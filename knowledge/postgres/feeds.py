@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from knowledge.errors import SourceError
-from knowledge.feeds import Feed, FeedEntry, Subscription
+from knowledge.feeds import Feed, FeedEntry, Subscription, backoff
 from knowledge.postgres.times import utc_instant, utc_text
 from knowledge.url_guard import validate_url
 
@@ -112,8 +112,44 @@ class PostgresFeedSubscriptions:
                     " ON CONFLICT (feed_url, entry_url) DO NOTHING",
                     rows,
                 )
+                cursor.executemany(
+                    "DELETE FROM feed_entry_failures WHERE feed_url = %s AND entry_url = %s",
+                    [row[:2] for row in rows],
+                )
 
         self._database.write(work)
+
+    def record_failure(self, feed_url: str, entry_url: str, error: str) -> int:
+        """One more failure of an entry in a row; returns how many, and sets when it is next tried."""
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+
+        def work(connection: psycopg.Connection) -> int:
+            row = connection.execute(
+                "INSERT INTO feed_entry_failures AS f (feed_url, entry_url, failures, last_error, retry_at)"
+                " VALUES (%s, %s, 1, %s, %s) ON CONFLICT (feed_url, entry_url) DO UPDATE"
+                " SET failures = f.failures + 1, last_error = EXCLUDED.last_error RETURNING failures",
+                (feed_url, entry_url, error, now),
+            ).fetchone()
+            failures = int(row[0]) if row else 1
+            connection.execute(
+                "UPDATE feed_entry_failures SET retry_at = %s WHERE feed_url = %s AND entry_url = %s",
+                (now + backoff(failures), feed_url, entry_url),
+            )
+            return failures
+
+        return self._database.write(work)
+
+    def backed_off(self, feed_url: str) -> set[str]:
+        """The entries of a feed whose wait after repeated failures is not over yet."""
+
+        def work(connection: psycopg.Connection) -> set[str]:
+            rows = connection.execute(
+                "SELECT entry_url FROM feed_entry_failures WHERE feed_url = %s AND retry_at > now()",
+                (feed_url,),
+            ).fetchall()
+            return {str(r[0]) for r in rows}
+
+        return self._database.read(work)
 
     def record_poll(self, feed_url: str, error: str | None, title: str | None = None) -> None:
         """Note when the feed was polled and how it went; a title from the feed replaces none."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from knowledge.crash_test_hook import crash_test_point
 from knowledge.documents import DocumentInfo, Kind, Passage, StoredPassage
 from knowledge.errors import StoreError
 from knowledge.postgres.database import PostgresDatabase
@@ -102,6 +103,7 @@ class PostgresStore:
             for item in items:
                 self._write_one(db, item, now, result)
             result.generation = self.generation_in(db)
+            crash_test_point("pg.write.before_commit")
             return result
 
         return self.database.write(work)

@@ -10,7 +10,8 @@ import pytest
 
 from knowledge.errors import SourceError
 from knowledge.extraction import document_from_page
-from knowledge.feeds import Feed, FeedEntry, FeedStore, parse_feed, poll_feed
+from knowledge.feed_poll import poll_feed
+from knowledge.feeds import Feed, FeedEntry, FeedStore, parse_feed
 from knowledge.fetching import FetchPolicy, fetch
 from knowledge.postgres.database import PostgresDatabase
 from knowledge.postgres.feeds import PostgresFeedSubscriptions

@@ -141,6 +141,16 @@ def test_0005_reads_the_words_of_links_in_passages_stored_before_it(connection: 
     assert connection.execute(holmes).fetchone() == (0,)  # the English parser kept the URL whole
     generation = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
     connection.commit()  # migrate refuses to run inside a transaction
-    assert migrate(connection) == [5]
+    assert migrate(connection, [m for m in bundled_migrations() if m.version <= 5]) == [5]
     assert connection.execute(holmes).fetchone() == (1,)
     assert connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone() != generation
+
+
+def test_0006_keeps_feed_entry_failures_with_their_feed(connection: psycopg.Connection) -> None:
+    """Issue 17: failures of feed entries are stored with the subscription and go with it."""
+    assert 6 in migrate(connection)
+    with connection.transaction():
+        connection.execute("INSERT INTO feeds (url, added_by, added_at) VALUES ('https://x.org/f', 't', now())")
+        connection.execute("INSERT INTO feed_entry_failures VALUES ('https://x.org/f', 'https://x.org/a', 2, '500', now())")
+        connection.execute("DELETE FROM feeds")
+    assert connection.execute("SELECT count(*) FROM feed_entry_failures").fetchone() == (0,)

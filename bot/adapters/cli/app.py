@@ -1,8 +1,9 @@
-"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|prepare-answers|kb|summary|digest|migrate|serve|worker|eval`.
+"""The terminal adapter: `crisisbot ask|chat|ingest|sources|remove|reindex|prepare-answers|check|kb|summary|digest|migrate|serve|worker|eval`.
 
 Imports stay light at module level (no torch, no faiss) so that `crisisbot --help` and bad
 input are answered at once; the service, and with it the model, is built only when a command
-needs it. User errors print one line and exit with status 1; bugs are logged with context.
+needs it. User errors print one line and exit with status 1, the machine's failures (full disk,
+read-only or damaged data) 4 or 5 (`failures.py`); bugs are logged with context (3).
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.adapters.cli.check import cmd_check
+from bot.adapters.cli.failures import EXIT_OK
 from bot.adapters.cli.progress import _progress
+from bot.adapters.cli.serving import cmd_serve, cmd_worker
+from bot.adapters.cli.session import close_bots, failed, open_bot
+from bot.runtime.log_redaction import configure_logging, secret_values, set_level
 from knowledge.errors import CrisisbotError
 
 if TYPE_CHECKING:
@@ -26,9 +32,6 @@ if TYPE_CHECKING:
     from bot.runtime.settings import Settings
 
 log = logging.getLogger("crisisbot")
-
-EXIT_OK, EXIT_USER_ERROR, EXIT_BUG = 0, 1, 3
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -63,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("prepare-answers",
                         help="embed ahead of time the sentences answers quote (makes answers quick)")
 
+    commands.add_parser("check", help="check that the knowledge base is whole (database pages, index "
+                        "against store); exit 5 if not")
     _add_kb_parser(commands)
 
     summary = commands.add_parser("summary", help="what the knowledge base says about a topic, quoted and cited")
@@ -170,23 +175,19 @@ def _add_kb_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    redacting = configure_logging(logging.INFO if args.verbose else logging.WARNING)
+    settings: Settings | None = None
     try:
         settings = _settings(args)
-        logging.getLogger().setLevel(logging.INFO if args.verbose else settings.log_level)
-        return COMMANDS[args.command](args, settings)
-    except CrisisbotError as exc:
-        print(f"crisisbot: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("crisisbot: interrupted", file=sys.stderr)
-        return 130
-    except Exception:
-        log.exception("crisisbot %s failed unexpectedly", args.command)
-        return EXIT_BUG
+        redacting.add_secrets(secret_values(settings))
+        set_level(logging.INFO if args.verbose else settings.log_level)
+        status = COMMANDS[args.command](args, settings)
+        sys.stdout.flush()  # a closed pipe fails here, handled, not in the interpreter's exit
+        return status
+    except BaseException as exc:  # noqa: BLE001 - the one place every outcome becomes a status
+        return failed(args, settings, exc)
+    finally:
+        close_bots()  # background work joined: no thread may outlive the interpreter
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -196,10 +197,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
-def _bot(settings: Settings) -> CrisisBot:
-    from bot.runtime.service import CrisisBot
-
-    return CrisisBot(settings)
+_bot = open_bot  # one name the commands call (tests swap in a bot with a fast embedder)
 
 
 def _render(answer: Answer, fmt: str) -> str:
@@ -332,27 +330,6 @@ def cmd_prepare_answers(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    if args.platform == "discord":
-        from bot.adapters.discord.app import run as run_discord
-
-        run_discord(_bot(settings), settings.discord, sync=args.sync, guild=args.guild)
-        return EXIT_OK
-    if args.sync or args.guild:
-        raise CrisisbotError("--sync and --guild are for discord")
-    from bot.adapters.telegram.app import run
-
-    run(_bot(settings), settings.telegram)
-    return EXIT_OK
-
-
-def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runtime.worker import run_worker
-
-    run_worker(_bot(settings))
-    return EXIT_OK
-
-
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Retrieval quality on a benchmark, through the bot's own ingest and retriever; the
     knowledge base in --data-dir is never touched."""
@@ -428,10 +405,7 @@ def cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.cli.kb import KB_COMMANDS
 
     bot = _bot(settings)
-    try:
-        return KB_COMMANDS[args.kb_command](args, bot, _operator(bot))
-    finally:
-        bot.close()
+    return KB_COMMANDS[args.kb_command](args, bot, _operator(bot))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
@@ -443,6 +417,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "reindex": cmd_reindex,
     "prepare-answers": cmd_prepare_answers,
     "kb": cmd_kb,
+    "check": cmd_check,
     "summary": cmd_summary,
     "digest": cmd_digest,
     "migrate": cmd_migrate,

@@ -29,7 +29,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, cog_of
+from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, cog_of, refused_privately
 from bot.adapters.discord.formatting import COLOUR, FIELD_VALUE_LIMIT, TITLE_LIMIT
 from bot.adapters.discord.kb_format import code_block, lines_embed, plain
 from bot.adapters.discord.kb_response import ProgressEdits, Reply, edit_original, outcome, text
@@ -92,7 +92,7 @@ class Admins(commands.GroupCog, group_name="kb", group_description="Admins: mana
         (False) runs on the question pool. Every command says which, so none lands on the
         question pool by default.
         """
-        actor = self.core.actor_of(interaction.user)
+        actor = await self.core.actor_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         edits = ProgressEdits(partial(edit_original, interaction), unit=unit)
         admin = self.core.service.admin
@@ -119,7 +119,7 @@ class Admins(commands.GroupCog, group_name="kb", group_description="Admins: mana
     async def add_file(self, interaction: discord.Interaction[Any], file: discord.Attachment,
                        kind: str | None = None) -> None:
         """Add an uploaded file (.txt, .md, .html, .htm, .pdf; at most 10 MB)."""
-        actor = self.core.actor_of(interaction.user)
+        actor = await self.core.actor_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         edits = ProgressEdits(partial(edit_original, interaction))
         await edits.finish(await outcome(self._add_file(actor, file, kind, edits.progress), "add-file"))
@@ -253,7 +253,7 @@ class Admins(commands.GroupCog, group_name="kb", group_description="Admins: mana
 
     async def turn_page(self, interaction: discord.Interaction[Any], payload: str) -> None:
         """A Previous / Next press: the core checks the presser's role again, like the command."""
-        actor = self.core.actor_of(interaction.user)
+        actor = await self.core.actor_of(interaction)
         await interaction.response.defer()  # edit the listing in place, once the page is read
         request = self.pages.decode(payload)
         try:
@@ -287,7 +287,7 @@ class KbListButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(match["label"], match.string)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await cog_of(interaction, Admins).turn_page(interaction, self.payload)
+        await refused_privately(interaction, cog_of(interaction, Admins).turn_page(interaction, self.payload))
 
 
 BUTTONS = (KbListButton,)

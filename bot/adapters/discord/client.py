@@ -70,7 +70,7 @@ class CrisisDiscordClient(commands.Bot):
         self.executors = CoreExecutors(executor, knowledge_executor)
         self.sync_target = sync
         self.previews = Previews()  # summaries and digests waiting for "Post to channel"
-        core = CoreCalls(service, self.executors)
+        core = CoreCalls(service, self.executors, self.config)
         self.members = Members(self, core, self.config)
         self.moderators = Moderators(self, core, self.config, self.previews)
         self.admins = Admins(core, self.config)
@@ -79,6 +79,8 @@ class CrisisDiscordClient(commands.Bot):
         for cog in (self.members, self.moderators, self.admins):
             await self.add_cog(cog)
         self.add_dynamic_items(*members.BUTTONS, *moderators.BUTTONS, *admins.BUTTONS)
+        if not self.config.guild_ids:
+            log.warning("discord_guild_ids is empty: the bot answers in direct messages only, in no server")
         if not self.config.schedules.run_schedules:  # `crisisbot worker` runs them, once for every process
             log.info("run_schedules is off: no scheduled feed poll or digest in this process")
         if self.sync_target is not None:

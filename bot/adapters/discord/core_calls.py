@@ -8,20 +8,31 @@ the service through `interaction.client`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import discord
 from discord.ext import commands
 
 from bot.core.actors import Actor
+from bot.core.messages import DISCORD_UNLISTED_GUILD
 from bot.runtime.executors import CoreExecutors
+from bot.runtime.sections import DiscordSection
 from bot.runtime.service import CrisisBot
+from knowledge.errors import CrisisbotError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CogT = TypeVar("CogT", bound=commands.Cog)
 NO_MENTIONS = discord.AllowedMentions.none()
+UNLISTED_RESULT = "refused: not one of the community's servers"
+
+
+class UnlistedGuild(CrisisbotError):
+    """An interaction or mention from a server that is not in `discord_guild_ids`."""
 
 
 class CoreCalls:
@@ -29,9 +40,10 @@ class CoreCalls:
     question pool, changes to the knowledge thread (`bot.runtime.executors`), so one slow
     ingest never stalls the other members' questions."""
 
-    def __init__(self, service: CrisisBot, executors: CoreExecutors) -> None:
+    def __init__(self, service: CrisisBot, executors: CoreExecutors, config: DiscordSection) -> None:
         self.service = service
         self.executors = executors
+        self.config = config  # which servers are the community's, and whether permissions count
 
     async def run_core(self, function: Callable[..., T], *args: object) -> T:
         """A question or a read, on the question pool."""
@@ -49,17 +61,55 @@ class CoreCalls:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.executors.knowledge, self.service.poll_feeds_scheduled)
 
-    def actor_of(self, user: discord.abc.User) -> Actor:
-        """What Discord says of the person: Manage Server, Manage Messages and their server
-        roles. The core turns that into roles (the configured role ids are its to match) and
-        decides what each role may do."""
+    async def actor_of(self, source: discord.Interaction[Any] | discord.Message) -> Actor:
+        """The person behind an interaction (or a message that mentions the bot), with the roles
+        Discord vouches for; the core matches the configured role ids and decides what each
+        role may do.
+
+        Roles count only in the community's servers (`guild_ids`): anyone can invite a public
+        bot to a server of their own and hold every permission there. In a DM the person is a
+        member. In any other server they are refused, politely and in the audit log
+        (`UnlistedGuild`), whatever they asked. Manage Server (admin) and Manage Messages
+        (moderator) count only when the operator opted in, and are read from the
+        interaction's `permissions`, those of the person in this very channel (what a
+        moderator posts goes into it), not from their server-wide permissions.
+        """
+        if isinstance(source, discord.Interaction):
+            interaction: discord.Interaction[Any] | None = source
+            user, guild_id = source.user, source.guild_id
+        else:
+            interaction, user = None, source.author
+            guild_id = source.guild.id if source.guild is not None else None
+        if guild_id is None:
+            return self.service.actor("discord", user.id, user.display_name)
+        if guild_id not in self.config.guild_ids:
+            await self._refuse(user, guild_id, _doing(source))
         admin = moderator = False
-        role_ids: list[int] = []
-        if isinstance(user, discord.Member):
-            permissions = user.guild_permissions
-            role_ids = [role.id for role in user.roles]
+        if self.config.manage_server_is_admin and interaction is not None:
+            permissions = interaction.permissions
             admin, moderator = permissions.manage_guild, permissions.manage_messages
+        role_ids = [role.id for role in user.roles] if isinstance(user, discord.Member) else []
         return self.service.actor("discord", user.id, user.display_name, moderator, admin, role_ids)
+
+    async def _refuse(self, user: discord.abc.User, guild_id: int, doing: str) -> NoReturn:
+        """Audit the attempt (as a member: no role counts there) and raise the polite refusal."""
+        stranger = self.service.actor("discord", user.id, user.display_name)
+        await self.run_core(self.service.audit.record, stranger, doing, f"guild {guild_id}", UNLISTED_RESULT)
+        log.info("refused %s in unlisted guild %s to %s", doing, guild_id, stranger.key)
+        raise UnlistedGuild(DISCORD_UNLISTED_GUILD)
+
+
+def _doing(source: discord.Interaction[Any] | discord.Message) -> str:
+    """What was attempted, for the audit log: the command, a button, or a question by mention."""
+    if isinstance(source, discord.Message):
+        return "ask"
+    if source.command is not None:
+        return source.command.qualified_name
+    data: dict[str, object] = dict(source.data or {})
+    custom_id = data.get("custom_id")
+    if isinstance(custom_id, str) and custom_id.count(":") >= 1:
+        return f"button {custom_id.split(':')[1]}"  # crisisbot:vote:…, crisisbot:post:…
+    return "interaction"
 
 
 async def tell(interaction: discord.Interaction[Any], text: str) -> None:
@@ -68,6 +118,15 @@ async def tell(interaction: discord.Interaction[Any], text: str) -> None:
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
     else:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+async def refused_privately(interaction: discord.Interaction[Any], work: Awaitable[None]) -> None:
+    """Run a button's work; a refusal (`CrisisbotError`) is told privately, since a button's
+    exception would otherwise end in a log line and Discord's "This interaction failed"."""
+    try:
+        await work
+    except CrisisbotError as exc:
+        await tell(interaction, str(exc))
 
 
 def cog_of(interaction: discord.Interaction[Any], kind: type[CogT]) -> CogT:

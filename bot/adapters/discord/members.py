@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, cog_of
+from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, cog_of, refused_privately
 from bot.adapters.discord.formatting import answer_messages, sources_page
 from bot.core.answer import Answer
 from bot.core.messages import APOLOGY, MENTION_HINT, NEXT, PREVIOUS, VOTE_FLAGGED, VOTE_RECORDED
@@ -46,15 +46,16 @@ class Members(commands.Cog):
         """Ask a question; the answer quotes its sources."""
         service = self.core.service
         service.questions.clean(question)  # refused privately
+        actor = await self.core.actor_of(interaction)  # refused privately too, before the public "thinking…"
         await interaction.response.defer(thinking=True)  # within Discord's 3 s: "thinking…"
-        answer = await self.core.run_core(service.ask, question, self.core.actor_of(interaction.user))
+        answer = await self.core.run_core(service.ask, question, actor)
         for embeds, view in _messages_with_view(answer):
             await interaction.followup.send(embeds=embeds, allowed_mentions=NO_MENTIONS, **_view_kwargs(view))
 
     @app_commands.command(name="sources")
     async def sources(self, interaction: discord.Interaction[Any]) -> None:
         """List the sources the answers come from."""
-        documents = await self.core.run_core(self.core.service.sources, self.core.actor_of(interaction.user))
+        documents = await self.core.run_core(self.core.service.sources, await self.core.actor_of(interaction))
         embed, pages = sources_page(documents, 0)
         await interaction.response.send_message(
             embed=embed, allowed_mentions=NO_MENTIONS, **_view_kwargs(pager_view(0, pages))
@@ -78,12 +79,13 @@ class Members(commands.Cog):
             await message.reply(APOLOGY, allowed_mentions=NO_MENTIONS, mention_author=False)
 
     async def _answer_message(self, message: discord.Message, question: str) -> None:
+        actor = await self.core.actor_of(message)  # first: nothing is done in a server not the community's
         if not question:
             await message.reply(MENTION_HINT, allowed_mentions=NO_MENTIONS, mention_author=False)
             return
         target = await self._answer_target(message, question)
         async with message.channel.typing():
-            answer = await self.core.run_core(self.core.service.ask, question, self.core.actor_of(message.author))
+            answer = await self.core.run_core(self.core.service.ask, question, actor)
         for embeds, view in _messages_with_view(answer):
             await target(None, embeds=embeds, **_view_kwargs(view))
 
@@ -97,11 +99,11 @@ class Members(commands.Cog):
         return partial(message.reply, allowed_mentions=NO_MENTIONS, mention_author=False)
 
     async def record_vote(self, interaction: discord.Interaction[Any], answer_id: int, value: int) -> None:
-        await self.core.run_core(self.core.service.vote, self.core.actor_of(interaction.user), answer_id, value)
+        await self.core.run_core(self.core.service.vote, await self.core.actor_of(interaction), answer_id, value)
         await interaction.response.send_message(VOTE_RECORDED if value > 0 else VOTE_FLAGGED, ephemeral=True)
 
     async def show_sources_page(self, interaction: discord.Interaction[Any], page: int) -> None:
-        documents = await self.core.run_core(self.core.service.sources, self.core.actor_of(interaction.user))
+        documents = await self.core.run_core(self.core.service.sources, await self.core.actor_of(interaction))
         embed, pages = sources_page(documents, page)
         page = max(0, min(page, pages - 1))
         await interaction.response.edit_message(embed=embed, view=pager_view(page, pages))
@@ -128,7 +130,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(int(match["answer"]), int(match["value"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await cog_of(interaction, Members).record_vote(interaction, self.answer_id, self.value)
+        await refused_privately(interaction, cog_of(interaction, Members).record_vote(interaction, self.answer_id, self.value))
 
 
 class SourcesPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
@@ -148,7 +150,7 @@ class SourcesPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(int(match["page"]), match["label"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await cog_of(interaction, Members).show_sources_page(interaction, self.page)
+        await refused_privately(interaction, cog_of(interaction, Members).show_sources_page(interaction, self.page))
 
 
 BUTTONS = (VoteButton, SourcesPageButton)

@@ -44,6 +44,7 @@ from bot.core.previews import Previews as CorePreviews
 from bot.core.scheduled_digest import DigestPlace, deliver_digest
 from bot.core.summary import Digest
 from bot.runtime.sections import DiscordSection
+from knowledge.errors import CrisisbotError
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class Moderators(commands.Cog):
             await self._mark(made.mark)
             await interaction.followup.send(POSTED, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        pending = Pending.of(kind, self.core.actor_of(interaction.user), str(channel_id), made.messages, made.mark)
+        pending = Pending.of(kind, await self.core.actor_of(interaction), str(channel_id), made.messages, made.mark)
         token = self.previews.add(pending)
         for number, embeds in enumerate(made.messages):
             extra: dict[str, Any] = {}
@@ -130,7 +131,7 @@ class Moderators(commands.Cog):
 
     async def _summary(self, interaction: discord.Interaction[Any], topic: str | None, since: str | None,
                        until: str | None) -> Made | str:
-        actor = self.core.actor_of(interaction.user)
+        actor = await self.core.actor_of(interaction)
         summary = await self.core.run_core(partial(self.core.service.summarize, topic, since, until, actor=actor))
         return Made(summary_messages(summary)) if summary.found else NO_SUMMARY
 
@@ -138,7 +139,7 @@ class Moderators(commands.Cog):
         """Without `since`: what is new since this channel's last digest (else 7 days); once it is
         posted here the channel's place moves on, so the next digest (scheduled or not) does not
         repeat it. With `since`, nothing moves: the range may start before the channel's place."""
-        actor = self.core.actor_of(interaction.user)
+        actor = await self.core.actor_of(interaction)
         assert interaction.channel_id is not None  # slash commands always come from a channel
         key = digest_key(interaction.channel_id)
         digest = await self.core.run_core(partial(self.core.service.digest, actor=actor, since=since, key=key))
@@ -158,7 +159,7 @@ class Moderators(commands.Cog):
         """Post a pending preview to the channel if the core says the presser may (with the roles
         this interaction carries, not those of the preview), then turn the preview into "Posted".
         If Discord refuses the post, the preview is put back and the moderator may press again."""
-        outcome = self.previews.claim(token, self.core.actor_of(interaction.user), Kind(command))
+        outcome = self.previews.claim(token, await self.core.actor_of(interaction), Kind(command))
         if isinstance(outcome, Refused):
             await tell(interaction, outcome.text)
             return
@@ -194,6 +195,8 @@ class PostButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
             await cog_of(interaction, Moderators).post_preview(interaction, self.command, self.token)
+        except CrisisbotError as exc:  # a server that is not the community's
+            await tell(interaction, str(exc))
         except Exception:  # a view swallows it otherwise, and the moderator sees a spinner fail
             log.exception("posting preview %s failed", self.token)
             await tell(interaction, APOLOGY)

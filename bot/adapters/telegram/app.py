@@ -22,10 +22,12 @@ from bot.runtime.executors import CoreExecutors
 from bot.runtime.service import CrisisBot
 from bot.runtime.sections import TelegramSection
 from bot.adapters.telegram.button_store import ButtonStore
+from bot.adapters.telegram.chat_roles import ChatModerators
 from bot.adapters.telegram.buttons import BUTTON_CACHE, PostPreview, SourcesPage, Vote
 from bot.adapters.telegram.digest_post import api_urls, bot_token
 from bot.adapters.telegram.handlers import COMMANDS, MODERATOR_COMMANDS, TelegramHandlers
 from bot.adapters.telegram.kb import KB_CAPTION, KnowledgeHandlers
+from bot.adapters.telegram.log_context import leave_rejected_tokens_to_the_cli
 from bot.adapters.telegram.summaries import SummaryHandlers, ptb_days
 from bot.core.kb_requests import ListRequest
 from knowledge.errors import ConfigError
@@ -84,21 +86,24 @@ def build_application(
     if config.buttons_path is not None:  # buttons sent before a restart keep working
         builder = builder.persistence(ButtonStore(config.buttons_path))
     application = builder.build()
+    moderators = ChatModerators(config.moderator_chat_ids)  # one cache for commands and presses
     handlers = TelegramHandlers(
         service, executors.questions, lambda: application.bot.username, config.maintainer,
-        **({"message_limit": message_limit} if message_limit else {}),
+        moderators=moderators, **({"message_limit": message_limit} if message_limit else {}),
     )
     kb = KnowledgeHandlers(service, executors, lambda: application.bot.username)
     summaries = SummaryHandlers(
         service, executors.questions, handlers.actor_with_chat_roles, lambda: application.bot.username,
-        config.digest_chat_id,
+        config.digest_chat_id, moderators=moderators,
         **({"message_limit": message_limit} if message_limit else {}),
     )
-    new = filters.UpdateType.MESSAGE  # an edited message is not asked (or run) again
-    application.add_handler(CommandHandler("start", handlers.start))
-    application.add_handler(CommandHandler("help", handlers.help))
-    application.add_handler(CommandHandler("ask", handlers.ask_command))
-    application.add_handler(CommandHandler("sources", handlers.sources))
+    # An edited message is not asked (or run) again: every handler of messages takes `new`
+    # (CommandHandler's default, UpdateType.MESSAGES, would take edits too).
+    new = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("start", handlers.start, filters=new))
+    application.add_handler(CommandHandler("help", handlers.help, filters=new))
+    application.add_handler(CommandHandler("ask", handlers.ask_command, filters=new))
+    application.add_handler(CommandHandler("sources", handlers.sources, filters=new))
     application.add_handler(CommandHandler("kb", kb.command, filters=new))
     application.add_handler(CommandHandler("summary", summaries.summary, filters=new))
     application.add_handler(CommandHandler("digest", summaries.digest, filters=new))
@@ -181,6 +186,7 @@ def webhook_options(config: TelegramSection) -> dict[str, object]:
 def run(service: CrisisBot, config: TelegramSection) -> None:
     """Long polling by default; webhook mode when a webhook URL is configured."""
     bot_token(config)
+    leave_rejected_tokens_to_the_cli()
     options = webhook_options(config) if config.webhook_url else None
     service.warm_up()  # model, index and lexical index ready before the first question
     application = build_application(service, config)

@@ -16,6 +16,7 @@ from datetime import date
 
 from bot.core.answer import NO_ANSWER, Answer, describe_date
 from bot.core.messages import EMPTY_KNOWLEDGE, TELEGRAM_LISTING
+from bot.core.render import link_url
 from bot.core.text_split import LINE, PARAGRAPH, SENTENCE, SPACE, Fragment, one_line, split, words
 from knowledge.documents import DocumentInfo
 
@@ -94,7 +95,7 @@ def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
         return build.fragments
     for n, quote in enumerate(answer.quotes):
         build.text(quote.text, " " if n else "", SENTENCE if n else None)
-        url = answer.source(quote.source).document.url
+        url = link_url(answer.source(quote.source).document.url)
         link = build.wrap("a", url) if url else None
         # "[1]" or "[1, 2024-10-20]", glued to the quote and measured like any other text, so
         # a date counts towards the limit. Word by word: a cut forced inside a marker (a limit
@@ -105,7 +106,8 @@ def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
     for n, source in enumerate(answer.sources):
         doc = source.document  # the heading stays with its first line: no cut between them
         build.add(f"[{source.number}]", "\n", LINE if n else None, build.wrap("b"))
-        build.text(one_line(doc.title), " ", SPACE, build.wrap("a", doc.url) if doc.url else None)
+        url = link_url(doc.url)
+        build.text(one_line(doc.title), " ", SPACE, build.wrap("a", url) if url else None)
         meta = [one_line(doc.publisher or "") or "publisher unknown", doc.kind.value,
                 source.as_of(today)]
         build.text("— " + ", ".join(meta), " ", SPACE)
@@ -181,8 +183,9 @@ def sources_page(documents: list[DocumentInfo], page: int, per_page: int = 8,
         publisher = _shorten(one_line(doc.publisher or "") or "publisher unknown", PUBLISHER_MAX)
         meta = " — " + ", ".join([publisher, doc.kind.value, describe_date(doc.published, today)])
         title = _shorten(one_line(doc.title), max(1, min(TITLE_MAX, budget - _width(meta) - 2)))
-        if doc.url:
-            title_html = f'<a href="{html.escape(doc.url, quote=True)}">{escape(title)}</a>'
+        url = link_url(doc.url)
+        if url:
+            title_html = f'<a href="{html.escape(url, quote=True)}">{escape(title)}</a>'
         else:
             title_html = escape(title)
         lines.append(f"• {title_html}{escape(meta)}")

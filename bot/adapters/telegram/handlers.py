@@ -12,12 +12,10 @@ import asyncio
 import contextlib
 import html
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 
 from telegram import (
-    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -32,15 +30,16 @@ from telegram.ext import ContextTypes
 from bot.core.actors import Action, Actor, may
 from bot.core import messages as phrases
 from bot.runtime.service import CrisisBot
+from bot.adapters.telegram.chat_roles import ChatModerators
 from bot.adapters.telegram.buttons import SourcesPage, Vote, expired_text, vote_keyboard
 from bot.adapters.telegram.core_calls import CoreCalls
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
+from bot.adapters.telegram.log_context import update_ids
 from knowledge.errors import CrisisbotError
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-ADMIN_CACHE_SECONDS = 300
 COMMANDS = list(phrases.TELEGRAM_COMMANDS.items())
 MODERATOR_COMMANDS = list(phrases.TELEGRAM_MODERATOR_COMMANDS.items())  # the core checks the role anyway
 
@@ -55,34 +54,25 @@ class TelegramHandlers(CoreCalls):
         bot_username: Callable[[], str],
         maintainer: str,
         message_limit: int = MESSAGE_LIMIT,
+        moderators: ChatModerators | None = None,
     ) -> None:
         super().__init__(service, executor)
         self._username = bot_username
         self.maintainer = maintainer
         self.message_limit = message_limit
-        self._admins: dict[int, tuple[float, frozenset[int]]] = {}
+        # No group listed unless the caller says: then only configured ids have roles.
+        self.moderators = moderators if moderators is not None else ChatModerators(frozenset())
 
     async def actor_with_chat_roles(self, update: Update) -> Actor:
-        """The actor, moderator too when they administer the group the update comes from.
-
-        For moderator commands; administrators are asked of Telegram at most every 5 minutes
-        per chat, since a busy group would otherwise spend its rate limit on the question.
-        """
+        """The actor, moderator too when they administer the group the update comes from and
+        that group is one of the listed moderator chats (`bot.adapters.telegram.chat_roles`:
+        asked of Telegram at most once a minute per group)."""
         user, chat = update.effective_user, update.effective_chat
         assert user is not None
         is_admin = False
         if chat is not None and chat.type != ChatType.PRIVATE:
-            is_admin = user.id in await self._chat_admins(chat.id, update.get_bot())
+            is_admin = await self.moderators.is_moderator(update.get_bot(), chat.id, user.id)
         return self.service.actor("telegram", user.id, user.full_name, platform_moderator=is_admin)
-
-    async def _chat_admins(self, chat_id: int, bot: Bot) -> frozenset[int]:
-        now = time.monotonic()
-        cached = self._admins.get(chat_id)
-        if cached is None or cached[0] < now:
-            members = await bot.get_chat_administrators(chat_id)
-            cached = (now + ADMIN_CACHE_SECONDS, frozenset(m.user.id for m in members))
-            self._admins[chat_id] = cached
-        return cached[1]
 
     # -- deciding whether a message is for us ------------------------------------------------
 
@@ -245,7 +235,7 @@ class TelegramHandlers(CoreCalls):
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log with context; tell the person something went wrong; never stop the bot."""
-        log.error("error while handling update %s", update, exc_info=context.error)
+        log.error("error while handling %s", update_ids(update), exc_info=context.error)  # ids, no text
         if isinstance(update, Update) and update.effective_message is not None:
             with contextlib.suppress(Exception):
                 await update.effective_message.reply_text(phrases.APOLOGY)

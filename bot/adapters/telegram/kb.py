@@ -221,7 +221,8 @@ class KnowledgeHandlers(CoreCalls):
         except CrisisbotError as exc:
             parts = [escape(str(exc))]
         except Exception:
-            log.exception("knowledge-base operation failed for %s", message.text or message.caption)
+            log.exception("knowledge-base operation failed for message %s in chat %s",  # ids, no text
+                          message.message_id, message.chat.id)
             parts = [escape(phrases.APOLOGY)]
         await progress.finish(parts)
 

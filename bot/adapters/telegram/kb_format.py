@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from bot.core.admin import Page
 from bot.core.answer import describe_date
 from bot.core.kb_requests import USAGE
+from bot.core.render import link_url
 from bot.core import messages as phrases
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, escape, visible_length
 from knowledge.documents import DocumentInfo
@@ -58,6 +59,7 @@ def pack(lines: Sequence[str], limit: int = MESSAGE_LIMIT, pre: bool = False) ->
 
 
 def _link(text: str, url: str | None) -> str:
+    url = link_url(url)
     return f'<a href="{html.escape(url, quote=True)}">{escape(text)}</a>' if url else escape(text)
 
 

@@ -3,12 +3,12 @@
 A summary is posted in a moderator's name, so they see it first: the preview always goes to
 their private chat (never to the group, where it would already be "posted"), with a button that
 posts it to the chat the command came from. Who may ask is decided by the core (`actor=`, the
-SUMMARIZE action); this module only finds the person's roles (`actor_with_chat_roles`: group
-administrators are moderators) and translates.
+SUMMARIZE action); this module only finds the person's roles (`actor_with_chat_roles`: the
+administrators of a listed moderator chat are moderators) and translates.
 
 Who may post a preview, and when it has expired, is decided by the core too
 (`bot.core.previews`, the same flow as Discord's): at the press this module finds the presser's
-roles afresh (the group's administrators are asked again, not taken from the five-minute cache:
+roles afresh (the group's administrators are asked again, not taken from the one-minute cache:
 someone demoted since the preview posts nothing) and shows the outcome.
 
 The scheduled digest runs in PTB's JobQueue as the process itself (no actor) through the flow
@@ -36,6 +36,7 @@ from bot.core import messages as phrases
 from bot.core.previews import POST_FAILED, POSTING, Claimed, Kind, Pending, Previews, Refused
 from bot.core.scheduled_digest import DigestPlace, deliver_digest
 from bot.runtime.service import CrisisBot
+from bot.adapters.telegram.chat_roles import ChatModerators
 from bot.adapters.telegram.buttons import PostPreview, post_keyboard
 from bot.adapters.telegram.core_calls import CoreCalls
 from bot.core.summary import Digest
@@ -108,8 +109,10 @@ class SummaryHandlers(CoreCalls):
         bot_username: Callable[[], str],
         digest_chat_id: int | None = None,
         message_limit: int = MESSAGE_LIMIT,
+        moderators: ChatModerators | None = None,
     ) -> None:
         super().__init__(service, executor)
+        self.moderators = moderators if moderators is not None else ChatModerators(frozenset())
         self.digest_chat_id = digest_chat_id  # the scheduled digest's chat, and Post's from a private chat
         self._actor_of = actor_of
         self._username = bot_username
@@ -234,10 +237,10 @@ class SummaryHandlers(CoreCalls):
 
     async def _presser(self, user: User, pending: Pending[Shown] | None, bot: Bot) -> Actor:
         """The person pressing, with the roles they hold now: the configured ones, and moderator
-        if they administer the group the preview was asked in, asked of Telegram afresh (a press
-        is rare, and a demotion must count at once)."""
+        if they administer the group the preview was asked in and it is a listed moderator chat,
+        asked of Telegram afresh (a press is rare, and a demotion must count at once)."""
         group = pending.payload.roles_chat if pending is not None else None
-        admin = group is not None and user.id in {m.user.id for m in await bot.get_chat_administrators(group)}
+        admin = await self.moderators.is_moderator(bot, group, user.id, fresh=True)
         return self.service.actor("telegram", user.id, user.full_name, platform_moderator=admin)
 
     async def _post(self, query: CallbackQuery, preview: Message, claimed: Claimed[Shown]) -> None:

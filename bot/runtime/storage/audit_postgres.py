@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.core.actors import Actor
-from bot.core.audit import AuditEntry, new_entry_fields
+from bot.core.audit import STARTED, AuditEntry, finished, new_entry_fields
 from knowledge.postgres.times import utc_instant, utc_text
 
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 
 class PostgresAuditLog:
-    """Append-only: entries are written, counted and read back, never changed (the caller
-    owns the database)."""
+    """Append-only: entries are written, counted and read back; a begun entry gets its
+    outcome once (`finish`), nothing else is ever changed (the caller owns the database)."""
 
     def __init__(self, database: PostgresDatabase) -> None:
         self._database = database
@@ -39,6 +39,16 @@ class PostgresAuditLog:
             return int(written[0])  # type: ignore[index]
 
         return AuditEntry(self._database.write(work), *row)
+
+    def begin(self, actor: Actor, action: str, target: str) -> AuditEntry:
+        return self.record(actor, action, target, STARTED)
+
+    def finish(self, entry: AuditEntry, result: str) -> AuditEntry:
+        done = finished(entry, result)
+        self._database.write(lambda connection: connection.execute(
+            "UPDATE audit SET result = %s WHERE id = %s AND result = %s", (done.result, entry.id, STARTED)
+        ))
+        return done
 
     def entries(self, limit: int = 20, offset: int = 0) -> list[AuditEntry]:
         """The most recent entries first."""

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from bot.core.actors import Actor
-from bot.core.audit import AuditEntry, new_entry_fields
+from bot.core.audit import STARTED, AuditEntry, finished, new_entry_fields
 from knowledge.database import open_tables
 
 _SCHEMA = """
@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS audit (
 
 
 class AuditLog:
-    """Append-only: entries are written, counted and read back, never changed."""
+    """Append-only: entries are written, counted and read back; a begun entry gets its
+    outcome once (`finish`), nothing else is ever changed."""
 
     def __init__(self, path: Path) -> None:
         self._db = open_tables(path, _SCHEMA, foreign_keys=False)
@@ -39,6 +40,16 @@ class AuditLog:
                 row,
             )
         return AuditEntry(int(cursor.lastrowid or 0), *row)
+
+    def begin(self, actor: Actor, action: str, target: str) -> AuditEntry:
+        return self.record(actor, action, target, STARTED)
+
+    def finish(self, entry: AuditEntry, result: str) -> AuditEntry:
+        done = finished(entry, result)
+        with self._lock:
+            self._db.execute("UPDATE audit SET result = ? WHERE id = ? AND result = ?",
+                             (done.result, entry.id, STARTED))
+        return done
 
     def entries(self, limit: int = 20, offset: int = 0) -> list[AuditEntry]:
         """The most recent entries first."""

@@ -19,7 +19,7 @@ from bot.core.answer import NO_ANSWER
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
 from index.embedder import SentenceTransformerEmbedder
-from tests.bot.adapters.discord.test_adapter import connect, custom_ids, disconnect, embeds_of
+from tests.bot.adapters.discord.test_adapter import community, connect, custom_ids, disconnect, embeds_of
 from tests.bot.adapters.discord.test_kb import text_of
 from tests.bot.adapters.telegram.test_adapter import buttons
 from tests.bot.adapters.telegram.test_adapter import start as start_telegram
@@ -101,7 +101,8 @@ async def deployment(postgres_url: str, real_embedder: SentenceTransformerEmbedd
     telegram_service = CrisisBot(load_settings(
         data_dir=tmp_path / "telegram-bot", TELEGRAM_BOT_TOKEN=telegram.token, telegram_api_url=telegram.base_url,
         telegram_admin_ids=str(TELEGRAM_ADMIN), **shared), real_embedder)
-    discord_service = CrisisBot(load_settings(data_dir=tmp_path / "discord-bot", **shared), real_embedder)
+    discord_service = CrisisBot(load_settings(data_dir=tmp_path / "discord-bot", **shared, **community(discord)),
+                                real_embedder)
     telegram_service.open()
     discord_service.open()
     application = await start_telegram(telegram, telegram_service)

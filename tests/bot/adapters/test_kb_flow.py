@@ -20,7 +20,7 @@ from bot.core.uploads import NOT_ACCEPTED, TOO_BIG
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
 from index.embedder import SentenceTransformerEmbedder
-from tests.bot.adapters.discord.test_adapter import connect, custom_ids, disconnect
+from tests.bot.adapters.discord.test_adapter import community, connect, custom_ids, disconnect
 from tests.bot.adapters.discord.test_kb import text_of
 from tests.bot.adapters.telegram.test_adapter import buttons
 from tests.bot.adapters.telegram.test_adapter import start as start_telegram
@@ -170,7 +170,7 @@ async def driver(request: pytest.FixtureRequest, real_embedder: SentenceTransfor
         discord = discord_server
         discord.patch_client_urls(monkeypatch)
         discord.add_role("Editors", permissions("manage_guild"), [DISCORD_ADMIN])
-        service = CrisisBot(load_settings(**shared), real_embedder)
+        service = CrisisBot(load_settings(**shared, **community(discord)), real_embedder)
         service.open()
         client, task = await connect(discord, service, sync=discord.guild_id)
         try:

@@ -30,7 +30,7 @@ from bot.core.previews import (
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
 from index.embedder import SentenceTransformerEmbedder
-from tests.bot.adapters.discord.test_adapter import connect, disconnect
+from tests.bot.adapters.discord.test_adapter import community, connect, disconnect
 from tests.bot.adapters.discord.test_summaries import Moderated, post_button
 from tests.bot.adapters.telegram.test_adapter import Running, buttons, start, stop
 from tests.bot.adapters.telegram.test_summaries import TOPIC, add_reports, message_of
@@ -196,12 +196,13 @@ async def flow(request: pytest.FixtureRequest, telegram_server: FakeTelegram, di
     dated reports about the topic in its knowledge base."""
     if request.param == "telegram":
         settings = load_settings(data_dir=tmp_path / "data", questions_per_minute=1000,
-                                 TELEGRAM_BOT_TOKEN=telegram_server.token, telegram_api_url=telegram_server.base_url)
+                                 TELEGRAM_BOT_TOKEN=telegram_server.token, telegram_api_url=telegram_server.base_url,
+                                 telegram_moderator_chat_ids=str(GROUP))
     else:
         discord_server.patch_client_urls(monkeypatch)
         discord_server.add_role("Moderators", permissions("manage_messages"), [DISCORD_MODERATOR, DISCORD_OTHER])
         discord_server.display_names[DISCORD_MODERATOR] = DISCORD_NAME
-        settings = load_settings(data_dir=tmp_path / "data", questions_per_minute=1000)
+        settings = load_settings(data_dir=tmp_path / "data", questions_per_minute=1000, **community(discord_server))
     service = CrisisBot(settings, real_embedder)
     service.open()
     add_reports(service, days_ago=1)

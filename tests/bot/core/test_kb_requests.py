@@ -72,6 +72,15 @@ def test_text_reads_as_the_request(subcommand: str, rest: str, body: str, reques
         ("gaps", "2024 2025", "", f"Usage: {USAGE['gaps']}"),
         ("list", "colour=red", "", f"I can't read 'colour=red'. Usage: {USAGE['list']}"),
         ("list", "kind=", "", f"I can't read 'kind='. Usage: {USAGE['list']}"),
+        # issue 17: str.isdigit accepts these, and int() then refused them as "unexpected"
+        ("list", "²", "", f"I can't read '²'. Usage: {USAGE['list']}"),
+        ("list", "①", "", f"I can't read '①'. Usage: {USAGE['list']}"),
+        ("list", "9" * 5000, "", f"I can't read '{'9' * 5000}'. Usage: {USAGE['list']}"),
+        ("list", "1" * 10, "", f"I can't read '{'1' * 10}'. Usage: {USAGE['list']}"),
+        ("list", "١٢", "", f"I can't read '١٢'. Usage: {USAGE['list']}"),
+        ("log", "²", "", "Usage: /kb log [page]"),
+        ("stats", "³", "", "Usage: /kb stats [weeks]"),
+        ("stats", "9" * 5000, "", "Usage: /kb stats [weeks]"),
     ],
 )
 def test_mistakes_say_the_usage(subcommand: str, rest: str, body: str, message: str) -> None:
@@ -117,6 +126,11 @@ def test_filters_too_long_for_a_payload_are_kept_under_a_number_until_forgotten(
     assert pages.decode("2:@1") is None  # the adapter says BUTTON_EXPIRED
     assert pages.decode("2:@99") is None and pages.decode("2:@x") is None and pages.decode("next") is None
     assert BUTTON_EXPIRED == "This button is no longer active."
+
+
+@pytest.mark.parametrize("payload", ["²", "2:@²", "9" * 5000, "1:@" + "9" * 5000, "1" * 10])
+def test_a_payload_with_a_number_that_is_not_one_reads_as_nothing(payload: str) -> None:
+    assert PageButtons().decode(payload) is None
 
 
 def test_a_prefix_that_leaves_no_room_is_a_bug() -> None:

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from bot.core.answer import NO_ANSWER, Answer, Quote, Source, describe_date
-from bot.core.render import render_markdown, render_plain
+from bot.core.render import link_url, render_markdown, render_plain
 from knowledge.documents import DocumentInfo, Kind
 from tests.factories import document_info, quoted_answer
 
@@ -107,3 +107,27 @@ def test_an_unknown_date_is_said_with_the_quote_and_in_the_source_list() -> None
     markdown = render_markdown(answer, TODAY)
     assert "deployed. [2, date unknown]\n" in markdown
     assert markdown.endswith("2. *Later report* — Example, news, date unknown")
+
+
+# -- issue 17: only http(s) links, on every surface ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [("https://example.org/k", "https://example.org/k"), ("HTTP://example.org/k", "HTTP://example.org/k"),
+     ("javascript:alert(1)", None), ("JavaScript://x%0aalert(1)", None), ("data:text/html,x", None),
+     ("ftp://example.org/a", None), ("https:example.org", None), ("", None), (None, None)],
+)
+def test_link_url_passes_http_links_only(url: str | None, shown: str | None) -> None:
+    assert link_url(url) == shown
+
+
+def test_a_stored_javascript_url_is_never_rendered() -> None:
+    bad = answer_with(info(url="javascript:alert(document.cookie)"))
+    assert "javascript" not in render_markdown(bad, TODAY).lower()
+    assert "javascript" not in render_plain(bad, TODAY).lower()
+    assert "1. *Strikes on \\*Kharkiv\\* \\[live\\]* — Example" in render_markdown(bad, TODAY)
+
+
+def answer_with(document: DocumentInfo) -> Answer:
+    return Answer("q?", [Quote("Missiles hit.", 1, 10, 0, 13, 0.6)], [Source(1, document, 0.7)], 0.7)

@@ -1,15 +1,14 @@
 """A process killed with SIGKILL in the middle of an ingest leaves no half document behind,
-and the next start makes the index agree with the store again."""
+and the next start makes the index agree with the store again (with the real model and
+corpus; tests/bot/runtime/test_kill_points.py kills at every other point)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,34 +16,19 @@ import pytest
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
 from index.embedder import SentenceTransformerEmbedder
+from knowledge.crash_test_hook import ENVIRONMENT_VARIABLE
 from tests.conftest import PROJECT, shared_file
 
 
-def committed_documents(database: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
-            return int(db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-
-
-def kill_mid_ingest(data_dir: Path, source: Path, after_documents: int) -> None:
-    env = {**os.environ, "CRISISBOT_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen(
+def kill_mid_ingest(data_dir: Path, source: Path, kill_at: str) -> None:
+    """Run `crisisbot ingest` (the real CLI and model) until the test hook kills it at `kill_at`
+    (knowledge/crash_test_hook.py): at a named point, not after a guessed delay."""
+    env = {**os.environ, "CRISISBOT_DATA_DIR": str(data_dir), ENVIRONMENT_VARIABLE: kill_at}
+    process = subprocess.run(
         [sys.executable, "-m", "bot", "ingest", str(source)],
-        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600,
     )
-    deadline = time.monotonic() + 600
-    try:
-        while committed_documents(data_dir / "knowledge.sqlite3") < after_documents:
-            assert process.poll() is None, "ingest ended before it could be killed"
-            assert time.monotonic() < deadline, "ingest made no progress"
-            time.sleep(0.05)
-        time.sleep(0.3)  # into the next batch: embedding or writing it
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(30)
-    assert process.returncode == -signal.SIGKILL
+    assert process.returncode == -signal.SIGKILL, f"never reached {kill_at}: {process.stderr[-2000:]!r}"
 
 
 @pytest.mark.slow
@@ -57,7 +41,9 @@ def test_index_and_store_agree_after_kill_9_mid_ingest(
     total = sum(1 for line in source.read_text().splitlines() if line.strip())
     data_dir = tmp_path / "data"
 
-    kill_mid_ingest(data_dir, source, after_documents=2)  # the seed article, then a first batch
+    # The seed article is embedded first, then the first batch of the file: killed once the
+    # second batch is embedded, after the first one was committed (the index file not saved).
+    kill_mid_ingest(data_dir, source, "writer.embedded:3")
 
     bot = CrisisBot(load_settings(data_dir=data_dir), real_embedder)
     report = bot.open()

@@ -36,12 +36,20 @@ class Running:
         return await self.server.wait_for(method, path, predicate=predicate, after=start)
 
 
+def community(server: FakeDiscord, manage_server_is_admin: bool = True) -> dict[str, Any]:
+    """Settings making the stand-in's guild the community's; by default with Manage Server and
+    Manage Messages counting there (the opt-in), as the role tests grant them."""
+    return {"discord_guild_ids": str(server.guild_id), "discord_manage_server_is_admin": manage_server_is_admin}
+
+
 @pytest.fixture
 def make_service(tmp_path: Path, real_embedder: SentenceTransformerEmbedder) -> Callable[..., CrisisBot]:
+    """A service whose listed guild is the stand-in's (members' tests: no permission counts)."""
     from bot.runtime.settings import load_settings
 
     def make(**overrides: Any) -> CrisisBot:
         overrides.setdefault("data_dir", tmp_path / "data")
+        overrides.setdefault("discord_guild_ids", str(FakeDiscord.guild_id))
         service = CrisisBot(load_settings(**overrides), real_embedder)
         service.open()
         return service

@@ -20,6 +20,7 @@ from index.embedder import SentenceTransformerEmbedder
 from tests.bot.adapters.discord.test_adapter import (
     NO_PINGS,
     Running,
+    community,
     connect,
     custom_ids,
     disconnect,
@@ -61,7 +62,8 @@ async def admin(discord_server: FakeDiscord, real_embedder: SentenceTransformerE
     """An admin by a server role with Manage Server, as Discord grants it; pages from 127.0.0.1."""
     discord_server.patch_client_urls(monkeypatch)
     discord_server.add_role("Editors", permissions("manage_guild"), [ADMIN])
-    settings = load_settings(data_dir=tmp_path / "data", allow_private_urls=True, questions_per_minute=1000)
+    settings = load_settings(data_dir=tmp_path / "data", allow_private_urls=True, questions_per_minute=1000,
+                             **community(discord_server))
     service = CrisisBot(settings, real_embedder)
     service.open()
     client, task = await connect(discord_server, service, sync=discord_server.guild_id)

@@ -21,7 +21,7 @@ from bot.runtime import executors
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
 from index.embedder import SentenceTransformerEmbedder
-from tests.bot.adapters.discord.test_adapter import QUESTION, Running, connect, disconnect, embeds_of
+from tests.bot.adapters.discord.test_adapter import QUESTION, Running, community, connect, disconnect, embeds_of
 from tests.bot.adapters.discord.test_kb import text_of
 from tests.bot.runtime.test_executors import accepts_work
 from tests.discord_server import FakeDiscord, Recorded
@@ -38,7 +38,8 @@ async def admins(discord_server: FakeDiscord, real_embedder: SentenceTransformer
                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
     discord_server.patch_client_urls(monkeypatch)
     discord_server.add_role("Editors", permissions("manage_guild"), list(ADMINS))
-    settings = load_settings(data_dir=tmp_path / "data", allow_private_urls=True, questions_per_minute=1000)
+    settings = load_settings(data_dir=tmp_path / "data", allow_private_urls=True, questions_per_minute=1000,
+                             **community(discord_server))
     service = CrisisBot(settings, real_embedder)
     service.open()
     client, task = await connect(discord_server, service, sync=discord_server.guild_id)

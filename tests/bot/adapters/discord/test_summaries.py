@@ -22,7 +22,9 @@ from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
 from index.embedder import SentenceTransformerEmbedder
 from knowledge.documents import Document, Kind
-from tests.bot.adapters.discord.test_adapter import NO_PINGS, Running, connect, custom_ids, disconnect, embeds_of
+from tests.bot.adapters.discord.test_adapter import (
+    NO_PINGS, Running, community, connect, custom_ids, disconnect, embeds_of,
+)
 from tests.bot.adapters.discord.test_kb import ADMIN, Admin, text_of
 from tests.discord_server import FakeDiscord, Recorded
 from tests.discord_server.state import FLAG_EPHEMERAL, JSON, permissions
@@ -94,7 +96,7 @@ async def moderated(discord_server: FakeDiscord, real_embedder: SentenceTransfor
     discord_server.display_names[MODERATOR] = MODERATOR_NAME
     settings = load_settings(data_dir=tmp_path / "data", questions_per_minute=1000,
                              discord_digest_channel_id=discord_server.channel_id,
-                             digest_schedule="mon 09:00", digest_timezone="Europe/Kyiv")
+                             digest_schedule="mon 09:00", digest_timezone="Europe/Kyiv", **community(discord_server))
     service = CrisisBot(settings, real_embedder)
     service.open()
     client, task = await connect(discord_server, service, sync=discord_server.guild_id)
@@ -291,7 +293,8 @@ async def test_run_schedules_false_starts_no_loop_and_the_commands_still_work(
     discord_server.add_role("Moderators", permissions("manage_messages"), [MODERATOR])
     discord_server.add_role("Editors", permissions("manage_guild"), [ADMIN])
     settings = load_settings(data_dir=tmp_path / "data", questions_per_minute=1000, allow_private_urls=True,
-                             discord_digest_channel_id=discord_server.channel_id, run_schedules=run_schedules)
+                             discord_digest_channel_id=discord_server.channel_id, run_schedules=run_schedules,
+                             **community(discord_server))
     service = CrisisBot(settings, real_embedder)
     service.open()
     client, task = await connect(discord_server, service, sync=discord_server.guild_id)

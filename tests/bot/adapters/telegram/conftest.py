@@ -22,6 +22,8 @@ def make_service(
 
     def make(**overrides: Any) -> CrisisBot:
         overrides.setdefault("data_dir", tmp_path / "data")
+        # The stand-in's default group is a moderator chat: its administrators are moderators.
+        overrides.setdefault("telegram_moderator_chat_ids", "-100777")
         settings = load_settings(
             TELEGRAM_BOT_TOKEN=telegram_server.token, telegram_api_url=telegram_server.base_url, **overrides
         )

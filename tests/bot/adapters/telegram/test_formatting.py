@@ -173,6 +173,17 @@ def test_urls_are_escaped_for_the_attribute_in_markers_and_titles() -> None:
     assert_well_formed(message)
 
 
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,x", "vbscript:x"])
+def test_a_url_that_is_not_http_is_never_a_link(url: str) -> None:
+    """Issue 17: a `javascript:` URL stored before ingest checked URLs is not made clickable."""
+    [message] = answer_messages(make_answer(["A quote."], [doc(url=url)]), TODAY)
+    listing_text, _ = sources_page([doc(url=url)], 0, today=TODAY)
+    from bot.adapters.telegram.kb_format import document_entry
+
+    for html_text in (message, listing_text, document_entry(doc(url=url))):
+        assert "<a" not in html_text and "script:" not in html_text.lower() and "data:" not in html_text
+
+
 def test_marker_is_plain_without_url() -> None:
     [message] = answer_messages(make_answer(["A quote."], [doc(url=None)]), TODAY)
     assert message.startswith("A quote. [1]\n\n<b>Sources</b>\n<b>[1]</b> Strikes on Kharkiv — ")

@@ -11,6 +11,7 @@ from telegram import Bot, Update
 from bot.core.actors import Action, Role, may
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
+from bot.adapters.telegram.chat_roles import ChatModerators
 from bot.adapters.telegram.handlers import TelegramHandlers
 from tests.fakes import HashingEmbedder
 from tests.telegram_server import FakeTelegram
@@ -20,10 +21,12 @@ from tests.telegram_server import FakeTelegram
 async def test_group_administrators_are_moderators_and_configured_ids_count(
     telegram_server: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = load_settings(data_dir=tmp_path, telegram_admin_ids="42", telegram_moderator_ids="43")
+    settings = load_settings(data_dir=tmp_path, telegram_admin_ids="42", telegram_moderator_ids="43",
+                             telegram_moderator_chat_ids="-100777")
     service = CrisisBot(settings, HashingEmbedder())
     handlers = TelegramHandlers(service, ThreadPoolExecutor(1), lambda: telegram_server.bot_user["username"],
-                                service.settings.maintainer)
+                                service.settings.maintainer,
+                                moderators=ChatModerators(settings.telegram.moderator_chat_ids))
     telegram_server.chat_admins[-100777] = [700, 701]
     async with Bot(telegram_server.token, base_url=telegram_server.base_url) as bot:
         def update_from(user_id: int, group: bool = True) -> Update:
