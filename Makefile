@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import bench-speed bench-flood calibrate clean
+.PHONY: install demo test fuzz typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import bench-speed bench-flood calibrate clean
 
 install: $(STAMP)
 
@@ -27,6 +27,14 @@ demo: install
 test: install
 	$(BIN)/python -m mypy bot knowledge index
 	$(BIN)/python -m pytest
+
+# The fuzz tests (tests/**/test_*_fuzz.py) with many more examples than `make test` runs:
+# FUZZ_EXAMPLES per test (about 20 minutes on 2 cores at 400); FUZZ_SEED=n explores other inputs.
+FUZZ_SEED ?= 17
+FUZZ_EXAMPLES ?= 400
+fuzz: install
+	HYPOTHESIS_PROFILE=long FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:cacheprovider \
+		--hypothesis-seed=$(FUZZ_SEED) --hypothesis-show-statistics $$(find tests -name 'test_*_fuzz.py' | sort)
 
 typecheck: install
 	$(BIN)/python -m mypy bot knowledge index

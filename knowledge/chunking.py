@@ -9,7 +9,7 @@ into pieces that fit, never truncated.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from knowledge.documents import Document, Passage
@@ -29,9 +29,21 @@ class ChunkingPolicy:
     min_tokens: int = 40  # a shorter passage continues across a paragraph break
 
 
-def _longest_fit(text: str, start: int, ends: list[int], count: TokenCounter, limit: int) -> int:
-    """Index into `ends` of the longest `text[start:end]` within `limit` (at least the first)."""
-    low, high = 0, len(ends) - 1
+def _longest_fit(
+    text: str, start: int, ends: Sequence[int], first: int, count: TokenCounter, limit: int
+) -> int:
+    """Index into `ends` (from `first` on) of the longest `text[start:end]` within `limit`
+    tokens, or `first` when even that is over.
+
+    Gallops from `first` before bisecting, so finding one piece costs about its own length and
+    not the length of everything after it: a long text with no sentence end (a pasted blob, a
+    file without punctuation) would otherwise take time quadratic in its size.
+    """
+    low, step, last = first, 1, len(ends) - 1
+    while low + step <= last and count(text[start : ends[low + step]]) <= limit:
+        low += step
+        step *= 2
+    high = min(last, low + step - 1)
     while low < high:
         mid = (low + high + 1) // 2
         if count(text[start : ends[mid]]) <= limit:
@@ -44,9 +56,9 @@ def _longest_fit(text: str, start: int, ends: list[int], count: TokenCounter, li
 def _cut_long_word(text: str, start: int, end: int, count: TokenCounter, limit: int) -> list[tuple[int, int]]:
     """A 'word' with no spaces over the window (a long URL, a hash) is cut between characters."""
     pieces = []
+    stops = range(start + 1, end + 1)  # the stop after `start` is at index start + 1 - stops.start
     while start < end:
-        stops = list(range(start + 1, end + 1))
-        stop = stops[_longest_fit(text, start, stops, count, limit)]
+        stop = stops[_longest_fit(text, start, stops, start + 1 - stops.start, count, limit)]
         pieces.append((start, stop))
         start = stop
     return pieces
@@ -62,11 +74,11 @@ def _cut_long_sentence(text: str, span: Span, count: TokenCounter, limit: int) -
             atoms.append((start, end))
         else:
             atoms.extend(_cut_long_word(text, start, end, count, limit))
+    ends = [end for _, end in atoms]
     pieces: list[Span] = []
     first = 0
     while first < len(atoms):
-        ends = [end for _, end in atoms[first:]]
-        last = first + _longest_fit(text, atoms[first][0], ends, count, limit)
+        last = _longest_fit(text, atoms[first][0], ends, first, count, limit)
         pieces.append(Span(atoms[first][0], atoms[last][1], span.paragraph))
         first = last + 1
     return pieces

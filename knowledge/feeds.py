@@ -173,7 +173,7 @@ def _parse(content: bytes, feed_url: str) -> Feed:
             log.info("%s: skipping an entry without a usable link (%r)", feed_url, item.get("title"))
             continue
         links.add(link)
-        stamp = item.get("published_parsed") or item.get("updated_parsed")
+        stamp = _calendar_day(item.get("published_parsed") or item.get("updated_parsed"))
         entries.append(
             FeedEntry(
                 link=link,
@@ -191,6 +191,21 @@ def _text(value: object) -> str | None:
         return None
     text = " ".join(strip_invisible(replace_surrogates(html.unescape(str(value)))).split())
     return text or None
+
+
+def _calendar_day(stamp: time.struct_time | None) -> time.struct_time | None:
+    """`stamp` if it is a real day written with four-digit years, else None (undated).
+
+    feedparser turns "0000-00-00" into year -1, which became the date "-1-11-30": stored with
+    the document, it broke every answer citing it.
+    """
+    if not stamp or not 1000 <= stamp.tm_year <= 9999:
+        return None
+    try:
+        datetime(stamp.tm_year, stamp.tm_mon, stamp.tm_mday)
+    except ValueError:
+        return None
+    return stamp
 
 
 # -- subscriptions ----------------------------------------------------------------------------

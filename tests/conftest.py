@@ -18,6 +18,23 @@ os.environ.setdefault("CRISISBOT_WARM_ANSWER_SENTENCES", "false")
 # are about ONNX (tests/index/test_onnx_embedder.py checks the default itself).
 os.environ.setdefault("CRISISBOT_EMBEDDING_BACKEND", "torch")
 
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Fuzz tests (tests/**/test_*_fuzz.py): `make test` runs a short, fixed-seed budget and writes no
+# example database into the checkout; `make fuzz` (HYPOTHESIS_PROFILE=long) runs many more.
+# Each example's time is bounded by tests/fuzzing.py, not by hypothesis's 200 ms deadline,
+# which two busy cores would turn into flaky failures.
+settings.register_profile(
+    "fast", max_examples=25, derandomize=True, database=None, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(  # seeded by `make fuzz` (--hypothesis-seed); FUZZ_EXAMPLES per test
+    "long", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "400")), derandomize=False, database=None,
+    deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
 from bot.runtime.service import CrisisBot  # noqa: E402
 from bot.runtime.settings import Settings, load_settings  # noqa: E402
 from index.embedder import SentenceTransformerEmbedder, bundled_model_path  # noqa: E402
