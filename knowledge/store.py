@@ -19,6 +19,7 @@ import numpy as np
 from knowledge.crash_test_hook import crash_test_point
 from knowledge.documents import DocumentInfo, Kind, Passage, StoredPassage
 from knowledge.errors import StoreError
+from knowledge.sql_bounds import sql_count
 from knowledge.store_interface import NewDocument, WriteResult
 
 SCHEMA_VERSION = 1
@@ -400,7 +401,7 @@ class SqliteStore:
                 f"SELECT {_INFO_COLUMNS}, (SELECT COUNT(*) FROM passages p WHERE p.document_id = d.id)"
                 f" FROM documents d{where}"
                 " ORDER BY d.published IS NULL, d.published DESC, d.title, d.id LIMIT ? OFFSET ?",
-                [*params, max(0, limit), max(0, offset)],
+                [*params, sql_count(limit), sql_count(offset)],
             ).fetchall()
         return [_info(r[:9], int(r[9])) for r in rows], total
 

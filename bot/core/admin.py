@@ -35,6 +35,7 @@ from knowledge.errors import CrisisbotError
 from knowledge.feed_poll import FeedLimits, poll_feed
 from knowledge.feeds import FeedEntry, FeedStore, PollReport, Subscription, parse_feed
 from knowledge.readers import ReadResult
+from knowledge.sql_bounds import page_offset
 from knowledge.store_interface import KnowledgeStore
 
 
@@ -283,7 +284,7 @@ class KnowledgeAdmin:
             first, last = date_filter("since", since), date_filter("until", until)
             self._bot.ensure_open()
             items, total = self._bot.store.documents_page(
-                (page - 1) * per_page, per_page, publisher or None, wanted_kind, first, last
+                page_offset(page, per_page), per_page, publisher or None, wanted_kind, first, last
             )
             pages = max(1, math.ceil(total / per_page))
             if page > pages:
@@ -310,7 +311,7 @@ class KnowledgeAdmin:
                 raise AdminError("the limit must be between 1 and 1000")
             if page < 1:
                 raise AdminError("pages are numbered from 1")
-            return self._bot.audit.entries(limit, (page - 1) * limit)
+            return self._bot.audit.entries(limit, page_offset(page, limit))
 
         return self._run(actor, "log", f"page {page}", work, None)
 

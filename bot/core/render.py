@@ -18,8 +18,10 @@ from bot.core.audit import AuditEntry
 from bot.core.coverage import GapCluster, KnowledgeStats
 from bot.core.messages import NO_DIGEST, NO_SUMMARY
 from bot.core.summary import Digest, Summary
+from bot.core.text_split import one_line
 from knowledge.documents import DocumentInfo
 from knowledge.feeds import PollReport, Subscription
+from knowledge.text import strip_invisible
 
 
 def link_url(url: str | None) -> str | None:
@@ -34,11 +36,23 @@ def link_url(url: str | None) -> str | None:
     return url
 
 
+def display_line(text: str | None, missing: str = "") -> str:
+    """A stored title, publisher or label as one line to show (`missing` when nothing is left).
+
+    Documents are cleaned when they are built (`knowledge.text`), but one stored before that,
+    or written by another tool, may still hold a bidi control that reverses the citation line
+    around it ("— Kyiv Independent" read backwards, or as someone else), a zero-width
+    character or a NUL. Every renderer, the core's and both adapters', passes titles and
+    publishers through here, with the readers' own list of such characters.
+    """
+    return one_line(strip_invisible(text or "")) or missing
+
+
 def source_line(source: Source, today: date | None = None) -> str:
     """'[1] Title — Publisher, analysis, as of 2024-11 (2 years ago)'."""
     doc = source.document
-    parts = [doc.publisher or "publisher unknown", doc.kind.value, source.as_of(today)]
-    return f"[{source.number}] {doc.title} — " + ", ".join(parts)
+    parts = [display_line(doc.publisher, "publisher unknown"), doc.kind.value, source.as_of(today)]
+    return f"[{source.number}] {display_line(doc.title)} — " + ", ".join(parts)
 
 
 def render_plain(answer: Answer, today: date | None = None) -> str:
@@ -72,10 +86,10 @@ def render_markdown(answer: Answer, today: date | None = None) -> str:
     lines = [body, "", "**Sources**", ""]
     for source in answer.sources:
         doc = source.document
-        title = _escape_markdown(doc.title)
+        title = _escape_markdown(display_line(doc.title))
         url = link_url(doc.url)
         title = f"[{title}]({url})" if url else f"*{title}*"
-        meta = ", ".join([_escape_markdown(doc.publisher or "publisher unknown"), doc.kind.value,
+        meta = ", ".join([_escape_markdown(display_line(doc.publisher, "publisher unknown")), doc.kind.value,
                           source.as_of(today)])
         lines.append(f"{source.number}. {title} — {meta}")
     return "\n".join(lines)
@@ -83,9 +97,9 @@ def render_markdown(answer: Answer, today: date | None = None) -> str:
 
 def document_lines(document: DocumentInfo, today: date | None = None) -> list[str]:
     """Two lines a document for the terminal's source listings (`sources`, `kb list`)."""
-    meta = (f"    {document.publisher or 'publisher unknown'}, {document.kind.value}, "
+    meta = (f"    {display_line(document.publisher, 'publisher unknown')}, {document.kind.value}, "
             f"{describe_date(document.published, today)}, {document.passage_count} passages")
-    return [f"{document.id}  {document.title}", meta + (f", {document.url}" if document.url else "")]
+    return [f"{document.id}  {display_line(document.title)}", meta + (f", {document.url}" if document.url else "")]
 
 
 def document_json(document: DocumentInfo) -> dict[str, object]:
@@ -104,7 +118,7 @@ def subscription_lines(subscriptions: Sequence[Subscription]) -> list[str]:
     for sub in subscriptions:
         polled = f"last polled {sub.last_polled_at}" if sub.last_polled_at else "not polled yet"
         state = f"; last error: {sub.last_error}" if sub.last_error else ""
-        lines.append(f"{sub.title or '(no title yet)'} — {sub.url}")
+        lines.append(f"{display_line(sub.title, '(no title yet)')} — {sub.url}")
         lines.append(f"    added by {sub.added_by} on {sub.added_at[:10]}, {polled}{state}")
     return lines or ["no feeds are subscribed"]
 
@@ -209,7 +223,7 @@ def render_digest_plain(digest: Digest, today: date | None = None) -> str:
     lines = [digest_heading(digest)]
     for number, topic in enumerate(digest.topics, 1):
         answer = topic.answer
-        lines += ["", f"{number}. {topic.label}"]
+        lines += ["", f"{number}. {display_line(topic.label)}"]
         lines += [f"   {quote.text} {answer.marker(quote)}" for quote in answer.quotes]
         lines += [f"   {source_line(source, today)}" for source in answer.sources]
     if digest.more_topics:

@@ -38,6 +38,9 @@ _ACTIVITY: list[tuple[str, tuple[str, ...]]] = [
     ("audit", ("id", "at", "platform", "user_id", "user_name", "action", "target", "result")),
     ("feeds", ("url", "title", "added_by", "added_at", "last_polled_at", "last_error")),
     ("feed_entries", ("feed_url", "entry_url", "seen_at")),
+    # Entries that keep failing, with their back-off: without them every such entry is
+    # fetched again at the first poll after the move (and a feed is again stuck on them).
+    ("feed_entry_failures", ("feed_url", "entry_url", "failures", "last_error", "retry_at")),
 ]
 _SERIALS = {"passages": "id", "asked": "id", "audit": "id"}
 

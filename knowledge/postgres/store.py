@@ -20,6 +20,7 @@ import numpy as np
 from knowledge.crash_test_hook import crash_test_point
 from knowledge.documents import DocumentInfo, Kind, Passage, StoredPassage
 from knowledge.errors import StoreError
+from knowledge.sql_bounds import sql_count
 from knowledge.postgres.database import PostgresDatabase
 from knowledge.postgres.times import utc_text
 from knowledge.store import in_order_of
@@ -324,7 +325,7 @@ class PostgresStore:
             rows = db.execute(
                 f"SELECT {_INFO_COLUMNS}, {_PASSAGE_COUNT} FROM documents d{where}"
                 f" ORDER BY {_LISTING_ORDER}, d.id COLLATE \"C\" LIMIT %s OFFSET %s",
-                [*params, max(0, limit), max(0, offset)],
+                [*params, sql_count(limit), sql_count(offset)],
             ).fetchall()
             return rows, int(total_row[0]) if total_row else 0
 

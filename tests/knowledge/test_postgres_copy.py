@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from knowledge.postgres.copy_from_sqlite import CopyError, copy_from_sqlite
 from tests.fakes import HashingEmbedder
 
 GRAIN = text_document_id("Grain corridor")
+BROKEN_ENTRY = "https://example.org/broken"
 TEXT = ("The Black Sea grain corridor carried four million tonnes of wheat in October. Insurers cut "
         "war-risk premiums for ships using the corridor after a quiet month. ") * 6
 
@@ -41,6 +43,9 @@ def embedded(make_settings: Callable[..., Settings]) -> Iterator[CrisisBot]:
     bot.vote(member, answer.id, -1)
     bot.feeds.subscribe("https://example.org/feed.rss", "telegram:1", "Example wire")
     bot.feeds.mark_seen("https://example.org/feed.rss", ["https://example.org/a"])
+    for _ in range(2):  # an entry that keeps failing, backed off
+        bot.feeds.record_failure("https://example.org/feed.rss", BROKEN_ENTRY, "HTTP 500")
+    assert bot.feeds.backed_off("https://example.org/feed.rss") == {BROKEN_ENTRY}
     yield bot
     bot.close()
 
@@ -55,7 +60,8 @@ def test_everything_is_copied_row_for_row_and_vectors_to_the_float(embedded: Cri
     with psycopg.connect(postgres_url) as target:
         report = copy_from_sqlite(source.parent, target)
         assert report.rows == {"documents": 2, "passages": embedded.store.passage_count(), "feedback_meta": 1,
-                               "asked": 2, "votes": 1, "audit": 1, "feeds": 1, "feed_entries": 1}
+                               "asked": 2, "votes": 1, "audit": 1, "feeds": 1, "feed_entries": 1,
+                               "feed_entry_failures": 1}
         assert report.checked_vectors == embedded.store.passage_count()
 
         documents = target.execute("SELECT id, title, url, publisher, kind, published, language, added_by, sha256,"
@@ -88,6 +94,13 @@ def test_everything_is_copied_row_for_row_and_vectors_to_the_float(embedded: Cri
         audit = target.execute("SELECT user_name, action, result FROM audit").fetchone()
         assert audit is not None and audit[:2] == ("Olena", "add-text") and audit[2].startswith("ok: added")
         assert target.execute("SELECT url, title FROM feeds").fetchall() == [("https://example.org/feed.rss", "Example wire")]
+        # A failing entry keeps its count, error and back-off (the instant, whatever the zone).
+        failures = target.execute("SELECT feed_url, entry_url, failures, last_error, retry_at"
+                                  " FROM feed_entry_failures").fetchall()
+        (original_failure,) = rows(source, "SELECT feed_url, entry_url, failures, last_error, retry_at"
+                                           " FROM feed_entry_failures")
+        assert [f[:4] for f in failures] == [original_failure[:4]]
+        assert failures[0][4] == datetime.fromisoformat(str(original_failure[4]))
         meta = dict(target.execute("SELECT key, value FROM meta").fetchall())
         assert meta["embedding_model"] == "hashing-test"
 
@@ -164,6 +177,7 @@ def test_the_cli_copies_and_the_bot_answers_from_the_copy(
         assert shared.feedback.totals() == embedded.feedback.totals()
         assert [e.action for e in shared.audit.entries()] == [e.action for e in embedded.audit.entries()]
         assert [f.url for f in shared.feeds.list()] == ["https://example.org/feed.rss"]
+        assert shared.feeds.backed_off("https://example.org/feed.rss") == {BROKEN_ENTRY}  # still waiting
     finally:
         shared.close()
     monkeypatch.setenv("CRISISBOT_DATABASE_URL", "mysql://somewhere")

@@ -276,6 +276,15 @@ def test_documents_page_filters_in_sql_and_counts_all_matches(store: KnowledgeSt
         store.document_info("zzz")
 
 
+def test_a_page_past_the_end_however_far_is_empty_not_an_overflow(store: KnowledgeStore) -> None:
+    """Offsets and limits typed by people exceed SQL's 64-bit INTEGER: the page is just empty."""
+    store.write_documents([new("a", text="One."), new("b", text="Two.")], MODEL)
+    assert store.documents_page(10**20, 10) == ([], 2)
+    assert store.documents_page(2**63, 2**63)[1] == 2
+    assert [d.id for d in store.documents_page(0, 10**30)[0]] == ["a", "b"]
+    assert [d.id for d in store.documents_page(-5, 1)[0]] == ["a"]
+
+
 def test_postgres_generation_moves_with_each_committed_change_only(postgres_url: str) -> None:
     """Other processes compare the generation to know they are stale: every committed change
     moves it forward, and a rolled-back write leaves it where it was."""

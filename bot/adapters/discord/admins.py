@@ -44,7 +44,7 @@ from bot.core.messages import (
     KB_UNSUBSCRIBED, NEXT, PREVIOUS,
 )
 from bot.core.progress import DOCUMENTS_ADDED, FEEDS_POLLED
-from bot.core.render import audit_line, document_lines, gap_lines, poll_lines, stats_lines, subscription_lines
+from bot.core.render import audit_line, display_line, document_lines, gap_lines, poll_lines, stats_lines, subscription_lines
 from bot.core.uploads import Upload
 from bot.runtime.sections import DiscordSection
 from index.writer import IngestReport, Progress
@@ -317,7 +317,7 @@ def list_reply(page: Page, filters: ListFilters, payloads: PageButtons) -> Reply
 
 def show_reply(shown: tuple[DocumentInfo, str]) -> Reply:
     info, passage = shown
-    title = plain(" ".join(info.title.split()) or info.id, TITLE_LIMIT)
+    title = plain(display_line(info.title, info.id), TITLE_LIMIT)
     embed = discord.Embed(title=title, description=code_block(document_lines(info)), colour=COLOUR)
     if passage.strip():
         embed.add_field(name=KB_FIRST_PASSAGE, value=plain(passage, FIELD_VALUE_LIMIT), inline=False)

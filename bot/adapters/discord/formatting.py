@@ -19,6 +19,7 @@ import discord
 
 from bot.core.answer import NO_ANSWER, Answer, Source, describe_date
 from bot.core.messages import KB_TITLE, QUOTED_FOOTER, EMPTY_KNOWLEDGE, SOURCES_FOOTER
+from bot.core.render import display_line
 from bot.core.text_split import SENTENCE, Fragment, one_line, take, words
 from knowledge.documents import DocumentInfo
 
@@ -126,8 +127,8 @@ def _source_field(source: Source, today: date | None) -> tuple[str, str]:
     """("[1] Title", "[Read](url) — Publisher, news, as of …"): both within their limits."""
     doc = source.document
     prefix = f"[{source.number}] "
-    name = prefix + _fit(one_line(doc.title) or "Untitled", FIELD_NAME_LIMIT - len(prefix))
-    publisher = _fit(one_line(doc.publisher or "") or "publisher unknown", PUBLISHER_MAX)
+    name = prefix + _fit(display_line(doc.title, "Untitled"), FIELD_NAME_LIMIT - len(prefix))
+    publisher = _fit(display_line(doc.publisher, "publisher unknown"), PUBLISHER_MAX)
     meta = ", ".join([publisher, doc.kind.value, source.as_of(today)])
     url = _link_target(doc.url)
     value = f"[Read]({url}) — {meta}" if url else meta
@@ -218,13 +219,13 @@ def answer_messages(answer: Answer, today: date | None = None) -> list[list[disc
 
 def _listing_line(doc: DocumentInfo, budget: int, today: date | None) -> str:
     """'• [Title](url) — Publisher, kind, as of …' within `budget` characters of markdown."""
-    publisher = _fit(one_line(doc.publisher or "") or "publisher unknown", PUBLISHER_MAX)
+    publisher = _fit(display_line(doc.publisher, "publisher unknown"), PUBLISHER_MAX)
     meta = " — " + ", ".join([publisher, doc.kind.value, describe_date(doc.published, today)])
     url = _link_target(doc.url)
     link = len(f"[]({url})") if url else 0
     if url and 2 + link + len(meta) + 1 > budget:
         url, link = None, 0  # the title matters more than its link
-    title = _fit(one_line(doc.title) or "Untitled", max(1, min(TITLE_LIMIT, budget - 2 - link - len(meta))))
+    title = _fit(display_line(doc.title, "Untitled"), max(1, min(TITLE_LIMIT, budget - 2 - link - len(meta))))
     return "• " + (f"[{title}]({url})" if url else title) + meta
 
 

@@ -21,7 +21,7 @@ from bot.adapters.discord.formatting import (
 )
 from bot.core.messages import MORE_TOPICS
 from bot.core.previews import A_MODERATOR, POSTED_BY
-from bot.core.render import NO_DIGEST, NO_SUMMARY, digest_heading
+from bot.core.render import NO_DIGEST, NO_SUMMARY, digest_heading, display_line
 from bot.core.summary import Digest, Summary
 from bot.core.text_split import one_line
 
@@ -47,7 +47,7 @@ def digest_messages(digest: Digest, today: date | None = None) -> Messages:
         return [[discord.Embed(description=NO_DIGEST, colour=COLOUR)]]
     embeds = [discord.Embed(title=_title(digest_heading(digest)), colour=COLOUR)]
     for number, topic in enumerate(digest.topics, 1):
-        label = f"{number}. {one_line(topic.label) or 'Untitled'}"
+        label = f"{number}. {display_line(topic.label, 'Untitled')}"
         for message in answer_messages(replace(topic.answer, question=label), today):
             embeds.extend(message)
     if digest.more_topics:

@@ -16,8 +16,8 @@ from datetime import date
 
 from bot.core.answer import NO_ANSWER, Answer, describe_date
 from bot.core.messages import EMPTY_KNOWLEDGE, TELEGRAM_LISTING
-from bot.core.render import link_url
-from bot.core.text_split import LINE, PARAGRAPH, SENTENCE, SPACE, Fragment, one_line, split, words
+from bot.core.render import display_line, link_url
+from bot.core.text_split import LINE, PARAGRAPH, SENTENCE, SPACE, Fragment, split, words
 from knowledge.documents import DocumentInfo
 
 MESSAGE_LIMIT = 4096
@@ -107,8 +107,8 @@ def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
         doc = source.document  # the heading stays with its first line: no cut between them
         build.add(f"[{source.number}]", "\n", LINE if n else None, build.wrap("b"))
         url = link_url(doc.url)
-        build.text(one_line(doc.title), " ", SPACE, build.wrap("a", url) if url else None)
-        meta = [one_line(doc.publisher or "") or "publisher unknown", doc.kind.value,
+        build.text(display_line(doc.title), " ", SPACE, build.wrap("a", url) if url else None)
+        meta = [display_line(doc.publisher, "publisher unknown"), doc.kind.value,
                 source.as_of(today)]
         build.text("— " + ", ".join(meta), " ", SPACE)
     return build.fragments
@@ -180,9 +180,9 @@ def sources_page(documents: list[DocumentInfo], page: int, per_page: int = 8,
     lines = [TELEGRAM_LISTING.format(count=count, noun=noun, page=page + 1, pages=pages)]
     budget = (MESSAGE_LIMIT - _width(lines[0])) // per_page - 1  # one newline per entry
     for doc in documents[page * per_page:(page + 1) * per_page]:
-        publisher = _shorten(one_line(doc.publisher or "") or "publisher unknown", PUBLISHER_MAX)
+        publisher = _shorten(display_line(doc.publisher, "publisher unknown"), PUBLISHER_MAX)
         meta = " — " + ", ".join([publisher, doc.kind.value, describe_date(doc.published, today)])
-        title = _shorten(one_line(doc.title), max(1, min(TITLE_MAX, budget - _width(meta) - 2)))
+        title = _shorten(display_line(doc.title), max(1, min(TITLE_MAX, budget - _width(meta) - 2)))
         url = link_url(doc.url)
         if url:
             title_html = f'<a href="{html.escape(url, quote=True)}">{escape(title)}</a>'

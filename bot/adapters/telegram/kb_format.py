@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from bot.core.admin import Page
 from bot.core.answer import describe_date
 from bot.core.kb_requests import USAGE
-from bot.core.render import link_url
+from bot.core.render import display_line, link_url
 from bot.core import messages as phrases
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, escape, visible_length
 from knowledge.documents import DocumentInfo
@@ -65,9 +65,9 @@ def _link(text: str, url: str | None) -> str:
 
 def document_entry(doc: DocumentInfo) -> str:
     """A document as two HTML lines: its id (tap to copy) and linked title, then its facts."""
-    meta = (f"{doc.publisher or 'publisher unknown'}, {doc.kind.value}, "
+    meta = (f"{display_line(doc.publisher, 'publisher unknown')}, {doc.kind.value}, "
             f"{describe_date(doc.published)}, {doc.passage_count} passages")
-    return (f"<code>{escape(clip(doc.id, 80))}</code> {_link(clip(' '.join(doc.title.split()), 120), doc.url)}"
+    return (f"<code>{escape(clip(doc.id, 80))}</code> {_link(clip(display_line(doc.title), 120), doc.url)}"
             f"\n    {escape(clip(meta, 160))}")
 
 
@@ -84,11 +84,11 @@ def list_page(page: Page, filters: dict[str, str]) -> str:
 
 
 def show_text(info: DocumentInfo, first: str) -> str:
-    rows = [("id", info.id), ("url", info.url or "-"), ("publisher", info.publisher or "-"),
+    rows = [("id", info.id), ("url", info.url or "-"), ("publisher", display_line(info.publisher, "-")),
             ("kind", info.kind.value), ("published", info.published or "unknown"),
             ("language", info.language), ("added by", info.added_by),
             ("added at", info.added_at), ("passages", str(info.passage_count))]
-    lines = [f"<b>{escape(clip(info.title, 300))}</b>"]
+    lines = [f"<b>{escape(clip(display_line(info.title), 300))}</b>"]
     lines += [f"{name}: {escape(clip(value, 300))}" for name, value in rows]
     if first:
         lines += ["", "<i>First passage</i>", escape(clip(first, 2500))]

@@ -18,7 +18,7 @@ from datetime import date
 from bot.core.answer import Answer
 from bot.core.messages import MORE_TOPICS
 from bot.core.previews import A_MODERATOR, POSTED_BY, POSTED_TO
-from bot.core.render import NO_DIGEST, NO_SUMMARY, digest_heading
+from bot.core.render import NO_DIGEST, NO_SUMMARY, digest_heading, display_line
 from bot.core.summary import Digest, Summary
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, answer_messages, escape, visible_length
 from bot.adapters.telegram.kb_format import clip
@@ -69,7 +69,7 @@ def digest_messages(digest: Digest, today: date | None = None, limit: int = MESS
     room = limit - FOOTER_ROOM
     blocks = [f"<b>{escape(clip(digest_heading(digest), HEADING_MAX))}</b>"]
     for number, topic in enumerate(digest.topics, 1):
-        label = f"<b>{number}. {escape(clip(' '.join(topic.label.split()), LABEL_MAX))}</b>"
+        label = f"<b>{number}. {escape(clip(display_line(topic.label), LABEL_MAX))}</b>"
         blocks += _titled(label, topic.answer, room, "\n", today)
     if digest.more_topics:
         more = digest.more_topics

@@ -131,3 +131,23 @@ def test_a_stored_javascript_url_is_never_rendered() -> None:
 
 def answer_with(document: DocumentInfo) -> Answer:
     return Answer("q?", [Quote("Missiles hit.", 1, 10, 0, 13, 0.6)], [Source(1, document, 0.7)], 0.7)
+
+
+def test_a_title_stored_with_bidi_controls_renders_straight_everywhere() -> None:
+    """Bidi controls, zero-width characters and NUL in a stored title or publisher are dropped
+    at render time, with the readers' own list (`knowledge.text.strip_invisible`)."""
+    from bot.core.render import display_line, document_lines, source_line, subscription_lines
+    from knowledge.feeds import Subscription
+    from tests.bidi_titles import PUBLISHER, STORED_PUBLISHER, STORED_TITLE, TITLE, invisible_in
+
+    stored = info(title=STORED_TITLE, publisher=STORED_PUBLISHER)
+    bidi = Answer("Power?", [Quote("Power was cut.", 1, 10, 0, 14, 0.6)], [Source(1, stored, 0.7)], 0.7)
+    assert source_line(bidi.sources[0], TODAY).startswith(f"[1] {TITLE} — {PUBLISHER}, news, as of")
+    assert f"[1] {TITLE} — {PUBLISHER}, news" in render_plain(bidi, TODAY)
+    assert f"1. [{TITLE}](https://example.org/k) — {PUBLISHER}, news" in render_markdown(bidi, TODAY)
+    assert document_lines(stored, TODAY)[0] == f"d1  {TITLE}" and PUBLISHER in document_lines(stored, TODAY)[1]
+    feed = Subscription("https://example.org/feed", STORED_TITLE, "t", "2026-11-20", None, None)
+    assert subscription_lines([feed])[0] == f"{TITLE} — https://example.org/feed"
+    for text in (render_plain(bidi, TODAY), render_markdown(bidi, TODAY), *document_lines(stored, TODAY)):
+        assert invisible_in(text) == set()
+    assert display_line("\u202e\u200b\x00", "Untitled") == "Untitled" and display_line(None, "-") == "-"

@@ -319,6 +319,30 @@ def test_kb_errors_are_one_line(
     assert message in error_line(err)
 
 
+@pytest.mark.slow
+def test_huge_page_numbers_answer_past_the_end_not_an_overflow(data_dir: Path) -> None:
+    """A page number of any size reaches SQL clamped: the usual "no page" line and exit 1 for
+    `kb list`, "no entries" for `kb log`; never OverflowError's exit 3."""
+    env = {**os.environ, "CRISISBOT_DATA_DIR": str(data_dir), "CRISISBOT_LOAD_BUILTIN_KNOWLEDGE": "false"}
+    huge = "9" * 25
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", "kb", *args], capture_output=True, text=True,
+                              env=env, cwd=PROJECT, timeout=300)
+
+    listing = cli("list", "--page", huge)
+    assert listing.returncode == 1 and listing.stdout == "", listing.stderr
+    assert f"there is no page {huge}: 0 documents make 1 page(s)" in error_line(listing.stderr)
+    assert "Traceback" not in listing.stderr
+    for args in (["--page", huge], ["--limit", "1000", "--page", huge]):
+        log = cli("log", *args)
+        assert log.returncode == 0 and log.stdout.strip() == "no entries", log.stderr
+    stats = cli("stats", "--weeks", huge)
+    assert stats.returncode == 1 and "the number of weeks must be between 1 and 104" in error_line(stats.stderr)
+    gaps = cli("gaps", "--limit", huge)
+    assert gaps.returncode == 1 and "between 1 and 100" in error_line(gaps.stderr)
+
+
 @pytest.mark.parametrize(
     ("extra", "text", "message"),
     [

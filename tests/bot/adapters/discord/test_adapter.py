@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -323,3 +324,24 @@ async def test_each_audience_has_its_cog(running: Running) -> None:
     assert owners == {"ask": "Members", "sources": "Members", "summary": "Moderators", "digest": "Moderators"}
     group = tree.get_command("kb")
     assert isinstance(group, app_commands.Group) and group is running.client.admins.app_command
+
+
+@pytest.mark.asyncio
+async def test_bidi_controls_stored_in_a_title_never_reach_the_citation_line(running: Running, tmp_path: Path) -> None:
+    """A title and publisher stored with bidi controls, zero-width characters and NUL (before
+    the readers stripped them) are shown straight, in an answer and in /sources."""
+    from tests.bidi_titles import PUBLISHER, QUESTION, TITLE, add_document_stored_with_bidi, invisible_in
+
+    add_document_stored_with_bidi(running.service, tmp_path)
+    server = running.server
+    asked = server.slash_interaction("ask", {"question": QUESTION})
+    follow = await running.after("INTERACTION_CREATE", asked, "POST", "/webhooks/")
+    fields = [f for embed in embeds_of(follow) for f in embed.get("fields", [])]
+    cited = next(f for f in fields if TITLE in f["name"])
+    assert cited["value"].startswith(f"{PUBLISHER}, news"), cited
+    assert invisible_in(json.dumps(follow.json, ensure_ascii=False)) == set()
+    interaction = server.slash_interaction("sources")
+    listed = await running.after("INTERACTION_CREATE", interaction, "POST", f"/interactions/{interaction['id']}/")
+    description = listed.json["data"]["embeds"][0]["description"]
+    assert TITLE in description and f"— {PUBLISHER}, news" in description, description
+    assert invisible_in(json.dumps(listed.json, ensure_ascii=False)) == set()

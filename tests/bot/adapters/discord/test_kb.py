@@ -180,6 +180,17 @@ async def test_add_text_list_with_pages_show_set_kind_remove_and_log(admin: Admi
 
 
 @pytest.mark.asyncio
+async def test_a_huge_page_option_is_past_the_end_not_an_overflow(admin: Admin) -> None:
+    """Slash options carry integers up to 2^53 (the stand-in, any size): times the page size
+    that overflows SQL's INTEGER unless clamped. The answer is the usual past-the-end line."""
+    huge = 2**62
+    listed = text_of(await admin.kb("list", {"page": huge}))
+    assert f"there is no page {huge}" in listed and "Sorry" not in listed
+    logged = text_of(await admin.kb("log", {"page": huge}))
+    assert "no entries" in logged and "Sorry" not in logged
+
+
+@pytest.mark.asyncio
 async def test_subscribe_then_the_scheduled_poll_adds_the_entries(admin: Admin) -> None:
     feed = admin.web.url("/feed.rss")
     assert "Subscribed to Local wire" in text_of(await admin.kb("subscribe", {"url": feed}))

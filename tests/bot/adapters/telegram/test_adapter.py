@@ -274,3 +274,18 @@ async def test_an_edited_message_is_not_answered_again(running: Running) -> None
     await asyncio.sleep(1)  # give a wrong second answer time to show up
     answers = [r for r in server.calls("sendMessage") if "10,000" in r.params["text"]]
     assert len(answers) == 1 and "Maintained by" in marker.params["text"]
+
+
+@pytest.mark.asyncio
+async def test_bidi_controls_stored_in_a_title_never_reach_the_citation_line(running: Running, tmp_path: Path) -> None:
+    """A title and publisher stored with bidi controls, zero-width characters and NUL (before
+    the readers stripped them) are shown straight, in an answer and in /sources."""
+    from tests.bidi_titles import PUBLISHER, QUESTION, TITLE, add_document_stored_with_bidi, invisible_in
+
+    add_document_stored_with_bidi(running.service, tmp_path)
+    answer = (await running.reply_to(running.server.private_message(QUESTION))).params["text"]
+    assert f">{TITLE}</a> — {PUBLISHER}, news" in answer or f"{TITLE} — {PUBLISHER}, news" in answer, answer
+    assert invisible_in(answer) == set()
+    listing = (await running.reply_to(running.server.private_message("/sources"))).params["text"]
+    assert TITLE in listing and f"— {PUBLISHER}, news" in listing, listing
+    assert invisible_in(listing) == set()

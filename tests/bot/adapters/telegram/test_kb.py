@@ -148,6 +148,12 @@ async def test_list_pages_show_kind_remove_and_log(admin_bot: Running, tmp_path:
     assert "11 documents</b> (page 2 of 2)" in filtered_two.params["text"] and "Notice" in filtered_two.params["text"]
     bad = await admin_bot.reply_to(server.private_message("/kb list colour=red"))
     assert "Usage: /kb list" in bad.params["text"]
+    huge = await admin_bot.reply_to(server.private_message("/kb list 99999999999999999999"))
+    assert "Usage: /kb list" in huge.params["text"] and "Sorry" not in huge.params["text"]
+    far = await admin_bot.reply_to(server.private_message("/kb list 999999999"))
+    assert "999999999" in far.params["text"] and "Sorry" not in far.params["text"]
+    far_log = await admin_bot.reply_to(server.private_message("/kb log 999999999"))
+    assert far_log.params["text"].endswith("\nNo entries.")
 
     shown = await admin_bot.reply_to(server.private_message("/kb show doc3"))
     assert "Report number 3" in shown.params["text"] and "Shelling reported in district 3" in shown.params["text"]
