@@ -174,7 +174,7 @@ def extract_pdf(content: bytes, source: str = "PDF") -> ExtractedText:
         meta_title = reader.metadata.title if reader.metadata else None
     except FileNotDecryptedError:
         raise SourceError("the PDF is encrypted; send one that can be opened without a password") from None
-    except Exception as exc:  # noqa: BLE001: pypdf raises many kinds on a damaged file
+    except Exception as exc:  # noqa: BLE001 -- pypdf raises many kinds on a damaged file
         # (a 30-digit startxref, a reference loop: PyPdfError, ValueError, RecursionError,
         # OverflowError...); a PDF that cannot be read is the sender's to fix, never our crash.
         log.info("unreadable PDF at %s", source, exc_info=True)

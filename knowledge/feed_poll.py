@@ -66,7 +66,7 @@ def poll_feed(
     except CrisisbotError as exc:
         report.error = str(exc)
         log.warning("feed %s: %s", feed_url, exc)
-    except Exception as exc:  # noqa: BLE001: one broken feed must not stop the poll of the others
+    except Exception as exc:  # noqa: BLE001 -- one broken feed must not stop the poll of the others
         report.error = f"unexpected error ({type(exc).__name__})"
         log.exception("feed %s could not be read", feed_url)
     if report.error is not None:
@@ -108,7 +108,7 @@ def _take(
         _failed(subscriptions, feed_url, entry, str(exc), report)
         log.warning("feed %s: entry %s not added: %s", feed_url, entry.link, exc)
         return
-    except Exception as exc:  # noqa: BLE001: one broken entry must not stop the rest of the feed
+    except Exception as exc:  # noqa: BLE001 -- one broken entry must not stop the rest of the feed
         _failed(subscriptions, feed_url, entry, f"unexpected error ({type(exc).__name__})", report)
         log.exception("feed %s: entry %s failed unexpectedly", feed_url, entry.link)
         return

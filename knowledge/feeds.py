@@ -134,7 +134,7 @@ def parse_feed(content: bytes, feed_url: str) -> Feed:
         return _parse(_without_surrogate_references(content), feed_url)
     except CrisisbotError:
         raise
-    except Exception as exc:  # noqa: BLE001: feedparser and its SGML parser raise anything
+    except Exception as exc:  # noqa: BLE001 -- feedparser and its SGML parser raise anything
         log.info("%s: feed cannot be parsed", feed_url, exc_info=True)
         raise SourceError(f"{feed_url} cannot be read as a feed ({type(exc).__name__})") from None
 

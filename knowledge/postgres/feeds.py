@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from knowledge.errors import SourceError
 from knowledge.feeds import Feed, FeedEntry, Subscription, backoff
-from knowledge.postgres.times import utc_instant, utc_text
+from knowledge.postgres.times import utc_text
 from knowledge.url_guard import validate_url
 
 if TYPE_CHECKING:
