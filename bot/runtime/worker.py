@@ -50,6 +50,13 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def require_work(settings: Settings) -> None:
+    """Refuse a worker with nothing to do before anything is opened or created (the same rule
+    `Worker` applies to the places it is given)."""
+    if settings.feed_poll_minutes <= 0 and not digest_places(settings):
+        raise ConfigError(NOTHING_TO_DO)
+
+
 def digest_places(settings: Settings) -> list[DigestPlace]:
     """The configured digest places; a place without its bot token is refused here, at start.
 

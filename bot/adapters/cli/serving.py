@@ -61,8 +61,9 @@ REJECTED_TOKEN = "{platform} rejected the bot token ({name}): copy it again from
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runtime.worker import run_worker
+    from bot.runtime.worker import require_work, run_worker
 
+    require_work(settings)  # before the new-knowledge-base notice: nothing is created then
     _verify_database(settings)
     run_worker(open_bot(settings))
     return EXIT_OK
