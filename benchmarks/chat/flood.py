@@ -22,11 +22,12 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from benchmarks.chat.latency import SEED_QUESTIONS
+from benchmarks.chat.latency import SEED_QUESTIONS, open_service
+from benchmarks.chat.telegram import running_bot, to_chat
 from benchmarks.common import machine, percentile, revision
 
 if TYPE_CHECKING:
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
 
 FLOODER = 666
 QUESTION = SEED_QUESTIONS[0]
-
-
-def _to_chat(chat: int) -> Callable[[Any], bool]:
-    return lambda request: bool(request.params.get("chat_id") == chat)
 
 
 async def _bystanders(server: FakeTelegram, count: int, first_user: int, flood: int) -> list[float]:
@@ -52,42 +49,20 @@ async def _bystanders(server: FakeTelegram, count: int, first_user: int, flood: 
         start_index = len(server.requests)
         started = time.perf_counter()
         server.push_update(server.private_message(SEED_QUESTIONS[number % len(SEED_QUESTIONS)], user_id=user))
-        await server.wait_for("sendMessage", _to_chat(user), after=start_index, timeout=120)
+        await server.wait_for("sendMessage", to_chat(user), after=start_index, timeout=120)
         seconds.append(time.perf_counter() - started)
     return seconds
 
 
 async def measure(data_dir: Path, bystanders: int, flood: int) -> tuple[list[float], list[float], int]:
-    """(idle seconds, flood seconds, replies the flooder got)."""
-    from bot.adapters.telegram.app import build_application
-    from bot.runtime.service import CrisisBot
-    from bot.runtime.settings import load_settings
-    from tests.telegram_server import FakeTelegram
-
-    server = FakeTelegram()
-    await server.start()
-    service = CrisisBot(load_settings(data_dir=data_dir, TELEGRAM_BOT_TOKEN=server.token,
-                                      telegram_api_url=server.base_url))
-    service.open()
-    service.ask(QUESTION)  # loads the model before anything is timed
-    application = build_application(service, service.settings.telegram)
-    await application.initialize()
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0, timeout=10)
-    try:
+    """(idle seconds, flood seconds, replies the flooder got), with the default limits."""
+    async with running_bot(partial(open_service, data_dir, QUESTION, False)) as (server, _):
         idle = await _bystanders(server, bystanders, 10_000, 0)
         flood_start = len(server.requests)
         flooded = await _bystanders(server, bystanders, 20_000, flood)
         await asyncio.sleep(2)  # the flood's last replies, if any
         replies = len([r for r in server.requests[flood_start:] if r.method == "sendMessage"
                        and r.params.get("chat_id") == FLOODER])
-    finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
-        await server.stop()
-        service.close()
     return idle, flooded, replies
 
 

@@ -14,7 +14,12 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.common import REALTIMEQA_QUERIES, add_shared_option, percentile, read_jsonl
+from benchmarks.common import (
+    REALTIMEQA_QUERIES,
+    add_shared_option,
+    percentile,
+    read_jsonl,
+)
 
 if TYPE_CHECKING:
     from bot.runtime.service import CrisisBot
@@ -41,13 +46,16 @@ def questions(shared: Path, count: int) -> list[str]:
     return chosen[:count]
 
 
-def open_service(data_dir: Path, first_question: str, **settings: Any) -> CrisisBot:
+def open_service(data_dir: Path, first_question: str, unlimited: bool = True, **settings: Any) -> CrisisBot:
     """The bot over an empty data folder with its model loaded by one untimed question, so the
-    first timed answer is not the one that pays for loading it; no rate limit in the way."""
+    first timed answer is not the one that pays for loading it; no rate limit in the way unless
+    `unlimited` is False (the default limits: the flood benchmark measures them)."""
     from bot.runtime.service import CrisisBot
     from bot.runtime.settings import load_settings
 
-    service = CrisisBot(load_settings(data_dir=data_dir, questions_per_minute=1000, **settings))
+    if unlimited:
+        settings = {"questions_per_minute": 1000, **settings}
+    service = CrisisBot(load_settings(data_dir=data_dir, **settings))
     service.open()
     service.ask(first_question)
     return service
