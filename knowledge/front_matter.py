@@ -52,9 +52,18 @@ def read_front_matter(block: str, where: str) -> dict[str, object]:
     try:
         loaded = yaml.load(block, Loader=_FlatLoader) or {}  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
-        raise SourceError(f"{where}: front matter is not valid YAML ({exc})") from None
+        raise SourceError(f"{where}: front matter is not valid YAML ({_yaml_problem(exc)})") from None
     except RecursionError:  # defensive: nesting is refused before it recurses
         raise SourceError(f"{where}: front matter is nested too deeply") from None
     if not isinstance(loaded, dict):
         raise SourceError(f"{where}: front matter must be a mapping of fields")
     return {str(key): value for key, value in loaded.items()}
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's message on one line: its own spans several (the problem, a quoted line and a
+    caret under it), and a refusal is one line on the terminal and in a chat reply."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{exc.problem or exc.context}, front matter line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(exc).split())

@@ -226,3 +226,13 @@ def test_an_http_url_is_kept(write_file: Write) -> None:
 
 def test_normalise_text_strips_what_cannot_be_seen() -> None:
     assert normalise_text(f"\ufeff  a{BIDI}b\r\nc\x0cd\x00e{ZERO_WIDTH}  ") == "ab\nc\nde"
+
+
+@pytest.mark.parametrize("front_matter", ["title: &a x\nb: *a\n", "a: b: c\n", "title: 'unclosed\n"])
+def test_a_front_matter_refusal_is_one_line_with_its_place(tmp_path: Path, front_matter: str) -> None:
+    """PyYAML's own messages span three lines (problem, quoted line, caret)."""
+    path = tmp_path / "note.md"
+    path.write_text(f"---\n{front_matter}---\nBody text.\n", encoding="utf-8")
+    with pytest.raises(SourceError) as refused:
+        read_file(path, "test")
+    assert "\n" not in str(refused.value) and "front matter line" in str(refused.value)
