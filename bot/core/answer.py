@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.core.explanation import Explanation
 from bot.core.messages import NO_ANSWER as NO_ANSWER  # re-exported: answers carry it
 from bot.core.messages import UNKNOWN_DATE
 from knowledge.documents import DocumentInfo
@@ -50,6 +51,7 @@ class Answer:
     sources: list[Source] = field(default_factory=list)
     best_passage_score: float = 0.0  # cosine of the best retrieved passage, accepted or not
     id: int | None = None  # set when the answer is logged for an actor; votes refer to it
+    explanation: Explanation = field(default_factory=Explanation)  # `ask --explain` prints it
 
     @property
     def found(self) -> bool:
