@@ -18,6 +18,7 @@ from typing import Any
 from knowledge.documents import Document, Kind, parse_published
 from knowledge.errors import SourceError
 from knowledge.extraction import extract_html, extract_pdf
+from knowledge.footers import strip_link_footer
 from knowledge.front_matter import read_front_matter
 from knowledge.text import (
     MAX_ID_CHARS, MAX_PUBLISHER_CHARS, MAX_TITLE_CHARS, check_unicode, clean_line, normalise_text,
@@ -110,7 +111,7 @@ def _document(
         return Document(
             id=document_id,
             title=title,
-            text=_require_text(text, where),
+            text=_require_text(strip_link_footer(text), where),
             url=_optional_str(meta.get("url")),
             publisher=clean_line(meta.get("publisher"), "the publisher", MAX_PUBLISHER_CHARS),
             kind=Kind.parse(meta.get("kind")),
