@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer one question with cited sources")
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    ask.add_argument("--explain", action="store_true",
+                     help="also show each retrieved passage's relevance features and decision, "
+                     "and why each quote was chosen")
 
     commands.add_parser("chat", help="ask questions interactively (empty line or Ctrl-D ends)")
 
@@ -200,14 +203,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 _bot = open_bot  # one name the commands call (tests swap in a bot with a fast embedder)
 
 
-def _render(answer: Answer, fmt: str) -> str:
+def _render(answer: Answer, fmt: str, explain: bool = False) -> str:
+    from bot.adapters.cli.explain import explanation_json, render_explanation
     from bot.core.render import render_markdown, render_plain
 
-    if fmt == "markdown":
-        return render_markdown(answer)
     if fmt == "json":
-        return json.dumps(_answer_json(answer), ensure_ascii=False, indent=2)
-    return render_plain(answer)
+        data = _answer_json(answer)
+        if explain:
+            data["explanation"] = explanation_json(answer.explanation)
+        return json.dumps(data, ensure_ascii=False, indent=2)
+    text = render_markdown(answer) if fmt == "markdown" else render_plain(answer)
+    return text + render_explanation(answer) if explain else text
 
 
 def _answer_json(answer: Answer) -> dict[str, object]:
@@ -234,7 +240,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.questions import clean_question
 
     clean_question(args.question, settings.max_question_chars)  # fail before loading anything
-    print(_render(_bot(settings).ask(args.question), args.format))
+    print(_render(_bot(settings).ask(args.question), args.format, args.explain))
     return EXIT_OK
 
 
