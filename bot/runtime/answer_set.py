@@ -124,6 +124,12 @@ def quotes_of(reply: object) -> list[Quote]:
     return list(getattr(reply, "quotes", None) or [])
 
 
+def quoted_documents(reply: object) -> frozenset[str]:
+    """The ids of the documents the reply quotes from."""
+    sources = list(getattr(reply, "sources", None) or [])
+    return frozenset(sources[q.source - 1].document.id for q in quotes_of(reply) if 0 < q.source <= len(sources))
+
+
 def wants_help(reply: object) -> bool:
     return bool(getattr(reply, "wants_help", False))
 
@@ -139,6 +145,7 @@ class Verdict:
     about_right: bool | None  # None when the item names no subject
     wrong_place: bool
     rebutted_as_fact: bool
+    from_source: bool = False  # some quote comes from one of the item's source documents
 
     @property
     def correct(self) -> bool:
@@ -155,7 +162,8 @@ def judge(item: Item, reply: object) -> Verdict:
     - wrong place: some quote names a `not_about` place and none of `about`: the span is
       about somewhere else, whatever the rest of the answer says;
     - rebutted as fact: some quote contains a `rebutted` claim while the whole quoted text
-      has none of the item's rebuttal markers (the rebuttal did not come with it).
+      has none of the item's rebuttal markers (the rebuttal did not come with it);
+    - from source: some quote comes from one of the item's `source` documents.
     """
     texts = [q.text for q in quotes_of(reply)]
     quoted = " … ".join(texts)
@@ -170,6 +178,7 @@ def judge(item: Item, reply: object) -> Verdict:
         about_right=mentions(quoted, item.about) if item.about else None,
         wrong_place=wrong_place,
         rebutted_as_fact=rebutted,
+        from_source=bool(quoted_documents(reply) & set(item.source)),
     )
 
 
@@ -256,8 +265,10 @@ class EverydayCase:
     `expect` is "answer" (quotes that answer it) or "help" (small talk: the help text, not a
     search and not a refusal). An answer case earns `points` when its last reply is `correct`
     (see `Verdict.correct`), half of them (rounded down) when it is only partly right: it
-    quotes the gold or names the subject, without a wrong place or a rebutted claim passed
-    as fact; nothing otherwise. A help case earns `points` when the reply wants the help text.
+    quotes the gold, or names the subject in a quote from one of the case's source documents
+    (an older report on Kherson when the newest was asked for), without a wrong place or a
+    rebutted claim passed as fact; nothing otherwise: a sentence that happens to name Kyiv
+    in a report about Kharkiv is not partly right. A help case earns `points` when the reply wants the help text.
     """
 
     id: str
@@ -309,7 +320,7 @@ def score_everyday_reply(case: EverydayCase, reply: object) -> EverydayScore:
     verdict = judge(case.item, reply)
     if verdict.correct:
         points = case.points
-    elif (verdict.answered and (verdict.contains_gold or verdict.about_right is True)
+    elif (verdict.answered and (verdict.contains_gold or (verdict.about_right is True and verdict.from_source))
           and not verdict.wrong_place and not verdict.rebutted_as_fact):
         points = case.points // 2
     else:
