@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test fuzz typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import bench-speed bench-flood calibrate clean
+.PHONY: install demo test fuzz typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import bench-speed bench-flood bench-answers calibrate clean
 
 install: $(STAMP)
 
@@ -77,6 +77,13 @@ bench-speed: install
 # About 6 minutes: ask latency idle, then while 14,500 passages are imported beside it.
 bench-import: install
 	$(BIN)/python -m benchmarks.speed.ask_during_import
+
+# A few minutes: the seed article + news-2022 imported with the real model, then the labelled
+# answer set and the everyday questions; writes benchmarks/results/answer_set.md.
+# ANSWERS_KEEP=DIR builds the knowledge base there once and reuses it.
+ANSWERS_KEEP ?=
+bench-answers: install
+	$(BIN)/python -m benchmarks.quality.answer_set $(if $(ANSWERS_KEEP),--keep $(ANSWERS_KEEP))
 
 calibrate: install
 	$(BIN)/python -m benchmarks.quality.calibrate_threshold
