@@ -79,7 +79,7 @@ bench-import: install
 	$(BIN)/python -m benchmarks.speed.ask_during_import
 
 calibrate: install
-	$(BIN)/python -m benchmarks.quality.calibrate_threshold
+	$(BIN)/python -m benchmarks.quality.fit_gate --write
 
 clean:
 	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache
