@@ -130,7 +130,7 @@ def collect(args: argparse.Namespace, root: Path) -> list[Asked]:
     report = news.ingest(dataset.documents)
     log(f"realtimeqa: {report.passages:,} passages embedded in {time.perf_counter() - started:.0f} s")
     stored_as = {new: old for new, old in report.unchanged if new != old}
-    held = dataset.queries[::7]
+    held = dataset.queries[::7][:: args.held_out_every]
     pool = [q for i, q in enumerate(dataset.queries) if i % 7]
     train = rng.sample(pool, min(args.queries, len(pool)))
     dates = [q.asked_at for q in dataset.queries]
@@ -336,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     add_shared_option(parser)
     parser.add_argument("--keep", type=Path, help="keep the knowledge bases in this folder")
     parser.add_argument("--queries", type=int, default=700, help="training RealTime QA questions")
+    parser.add_argument("--held-out-every", type=int, default=1,
+                        help="ask every Nth of the held-out questions (every 7th of all) only")
     parser.add_argument("--cranfield", type=int, default=100, help="Cranfield queries asked")
     parser.add_argument("--c", type=float, default=0.5, help="inverse regularisation strength")
     parser.add_argument("--answered", type=float, default=0.96,

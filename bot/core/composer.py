@@ -59,9 +59,12 @@ class AnswerComposer:
         # base's sentences): the gate reads each passage's best sentence, and the quotes are
         # then chosen among the accepted passages' sentences with the same vectors.
         all_candidates = self._sentences(hits)
-        all_vectors = self.embedder.embed([c.text for c in all_candidates]) if all_candidates else np.zeros((0, len(query)))
-        all_scores = all_vectors @ query if len(all_candidates) else np.zeros(0)
-        best_sentence: dict[int, float] = {}
+        if all_candidates:
+            all_vectors = self.embedder.embed([c.text for c in all_candidates])
+        else:
+            all_vectors = np.zeros((0, len(query)), dtype=np.float32)
+        all_scores = all_vectors @ query
+        best_sentence: dict[int, float] = {}  # id(hit) -> its best sentence's cosine
         for candidate, score in zip(all_candidates, all_scores.tolist()):
             key = id(candidate.hit)
             best_sentence[key] = max(score, best_sentence.get(key, -1.0))
