@@ -9,7 +9,7 @@ features from `Answer.explanation`, so the model is fitted on exactly what it wi
 - RealTime QA (../shared/eval/realtimeqa-dev) against a knowledge base of its whole corpus,
   each question asked on its quiz's date: a hit whose document the qrels name is positive,
   the other hits negative. Every 7th question is held out (tests/bot/core/test_abstention.py
-  asks those), the others are sampled for training (--queries);
+  asks those; the curve reports every 14th), the others are sampled for training (--queries);
 - the 30 questions of tests/data/seed_questions.txt against the seed article alone: the best
   hit is positive (the other hits of one article may or may not answer; they are left out);
 - off-topic questions, every hit negative: tests/data/off_topic_training.txt (written for this
@@ -335,10 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     add_shared_option(parser)
     parser.add_argument("--keep", type=Path, help="keep the knowledge bases in this folder")
-    parser.add_argument("--queries", type=int, default=700, help="training RealTime QA questions")
-    parser.add_argument("--held-out-every", type=int, default=1,
+    parser.add_argument("--queries", type=int, default=300, help="training RealTime QA questions")
+    parser.add_argument("--held-out-every", type=int, default=2,
                         help="ask every Nth of the held-out questions (every 7th of all) only")
-    parser.add_argument("--cranfield", type=int, default=100, help="Cranfield queries asked")
+    parser.add_argument("--cranfield", type=int, default=50, help="Cranfield queries asked")
     parser.add_argument("--c", type=float, default=0.5, help="inverse regularisation strength")
     parser.add_argument("--answered", type=float, default=0.96,
                         help="share of training RealTime QA questions that must stay answered")
