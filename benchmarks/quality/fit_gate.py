@@ -30,18 +30,20 @@ Run from the project root (`make calibrate`):
     .venv/bin/python -m benchmarks.quality.fit_gate [--shared PATH] [--keep DIR] [--queries N]
         [--c C] [--answered SHARE] [--write]
 
---keep DIR keeps the knowledge bases (DIR/seed-kb, DIR/realtimeqa-kb) for the next run.
+--keep DIR keeps the knowledge bases (DIR/seed-kb, DIR/realtimeqa-kb) for the next run;
+--save FILE keeps the features asked, and --load FILE refits on them without asking again.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -342,11 +344,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--c", type=float, default=0.5, help="inverse regularisation strength")
     parser.add_argument("--answered", type=float, default=0.96,
                         help="share of training RealTime QA questions that must stay answered")
+    parser.add_argument("--save", type=Path, help="save the asked questions' features (JSON) here")
+    parser.add_argument("--load", type=Path, help="refit on features saved by --save, asking nothing")
     parser.add_argument("--seed-only", action="store_true", help="skip RealTime QA (a quick look)")
     parser.add_argument("--write", action="store_true", help="write gate_model.py and the docs")
     args = parser.parse_args(argv)
-    with data_folders(args.keep, "fit-gate-") as root:
-        asked = collect(args, root)
+    if args.load:
+        asked = [Asked(**record) for record in json.loads(args.load.read_text(encoding="utf-8"))]
+    else:
+        with data_folders(args.keep, "fit-gate-") as root:
+            asked = collect(args, root)
+    if args.save:
+        args.save.write_text(json.dumps([asdict(a) for a in asked]), encoding="utf-8")
     model = fit(asked, args.c)
     table = curve(asked, model)
     model.threshold = choose(table, args.answered)
