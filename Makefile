@@ -86,7 +86,7 @@ bench-answers: install
 	$(BIN)/python -m benchmarks.quality.answer_set $(if $(ANSWERS_KEEP),--keep $(ANSWERS_KEEP))
 
 calibrate: install
-	$(BIN)/python -m benchmarks.quality.calibrate_threshold
+	$(BIN)/python -m benchmarks.quality.fit_gate --write
 
 clean:
 	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache

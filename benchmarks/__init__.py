@@ -1,7 +1,7 @@
 """crisisbot's benchmarks, grouped by what they measure; each module runs from the project root
 as `python -m benchmarks.GROUP.NAME` (`--help` for its options).
 
-- `benchmarks.quality`: retrieval quality and the answer threshold (backends, calibrate_threshold,
+- `benchmarks.quality`: retrieval quality and the relevance gate (backends, fit_gate,
   retrieval_variants);
 - `benchmarks.speed`: ingest, ask latency, index builds and memory (core, scale, vector_indexes,
   approximate_index, ask_during_import, eval, gaps, summaries);

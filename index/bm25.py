@@ -165,6 +165,20 @@ class Bm25Matrix:
         return out
 
 
+    def idf(self, stems: Sequence[str]) -> dict[str, float]:
+        """BM25's (Lucene's) idf of each of `stems` that some row holds, from its document
+        frequency (the length of its column)."""
+        passages = len(self.ids)
+        weights = {}
+        for stem in stems:
+            term = self.terms.get(stem)
+            if term is not None:
+                holding = int(self.indptr[term + 1] - self.indptr[term])
+                if holding:
+                    weights[stem] = math.log(1 + (passages - holding + 0.5) / (holding + 0.5))
+        return weights
+
+
 class Bm25Builder:
     """Takes passages chunk by chunk (ids ascending across chunks), then makes the matrix."""
 

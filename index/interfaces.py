@@ -7,8 +7,9 @@ The values they return live here too, so that the interface imports no backend.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -38,11 +39,16 @@ class LexicalScores:
 
     `ids` may list only the passages that match (PostgreSQL's text search); the other passages
     of the `total` score 0, and the mean and spread that fusion needs count them too.
+
+    `idf` gives BM25's inverse document frequency of each of the question's stems that some
+    passage holds: the relevance gate weighs the question's terms a passage contains by their
+    rarity, with the knowledge base's own document frequencies, whichever backend counted them.
     """
 
     ids: np.ndarray
     scores: np.ndarray
     total: int | None = None  # passages in the knowledge base; None: `ids` lists them all
+    idf: Mapping[str, float] = field(default_factory=dict)  # question stem -> BM25 idf
 
     @property
     def passages(self) -> int:

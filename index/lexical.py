@@ -90,4 +90,5 @@ class LexicalIndex:
 
     def scores(self, question: str) -> LexicalScores:
         matrix = self.current_build()
-        return LexicalScores(matrix.ids, matrix.scores(self._question_tokenizer().stems(question)))
+        stems = self._question_tokenizer().stems(question)
+        return LexicalScores(matrix.ids, matrix.scores(stems), idf=matrix.idf(stems))

@@ -68,10 +68,11 @@ class PostgresLexicalIndex:
 
         postings, total = self.store.database.read(work)
         summed: dict[int, float] = {}
-        for _, ids, ranks in postings:
-            weight = idf(total, len(ids))
+        weights: dict[str, float] = {}
+        for term, ids, ranks in postings:
+            weight = weights[term] = idf(total, len(ids))
             for passage_id, rank in zip(ids, ranks):
                 summed[passage_id] = summed.get(passage_id, 0.0) + weight * rank
         ids_array = np.fromiter(sorted(summed), dtype=np.int64, count=len(summed))
         scores = np.fromiter((summed[int(i)] for i in ids_array), dtype=np.float32, count=len(ids_array))
-        return LexicalScores(ids_array, scores, total)
+        return LexicalScores(ids_array, scores, total, weights)

@@ -7,12 +7,14 @@ dev sets this beats either half and reciprocal-rank fusion (README, "Evaluation"
 z-score is exact without scoring every passage: the mean and variance of q.p over passages are
 q.mean and q'Cq, from the passages' mean vector and covariance.
 
-`ScoredPassage.score` stays the cosine: the relevance gate is calibrated on it. The fused
+`ScoredPassage.score` stays the cosine, and `lexical_z` the BM25 half's z-score, with the IDF of
+the question's stems (`term_idf`): the relevance gate reads them (bot.core.gate). The fused
 `rank` only orders the passages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,11 +33,15 @@ _STATS_SAMPLE = 20_000
 @dataclass(frozen=True)
 class ScoredPassage:
     """A retrieved passage: `score` is the cosine of passage and question, `rank` the fused
-    score that ordered it (equal to `score` for dense-only retrieval)."""
+    score that ordered it (equal to `score` for dense-only retrieval). With the lexical half,
+    `lexical_z` is the passage's BM25 z-score and `term_idf` the IDF of each of the question's
+    stems that the knowledge base holds (one mapping shared by the hits of a search)."""
 
     stored: StoredPassage
     score: float
     rank: float | None = None
+    lexical_z: float | None = None
+    term_idf: Mapping[str, float] | None = None
 
     @property
     def rank_score(self) -> float:
@@ -125,10 +131,13 @@ class Retriever:
         if not lexical_part and not recency:
             return self._dense_only(cosines, k)
         fused = {i: 0.0 for i in cosines}
+        lexical_z: dict[int, float] = {}
+        term_idf: Mapping[str, float] | None = None
         if lexical_part:
             assert self.lexical is not None
             lexical = self.lexical.scores(text)
-            self._add_lexical(fused, cosines, vector, lexical, pool)
+            lexical_z = self._add_lexical(fused, cosines, vector, lexical, pool)
+            term_idf = lexical.idf
         ids = list(fused)
         scale = self._scale.get(self.store.generation())
         dense_z = scale.z(vector, np.array([cosines[i] for i in ids]))
@@ -141,10 +150,11 @@ class Retriever:
                 ranks[passage_id] += recency_bonus(passage.document.published, today,
                                                    policy.recency_weight, policy.recency_days)
         order = sorted(ranks, key=lambda i: -ranks[i])
-        return self._take(order, k, cosines, ranks, stored)
+        return self._take(order, k, cosines, ranks, stored, lexical_z, term_idf)
 
     def _take(self, order: list[int], k: int, cosines: dict[int, float], ranks: dict[int, float],
-              stored: dict[int, StoredPassage]) -> list[ScoredPassage]:
+              stored: dict[int, StoredPassage], lexical_z: dict[int, float] | None = None,
+              term_idf: Mapping[str, float] | None = None) -> list[ScoredPassage]:
         """The first `k` of `order` that still exist, reading from the store only as many
         passages as needed (a passage removed by another process meanwhile is skipped)."""
         results: list[ScoredPassage] = []
@@ -155,13 +165,15 @@ class Retriever:
             missing = [i for i in chunk if i not in stored]
             if missing:
                 stored.update(self.store.stored_passages(missing))
-            results += [ScoredPassage(stored[i], cosines[i], ranks[i]) for i in chunk if i in stored]
+            results += [ScoredPassage(stored[i], cosines[i], ranks[i],
+                                      lexical_z.get(i) if lexical_z else None, term_idf)
+                        for i in chunk if i in stored]
         return results
 
     def _add_lexical(self, fused: dict[int, float], cosines: dict[int, float], vector: np.ndarray,
-                     lexical: LexicalScores, pool: int) -> None:
-        """Add BM25's weighted z-score to every candidate; lexical-only candidates get their
-        cosine from the stored vectors so both halves score every candidate."""
+                     lexical: LexicalScores, pool: int) -> dict[int, float]:
+        """Add BM25's weighted z-score to every candidate, and return the z-scores; lexical-only
+        candidates get their cosine from the stored vectors so both halves score every candidate."""
         ids, scores = lexical.ids, lexical.scores
         missing = [int(i) for i in lexical.top(pool) if int(i) not in cosines]
         if missing:
@@ -170,15 +182,18 @@ class Retriever:
                 cosines[int(passage_id)] = float(similarity)
                 fused[int(passage_id)] = 0.0
         if len(scores) == 0:
-            return
+            return {}
         mean, spread = lexical.mean_and_spread()
         candidates = np.fromiter(fused, dtype=np.int64, count=len(fused))
         at = np.clip(np.searchsorted(ids, candidates), 0, len(ids) - 1)
         found_here = ids[at] == candidates
         values = np.where(found_here, scores[at], 0.0)
         weight = self.policy.lexical_weight
+        z_scores = {}
         for passage_id, value in zip(candidates.tolist(), values):
-            fused[passage_id] += weight * (float(value) - mean) / spread
+            z = z_scores[passage_id] = (float(value) - mean) / spread
+            fused[passage_id] += weight * z
+        return z_scores
 
     def _dense_only(self, cosines: dict[int, float], k: int) -> list[ScoredPassage]:
         best = sorted(cosines.items(), key=lambda item: -item[1])[:k]

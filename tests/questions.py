@@ -1,5 +1,6 @@
-"""The shared question lists in tests/data: used by the abstention tests and by
-benchmarks/quality/calibrate_threshold.py, which chose the default threshold on them."""
+"""The shared question lists in tests/data: used by the abstention tests, and by
+benchmarks/quality/fit_gate.py, which fits the relevance gate on the seed questions and on
+off_topic_training.txt and reports off_topic_questions.txt (held out) beside them."""
 
 from __future__ import annotations
 

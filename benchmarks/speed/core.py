@@ -201,7 +201,6 @@ def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[
         answers.append(bot.ask(question))
         ask_s.append(time.perf_counter() - started)
     answered = sum(a.found for a in answers)
-    over_threshold = sum(a.best_passage_score >= bot.settings.min_passage_score for a in answers)
 
     log("queries: pass 2, the same questions split into embed / search / compose")
     embed_s, search_s, compose_s, compose_answered_s = [], [], [], []
@@ -242,7 +241,6 @@ def query_latency(bot: CrisisBot, tagged: list[tuple[str, str | None]]) -> dict[
         "compose_answered": summary_ms(compose_answered_s),
         "answered": answered,
         "declined": len(questions) - answered,
-        "best_score_at_or_over_threshold": over_threshold,
         "pass_mismatches": mismatches,
         "kb_documents": bot.store.document_count(),
         "kb_passages": int(len(bot.store.passage_ids())),
@@ -278,9 +276,8 @@ def render(result: dict[str, Any]) -> str:
         "load average (1/5/15 min) at start "
         + " ".join(f"{x:.2f}" for x in env["load_average_start"])
         + ", at end " + " ".join(f"{x:.2f}" for x in env.get("load_average_end", [])),
-        f"settings: model {settings['model_name']}, min_passage_score {settings['min_passage_score']:.3f}, "
-        f"min_shared_terms {settings['min_shared_terms']}, phrase_match_floor "
-        f"{settings['phrase_match_floor']:.3f}, retrieve_k {settings['retrieve_k']}",
+        f"settings: model {settings['model_name']}, gate_threshold {settings['gate_threshold']:.2f}, "
+        f"retrieve_k {settings['retrieve_k']}",
         "",
         "a. cold start, fresh process over the seed knowledge base",
         f"   {cold['command']}",
@@ -332,12 +329,6 @@ def render(result: dict[str, Any]) -> str:
     lines.append("   answered by realtimeqa topic: " + ", ".join(
         f"{topic} {c['answered']}/{c['questions']}" for topic, c in sorted(query["answered_by_topic"].items())
     ))
-    if query["best_score_at_or_over_threshold"] != query["answered"]:
-        lines.append(
-            f"   note: {query['best_score_at_or_over_threshold']}/{n} had a best passage score at or over "
-            "min_passage_score; the relevance gate, not that score alone, decides (see "
-            "benchmarks.quality.calibrate_threshold)"
-        )
     lines.append(f"   ({noise(query['cpu_watch'])})")
     if query["pass_mismatches"]:
         lines.append(f"   note: {query['pass_mismatches']} questions differed between pass 1 and 2")
@@ -358,9 +349,7 @@ def measure(shared: Path, root: Path, count: int) -> dict[str, Any]:
         bot, result["ingest"] = ingest_corpus(root / "statements-kb", shared / STATEMENTS)
         result["ingest"]["cpu_watch"] = watch.stop()
         s = bot.settings
-        result["settings"] = {"model_name": s.model_name, "min_passage_score": s.min_passage_score,
-                              "min_shared_terms": s.min_shared_terms,
-                              "phrase_match_floor": s.phrase_match_floor,
+        result["settings"] = {"model_name": s.model_name, "gate_threshold": s.gate_threshold,
                               "retrieve_k": s.retrieve_k}
         questions = unique_questions(shared / REALTIMEQA_QUERIES, count)
         if len(questions) < count:

@@ -1,20 +1,22 @@
 """Picks the sentences that answer a question, verbatim, from the retrieved passages.
 
 The bot never writes prose of its own: an answer is a handful of sentences copied exactly from
-passages that the relevance gate accepted (a calibrated cosine threshold plus lexical checks,
-see `bot.core.relevance`), each followed by the number of its source. When no passage is accepted
+passages that the relevance gate accepted (a fitted model over cosine, sentence, lexical and
+source evidence, see `bot.core.relevance`), each followed by the number of its source. When no passage is accepted
 the answer is empty, and adapters say plainly that the knowledge base has no answer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 
 from bot.core.answer import Answer, Quote, Source
 from bot.core.answer_sentences import answer_sentence_spans
-from bot.core.relevance import QuestionRelevance, RelevancePolicy
+from bot.core.explanation import Explanation
+from bot.core.relevance import GatePolicy, RelevanceGate
 from index.embedder import Embedder
 from index.recency import mentions_recency
 from index.retriever import ScoredPassage
@@ -24,7 +26,7 @@ from index.retriever import ScoredPassage
 class AnswerPolicy:
     """Scores are cosine similarities of all-MiniLM-L6-v2; see docs/architecture.md, "Declining to answer", for their calibration."""
 
-    relevance: RelevancePolicy = RelevancePolicy()
+    relevance: GatePolicy = GatePolicy()
     min_sentence_score: float = 0.30
     max_sentences: int = 3
     candidate_passages: int = 3
@@ -49,22 +51,40 @@ class AnswerComposer:
         self.embedder = embedder
         self.policy = policy
 
-    def compose(self, question: str, query: np.ndarray, hits: list[ScoredPassage]) -> Answer:
+    def compose(self, question: str, query: np.ndarray, hits: list[ScoredPassage],
+                asked_at: date | None = None) -> Answer:
+        """`asked_at` (default today) is the day the passages' ages are measured from."""
         best = hits[0].score if hits else 0.0
-        gate = QuestionRelevance(question, self.policy.relevance)
-        relevant = [
-            h for h in hits if gate.accepts(h.score, h.stored.passage.text, h.stored.document.title)
-        ]
+        # Every hit's answer sentences, embedded in one call (the cache holds the knowledge
+        # base's sentences): the gate reads each passage's best sentence, and the quotes are
+        # then chosen among the accepted passages' sentences with the same vectors.
+        all_candidates = self._sentences(hits)
+        if all_candidates:
+            all_vectors = self.embedder.embed([c.text for c in all_candidates])
+        else:
+            all_vectors = np.zeros((0, len(query)), dtype=np.float32)
+        all_scores = all_vectors @ query
+        best_sentence: dict[int, float] = {}  # id(hit) -> its best sentence's cosine
+        for candidate, score in zip(all_candidates, all_scores.tolist()):
+            key = id(candidate.hit)
+            best_sentence[key] = max(score, best_sentence.get(key, -1.0))
+        gate = RelevanceGate(question, asked_at, self.policy.relevance)
+        judged = [gate.judge(h, best_sentence.get(id(h), h.score)) for h in hits]
+        explanation = Explanation(candidates=judged)
+        relevant = [h for h, verdict in zip(hits, judged) if verdict.accepted]
         if not relevant:
-            return Answer(question, best_passage_score=best)
-        candidates = self._sentences(relevant[: self.policy.candidate_passages])
-        vectors = self.embedder.embed([c.text for c in candidates])
-        sentence_scores = vectors @ query
+            return Answer(question, best_passage_score=best, explanation=explanation)
+        kept = {id(h) for h in relevant[: self.policy.candidate_passages]}
+        rows = [i for i, c in enumerate(all_candidates) if id(c.hit) in kept]
+        candidates = [all_candidates[i] for i in rows]
+        vectors = all_vectors[rows]
+        sentence_scores = all_scores[rows]
         # "What is the latest ...?": the retriever ranked the newest matching report first; the
         # answer must lead with it even when an older report's wording is closer.
         lead = relevant[0].stored.passage.id if mentions_recency(question) else None
         chosen = self._choose(candidates, vectors, sentence_scores, lead)
-        return self._number(question, chosen, sentence_scores, candidates, best)
+        answer = self._number(question, chosen, sentence_scores, candidates, best)
+        return replace(answer, explanation=replace(answer.explanation, candidates=judged))
 
     @staticmethod
     def _sentences(hits: list[ScoredPassage]) -> list[_Candidate]:

@@ -99,7 +99,7 @@ class Questions:
         ports.ensure_open()
         query = ports.retriever.embed_query(text)
         hits = ports.retriever.search_vector(query, self.limits.retrieve_k, text, asked_at)
-        answer = ports.composer.compose(text, query, hits)
+        answer = ports.composer.compose(text, query, hits, asked_at)
         if actor is not None:
             answer = replace(answer, id=ports.feedback.record_answer(actor, answer))
         return answer

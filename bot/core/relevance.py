@@ -1,21 +1,40 @@
-"""Decides whether a retrieved passage is relevant enough to quote, beyond its cosine score.
+"""Decides whether a retrieved passage is relevant enough to quote: the relevance gate.
 
 A bi-encoder scores passages that share a topic with the question almost as high as passages
 that answer it, so a cosine threshold alone lets a crisis bot quote a Kremlin note about a
-tennis tournament to someone asking about grand slam records. Two lexical checks, measured on
-the seed article, the statements corpus and realtimeqa-dev (docs/architecture.md, "Declining to answer"):
+tennis tournament to someone asking about grand slam records, while a high threshold turns
+away answerable questions. The gate reads the evidence the retriever already has, a handful
+of named features per passage (`FEATURES` of bot.core.gate_model):
 
-- a passage above the cosine threshold must share at least one content word with the question;
-- a passage below it, but above a lower floor, still counts when it contains a three-word
-  phrase of the question verbatim (the model misses rare phrases such as "peace through
-  strength" that readers quote exactly).
+- `cosine`: the passage's cosine with the question; `sentence_cosine`: its best answer
+  sentence's (a passage that answers holds one sentence that matches closely);
+- `lexical_z`: the passage's BM25 z-score (how unusual its lexical score is for this question);
+- `term_share`: the share of the question's content words found in title and passage;
+  `idf_share`: the same weighted by each stem's rarity in the knowledge base (BM25's IDF, so
+  "Eurovision" counts for more than "war"); `phrase`: a three-word phrase of the question
+  stands verbatim in the passage ("peace through strength");
+- `fact_check`, `official`, `analysis`: the document's kind (news and other: all 0);
+- `log_age`: log(1 + days) between publication and the day asked, capped at ten years.
+
+A logistic regression fitted on labelled questions (benchmarks/quality/fit_gate.py) turns them
+into a probability; the passage is quotable when it reaches the threshold (Settings.gate_threshold).
 """
 
 from __future__ import annotations
 
+import math
 import re
+import threading
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
+
+from bot.core import gate_model
+from bot.core.explanation import CandidateExplanation
+from index.bm25 import QuestionTokenizer
+from index.recency import published_date
+from index.retriever import ScoredPassage
+from knowledge.documents import Kind
 
 _STOPWORDS = frozenset(
     """a an the of in on at to for from by with about into over after before and or but if then
@@ -27,6 +46,8 @@ _STOPWORDS = frozenset(
     something get got going gone""".split()
 )
 _WORD = re.compile(r"[a-z0-9]+")
+MAX_AGE_DAYS = 3650
+UNDATED_AGE_DAYS = 365  # a source without a date counts as a year old: neither fresh nor stale
 
 
 def _words(text: str) -> list[str]:
@@ -59,6 +80,23 @@ def _passage_terms(text: str) -> frozenset[str]:
     return frozenset(content_terms(text))
 
 
+_tokenizers = threading.local()
+
+
+@lru_cache(maxsize=8192)
+def _passage_stems(text: str) -> frozenset[str]:
+    """A passage's stems as the lexical index counts them (Snowball), for `idf_share`."""
+    tokenizer: QuestionTokenizer | None = getattr(_tokenizers, "tokenizer", None)
+    if tokenizer is None:  # PyStemmer's stemmers are not thread-safe: one per thread
+        tokenizer = _tokenizers.tokenizer = QuestionTokenizer()
+    return frozenset(tokenizer.stems(text))
+
+
+@lru_cache(maxsize=8192)
+def _padded_words(text: str) -> str:
+    return " " + " ".join(_words(text)) + " "
+
+
 def _phrases(text: str) -> set[str]:
     """Three-word runs holding at least two content words, e.g. 'peace through strength'."""
     words = _words(text)
@@ -69,28 +107,65 @@ def _phrases(text: str) -> set[str]:
     }
 
 
+def age_days(published: str | None, asked_at: date) -> float:
+    """Days from publication to the question, 0 for a source dated after it, capped."""
+    when = published_date(published)
+    if when is None:
+        return float(UNDATED_AGE_DAYS)
+    return float(min(max((asked_at - when).days, 0), MAX_AGE_DAYS))
+
+
 @dataclass(frozen=True)
-class RelevancePolicy:
-    min_score: float = 0.45
-    min_shared_terms: int = 1
-    phrase_floor: float = 0.25
+class GatePolicy:
+    """`threshold`: the probability a passage needs to be quoted (Settings.gate_threshold)."""
+
+    threshold: float = gate_model.THRESHOLD
 
 
-class QuestionRelevance:
-    """The question's terms and phrases, computed once, checked against each passage."""
+class RelevanceGate:
+    """The question's terms and phrases, computed once, then each candidate passage judged."""
 
-    def __init__(self, question: str, policy: RelevancePolicy = RelevancePolicy()) -> None:
+    def __init__(self, question: str, asked_at: date | None = None, policy: GatePolicy = GatePolicy()) -> None:
         self.policy = policy
+        self.asked_at = asked_at or date.today()
         self.terms = content_terms(question)
         self.phrases = _phrases(question)
 
-    def accepts(self, score: float, passage_text: str, title: str) -> bool:
-        """A question with no content words at all ('what is it?') is judged by score alone."""
-        text = f"{title} {passage_text}"
-        if score >= self.policy.min_score:
-            needed = min(self.policy.min_shared_terms, len(self.terms))
-            return len(self.terms & _passage_terms(text)) >= needed
-        if score >= self.policy.phrase_floor and self.phrases:
-            padded = " " + " ".join(_words(text)) + " "
-            return any(f" {phrase} " in padded for phrase in self.phrases)
-        return False
+    def features(self, hit: ScoredPassage, sentence_cosine: float) -> dict[str, float]:
+        """The named features of one passage (`sentence_cosine`: its best answer sentence's
+        cosine with the question; the passage's own when it has no answer sentence)."""
+        document = hit.stored.document
+        text = f"{document.title} {hit.stored.passage.text}"
+        terms = _passage_terms(text)
+        term_share = len(self.terms & terms) / len(self.terms) if self.terms else 0.0
+        if hit.term_idf:
+            stems = _passage_stems(text)
+            total = sum(hit.term_idf.values())
+            idf_share = sum(w for s, w in hit.term_idf.items() if s in stems) / total if total else 0.0
+        else:  # dense-only retrieval: no document frequencies, every term weighs the same
+            idf_share = term_share
+        padded = _padded_words(text) if self.phrases else ""
+        phrase = any(f" {p} " in padded for p in self.phrases)
+        return {
+            "cosine": hit.score,
+            "sentence_cosine": sentence_cosine,
+            "lexical_z": 0.0 if hit.lexical_z is None else min(hit.lexical_z, 20.0),
+            "term_share": term_share,
+            "idf_share": idf_share,
+            "phrase": float(phrase),
+            "fact_check": float(document.kind is Kind.FACT_CHECK),
+            "official": float(document.kind is Kind.OFFICIAL_STATEMENT),
+            "analysis": float(document.kind is Kind.ANALYSIS),
+            "log_age": math.log1p(age_days(document.published, self.asked_at)),
+        }
+
+    def judge(self, hit: ScoredPassage, sentence_cosine: float) -> CandidateExplanation:
+        """The gate's decision on one passage, with its evidence and a one-line reason."""
+        features = self.features(hit, sentence_cosine)
+        p = gate_model.probability(features)
+        threshold = self.policy.threshold
+        accepted = p >= threshold
+        reason = f"p {p:.2f} {'>=' if accepted else '<'} {threshold:.2f}"
+        return CandidateExplanation(hit.stored.passage.id or 0, hit.stored.document.id,
+                                    hit.stored.document.title, features, p, accepted, reason)
+

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.core.answer import Answer, Quote, Source
-from bot.core.relevance import QuestionRelevance, RelevancePolicy
+from bot.core.answer_sentences import answer_sentence_spans
+from bot.core.relevance import GatePolicy, RelevanceGate
 from index.embedder import Embedder
-from index.retriever import Retriever
+from index.recency import published_date
+from index.retriever import Retriever, ScoredPassage
 from knowledge.documents import DocumentInfo, StoredPassage
 from knowledge.sentences import split_sentences
 from knowledge.store_interface import KnowledgeStore
@@ -128,7 +130,7 @@ class Summarizer:
 
     def __init__(
         self, store: KnowledgeStore, retriever: Retriever, embedder: Embedder,
-        relevance: RelevancePolicy = RelevancePolicy(), policy: SummaryPolicy = SummaryPolicy(),
+        relevance: GatePolicy = GatePolicy(), policy: SummaryPolicy = SummaryPolicy(),
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -174,11 +176,24 @@ class Summarizer:
         k = self.policy.candidate_passages
         if since or until:
             ids = self.store.passage_ids_where(since, until)[-self.policy.max_range_passages:]
-            scored = self._score_ids(ids, query, k)
+            hits = [ScoredPassage(p, s) for p, s in self._score_ids(ids, query, k)]
         else:
-            scored = [(h.stored, h.score) for h in self.retriever.search_vector(query, k, topic)]
-        gate = QuestionRelevance(topic, self.relevance)
-        return [(p, s) for p, s in scored if gate.accepts(s, p.passage.text, p.document.title)]
+            hits = self.retriever.search_vector(query, k, topic)
+        # The topic is judged as a question would be, on the day the range ends.
+        gate = RelevanceGate(topic, published_date(until), self.relevance)
+        best = self._best_sentence_scores(hits, query)
+        return [(h.stored, h.score) for h, b in zip(hits, best) if gate.judge(h, b).accepted]
+
+    def _best_sentence_scores(self, hits: list[ScoredPassage], query: np.ndarray) -> list[float]:
+        """Each passage's best answer-sentence cosine with the topic (its own without one)."""
+        spans = [answer_sentence_spans(h.stored.passage.text) for h in hits]
+        texts = [h.stored.passage.text[a:b] for h, found in zip(hits, spans) for a, b in found]
+        scores = (self.embedder.embed(texts) @ query).tolist() if texts else []
+        best, at = [], 0
+        for hit, found in zip(hits, spans):
+            best.append(max(scores[at : at + len(found)], default=hit.score))
+            at += len(found)
+        return best
 
     def _score_ids(self, ids: Sequence[int], query: np.ndarray, k: int) -> list[tuple[StoredPassage, float]]:
         if not ids:

@@ -28,7 +28,7 @@ from bot.core.messages import MODERATOR_LIMITED, READS_LIMITED
 from bot.core.rate_limit import RateLimiter
 from bot.core.refusals import RefusalLog
 from bot.core.composer import AnswerComposer, AnswerPolicy
-from bot.core.relevance import RelevancePolicy
+from bot.core.relevance import GatePolicy
 from bot.runtime.settings import Settings
 from bot.core.questions import QuestionLimits, Questions
 from bot.core.summaries import Summaries, SummaryLimits
@@ -196,11 +196,7 @@ class CrisisBot:
     def composer(self) -> AnswerComposer:
         s = self.settings
         policy = AnswerPolicy(
-            relevance=RelevancePolicy(
-                min_score=s.min_passage_score,
-                min_shared_terms=s.min_shared_terms,
-                phrase_floor=s.phrase_match_floor,
-            ),
+            relevance=GatePolicy(threshold=s.gate_threshold),
             min_sentence_score=s.min_sentence_score,
             max_sentences=s.max_answer_sentences,
         )
@@ -309,8 +305,7 @@ class CrisisBot:
     @cached_property
     def summarizer(self) -> Summarizer:
         s = self.settings
-        relevance = RelevancePolicy(min_score=s.min_passage_score, min_shared_terms=s.min_shared_terms,
-                                    phrase_floor=s.phrase_match_floor)
+        relevance = GatePolicy(threshold=s.gate_threshold)
         return Summarizer(self.store, self.retriever, self.knowledge_embedder, relevance)
 
     def summarize(

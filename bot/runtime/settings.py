@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.core import gate_model
 from bot.core.schedule import DigestSchedule, parse_schedule
 from bot.runtime.sections import DiscordSection, ScheduleSection, TelegramSection
 from knowledge.errors import ConfigError
@@ -50,10 +51,9 @@ class Settings(BaseSettings):
     # "torch" (sentence-transformers); "onnx": ONNX or refuse to start.
     embedding_backend: Literal["auto", "torch", "onnx"] = "auto"
     embedding_quantize: bool = False  # int8 ONNX; falls back to fp32 ONNX if it disagrees
-    # Calibrated on the seed article and the eval sets (docs/architecture.md, "Declining to answer").
-    min_passage_score: float = Field(default=0.45, ge=-1.0, le=1.0)
-    min_shared_terms: int = Field(default=1, ge=0, le=10)
-    phrase_match_floor: float = Field(default=0.25, ge=-1.0, le=1.0)
+    # The relevance gate's probability a passage needs to be quoted; the default is the one
+    # `make calibrate` chose with the model (docs/evaluation.md, "The relevance gate").
+    gate_threshold: float = Field(default=gate_model.THRESHOLD, ge=0.0, le=1.0)
     min_sentence_score: float = Field(default=0.30, ge=-1.0, le=1.0)
     max_answer_sentences: int = Field(default=3, ge=1, le=10)
     retrieve_k: int = Field(default=8, ge=1, le=100)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -249,3 +250,15 @@ def test_top_and_spread_of_many_scores_match_a_full_sort() -> None:
     scores[np.arange(100) * 32 * 7] = np.arange(1, 101, dtype=np.float32)
     scores[1::32] = 0.5  # below the bound elsewhere
     assert LexicalScores(ids, scores).top(100).tolist() == ids[np.arange(99, -1, -1) * 32 * 7].tolist()
+
+
+def test_idf_of_the_questions_stems_comes_from_the_knowledge_base(any_folder: Folder) -> None:
+    """Both backends report BM25's idf of each question stem some passage holds (the relevance
+    gate weighs the question's terms by it): rarer is higher, a stem nowhere is left out."""
+    folder = any_folder
+    folder.writer.ingest([doc(f"common{n}", f"Ukraine said on day {n} that shelling continued.") for n in range(8)]
+                         + [doc("rare", "Ukraine received HIMARS launchers.")])
+    idf = folder.lexical().scores("Did Ukraine get HIMARS or Eurovision?").idf
+    assert set(idf) == {"ukrain", "himar"}
+    assert idf["himar"] == pytest.approx(math.log(1 + (9 - 1 + 0.5) / 1.5), rel=1e-6)
+    assert idf["ukrain"] == pytest.approx(math.log(1 + 0.5 / 9.5), rel=1e-6)

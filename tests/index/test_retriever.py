@@ -147,3 +147,14 @@ def test_vector_statistics_are_refreshed_in_the_background_once_slow(folder: Fol
     assert during.keys() == fresh.keys() and during != pytest.approx(fresh)
     hold.let_go(r._scale.wait_for_build)
     assert ranks(r.search(question, 5)) == pytest.approx(fresh) and hold.builds == 1
+
+
+def test_hybrid_hits_carry_their_bm25_z_score_and_the_questions_idf(folder: Folder) -> None:
+    folder.writer.ingest(FILLER + [doc("hit", "Kyiv used ATACMS missiles against an airfield.")])
+    hits = retriever(folder).search("ATACMS missiles", 5)
+    assert hits[0].stored.document.id == "hit"
+    z = [h.lexical_z for h in hits]
+    assert all(v is not None for v in z) and z[0] == max(z) and (z[0] or 0) > 1  # type: ignore[type-var]
+    assert hits[0].term_idf is not None and set(hits[0].term_idf) == {"atacm", "missil"}
+    vector = folder.embedder.embed(["ATACMS"])[0]
+    assert all(h.lexical_z is None and h.term_idf is None for h in retriever(folder).search_vector(vector, 3))

@@ -1,7 +1,8 @@
 """The bot declines what its knowledge base does not cover, and answers what it does.
 
-The question lists in tests/data are shared with benchmarks/quality/calibrate_threshold.py, which
-chose the default threshold on them (docs/architecture.md, "Declining to answer"): these tests keep the
+The relevance gate is fitted by benchmarks/quality/fit_gate.py on the seed questions and on
+tests/data/off_topic_training.txt; the off-topic questions here (tests/data/off_topic_questions.txt)
+are held out from the fit (docs/evaluation.md, "The relevance gate"). These tests keep the
 measured rates from regressing.
 """
 

@@ -141,9 +141,9 @@ def test_remove_unknown_document(data_dir: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_bad_setting_is_named(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CRISISBOT_MIN_PASSAGE_SCORE", "high")
+    monkeypatch.setenv("CRISISBOT_GATE_THRESHOLD", "high")
     code, _, err = run(["sources"], capsys)
-    assert code == 1 and "CRISISBOT_MIN_PASSAGE_SCORE" in error_line(err)
+    assert code == 1 and "CRISISBOT_GATE_THRESHOLD" in error_line(err)
 
 
 def test_missing_config_file_is_named(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

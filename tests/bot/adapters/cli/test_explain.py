@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
+
+import pytest
 
 from bot.adapters.cli.app import _render
 from bot.adapters.cli.explain import explanation_json, render_explanation
 from bot.core.answer import Answer, Quote, Source
 from bot.core.explanation import CandidateExplanation, Explanation, QuoteExplanation
+from bot.core.gate_model import FEATURES
+from bot.core.messages import NO_ANSWER
+from tests.bot.adapters.cli.operator import cli_env, crisisbot
 from tests.factories import document_info
 
 ACCEPTED = CandidateExplanation(7, "doc-a", "Troops arrive in Kursk", {"cosine": 0.61234, "bm25_z": 2.5},
@@ -54,3 +61,23 @@ def test_json_carries_the_explanation_rounded() -> None:
     assert data["quotes"] == [{"quote": 0, "reasons": ["best sentence (cosine 0.70)", "has a quantity"]}]
     assert explanation_json(Explanation()) == {"question_type": "", "resolved_question": "",
                                                "candidates": [], "quotes": []}
+
+
+@pytest.mark.slow
+def test_ask_explain_in_a_real_process_shows_each_candidates_features_and_decision(tmp_path: Path) -> None:
+    """The whole path: the retriever's hits, the gate's features and probability, the decision,
+    printed by `crisisbot ask --explain` on the seed article, for an answer and for a refusal."""
+    env = cli_env(tmp_path / "data")
+    answered = crisisbot(["ask", "How many North Korean troops have arrived in Russia?", "--explain"], env)
+    declined = crisisbot(["ask", "How do I make a sourdough starter from scratch?", "--explain"], env)
+    for result in (answered, declined):
+        assert result.returncode == 0, result.stderr[-2000:]
+        out = result.stdout
+        assert "Why this answer:" in out and "candidate passages:" in out
+        assert "of 'turning-tides-2024-11'" in out
+        for name in FEATURES:
+            assert f"{name} " in out, name
+        assert re.search(r": (accepted|declined), p [0-9.]+, p [0-9.]+ (>=|<) [0-9.]+", out), out
+    assert ": accepted, p " in answered.stdout
+    assert NO_ANSWER.split(".")[0] in declined.stdout
+    assert ": accepted, p " not in declined.stdout and ": declined, p " in declined.stdout
