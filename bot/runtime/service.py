@@ -31,6 +31,7 @@ from bot.core.composer import AnswerComposer, AnswerPolicy
 from bot.core.relevance import RelevancePolicy
 from bot.runtime.settings import Settings
 from bot.core.questions import QuestionLimits, Questions
+from bot.core.conversation import Conversation, ConversationLimits
 from bot.core.summaries import Summaries, SummaryLimits
 from bot.core.summary import Digest, Summarizer, Summary
 from index.embedder import Embedder, bundled_model_path
@@ -150,6 +151,13 @@ class CrisisBot:
     def questions(self) -> Questions:
         s = self.settings
         return Questions(self, QuestionLimits(s.max_question_chars, s.retrieve_k))
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        """One per bot: every chat's follow-ups are remembered here (per person and chat)."""
+        s = self.settings
+        return Conversation(self.questions, ConversationLimits(
+            s.conversation_turns, s.conversation_minutes, s.conversation_max_keys, s.more_button_hours))
 
     @cached_property
     def summaries(self) -> Summaries:

@@ -1,0 +1,155 @@
+"""Conversations: follow-ups, "tell me more", the More button, and small talk.
+
+Built on `Questions`: every answer is still an ordinary answer of one question (quoted,
+cited, logged for votes); what a conversation adds is *which* question. A follow-up is
+resolved against the same person's previous question in the same chat
+(`bot.core.followups`, `bot.core.conversation_memory`), "tell me more" re-asks the previous
+question without the passages already quoted, and greetings, thanks and "help" get a reply
+instead of a search.
+
+Where a conversation happens is the adapter's call: it passes a `ConversationKey` (a private
+chat, a reply to the bot, a thread, the terminal) or None (a group message that does not
+reply to the bot: a question on its own, which reads and writes no memory).
+
+The More button carries only an answer id. Pressing it continues *that answer* for whoever
+presses it: its question is re-asked without every passage quoted by it and by the
+continuations before it. The core keeps, for each answer id it gave, that question and those
+passages (`AnswerTrails`: bounded, expiring, in memory), so a button with a forged or unknown
+id, or one from before a restart, continues nothing and says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+
+from bot.core.actors import Actor
+from bot.core.answer import Answer
+from bot.core.conversation_memory import ConversationKey, ConversationMemory, ExpiringLru, Turn
+from bot.core.followups import SmallTalk, asks_for_more, resolve, small_talk
+from bot.core.messages import MORE_EXPIRED, NOTHING_MORE, NOTHING_TO_CONTINUE, THANKS_REPLY
+from bot.core.questions import Questions
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A reply that is not an answer: small talk, or nothing (more) to continue.
+
+    `kind` is a `SmallTalk` value ("greeting", "thanks", "help") or "nothing more",
+    "nothing to continue", "expired"; adapters render a greeting and "help" as their own
+    help text and any other kind as `text`."""
+
+    kind: str
+    text: str = ""
+
+    @property
+    def wants_help(self) -> bool:
+        return self.kind in (SmallTalk.GREETING.value, SmallTalk.HELP.value)
+
+
+Reply = Answer | Notice
+
+
+@dataclass(frozen=True)
+class ConversationLimits:
+    max_turns: int = 5
+    minutes: float = 30.0
+    max_keys: int = 10_000
+    button_hours: float = 24.0  # how long a More button under an answer keeps working
+
+
+class AnswerTrails:
+    """For each answer id given: its question and the passages quoted so far (by it and the
+    continuations it led to), bounded and expiring like the memory."""
+
+    def __init__(self, max_keys: int, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._trails: ExpiringLru[int, Turn] = ExpiringLru(max_keys, ttl_seconds, clock)
+
+    def record(self, answer_id: int | None, turn: Turn) -> None:
+        if answer_id is not None:
+            self._trails.put(answer_id, turn)
+
+    def find(self, answer_id: int) -> Turn | None:
+        return self._trails.get(answer_id)
+
+
+def small_talk_reply(text: str) -> Notice | None:
+    """The reply to a message that is only a greeting, thanks or a call for help, else None.
+
+    Cheap and pure: adapters (and `crisisbot ask`) call it before admitting a question, in
+    every mode, so "hello" is never searched and never refused."""
+    kind = small_talk(text)
+    if kind is None:
+        return None
+    return Notice(kind.value, THANKS_REPLY if kind is SmallTalk.THANKS else "")
+
+
+class Conversation:
+    """One per bot: `reply` to a chat message, `more` for a More button."""
+
+    def __init__(self, questions: Questions, limits: ConversationLimits = ConversationLimits(),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.questions = questions
+        self.limits = limits
+        self.memory = ConversationMemory(limits.max_turns, limits.minutes * 60, limits.max_keys, clock)
+        self.trails = AnswerTrails(limits.max_keys, limits.button_hours * 3600, clock)
+
+    def reply(self, text: str, actor: Actor | None = None, key: ConversationKey | None = None,
+              asked_at: date | None = None, admitted: bool = False) -> Reply:
+        """Small talk, a continuation, or the answer to `text` read against `key`'s previous
+        question (none: a question on its own). Raises what `Questions.ask` raises."""
+        notice = small_talk_reply(text)
+        if notice is not None:
+            return notice
+        previous = self.memory.last(key) if key is not None else None
+        if asks_for_more(text):
+            if previous is None:
+                return Notice("nothing to continue", NOTHING_TO_CONTINUE)
+            return self._continue(previous, actor, key, asked_at, admitted)
+        self.questions.clean(text)  # an empty or over-long message is refused as it was sent
+        reading = resolve(text, previous.topic) if previous is not None else None
+        question = reading.question if reading is not None else text
+        answer = self.questions.ask(question, actor, asked_at, admitted)
+        if reading is not None and reading.rule != "standalone":
+            answer = _with_resolved(answer, question)
+        turn = Turn(answer.question, reading.topic if reading is not None else text,
+                    _quoted(answer), answer.id)
+        self._remember(key, turn)
+        return answer
+
+    def more(self, answer_id: int, actor: Actor | None = None, key: ConversationKey | None = None,
+             asked_at: date | None = None, admitted: bool = False) -> Reply:
+        """The continuation of answer `answer_id` for whoever pressed its More button."""
+        trail = self.trails.find(answer_id)
+        if trail is None:
+            return Notice("expired", MORE_EXPIRED)
+        return self._continue(trail, actor, key, asked_at, admitted)
+
+    def _continue(self, previous: Turn, actor: Actor | None, key: ConversationKey | None,
+                  asked_at: date | None, admitted: bool) -> Reply:
+        answer = self.questions.ask(previous.question, actor, asked_at, admitted,
+                                    exclude_passages=previous.passages)
+        if not answer.found:
+            return Notice("nothing more", NOTHING_MORE)
+        answer = _with_resolved(answer, previous.question)
+        self._remember(key, Turn(previous.question, previous.topic, previous.passages | _quoted(answer), answer.id))
+        return answer
+
+    def _remember(self, key: ConversationKey | None, turn: Turn) -> None:
+        if key is not None:
+            self.memory.remember(key, turn)
+        self.trails.record(turn.answer_id, turn)
+
+
+def _quoted(answer: Answer) -> frozenset[int]:
+    return frozenset(q.passage_id for q in answer.quotes)
+
+
+def _with_resolved(answer: Answer, question: str) -> Answer:
+    """The answer with the question actually searched in its explanation (the composer's own
+    reading, such as a stripped prefix, kept when it gave one)."""
+    if answer.explanation.resolved_question:
+        return answer
+    return replace(answer, explanation=replace(answer.explanation, resolved_question=question))
