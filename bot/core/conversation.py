@@ -7,9 +7,11 @@ resolved against the same person's previous question in the same chat
 question without the passages already quoted, and greetings, thanks and "help" get a reply
 instead of a search.
 
-Where a conversation happens is the adapter's call: it passes a `ConversationKey` (a private
-chat, a reply to the bot, a thread, the terminal) or None (a group message that does not
-reply to the bot: a question on its own, which reads and writes no memory).
+Where a conversation happens is the adapter's call: it passes a `ConversationKey` (platform,
+chat, user) and says whether the message may lean on the previous one (`follow_up`: a private
+chat, a reply to the bot, a thread, the terminal) or stands on its own (a group message that
+only mentions the bot: it is remembered, so that a reply to its answer can follow up, but
+never resolved against earlier questions).
 
 The More button carries only an answer id. Pressing it continues *that answer* for whoever
 presses it: its question is re-asked without every passage quoted by it and by the
@@ -97,13 +99,15 @@ class Conversation:
         self.trails = AnswerTrails(limits.max_keys, limits.button_hours * 3600, clock)
 
     def reply(self, text: str, actor: Actor | None = None, key: ConversationKey | None = None,
-              asked_at: date | None = None, admitted: bool = False) -> Reply:
+              asked_at: date | None = None, admitted: bool = False, follow_up: bool = True) -> Reply:
         """Small talk, a continuation, or the answer to `text` read against `key`'s previous
-        question (none: a question on its own). Raises what `Questions.ask` raises."""
+        question. With `follow_up` False (a group message that does not reply to the bot) the
+        question stands on its own, but is remembered, so a reply to its answer can lean on it;
+        with no key, nothing is read or remembered. Raises what `Questions.ask` raises."""
         notice = small_talk_reply(text)
         if notice is not None:
             return notice
-        previous = self.memory.last(key) if key is not None else None
+        previous = self.memory.last(key) if key is not None and follow_up else None
         if asks_for_more(text):
             if previous is None:
                 return Notice("nothing to continue", NOTHING_TO_CONTINUE)
