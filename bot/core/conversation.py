@@ -30,7 +30,7 @@ from datetime import date
 from bot.core.actors import Actor
 from bot.core.answer import Answer
 from bot.core.conversation_memory import ConversationKey, ConversationMemory, ExpiringLru, Turn
-from bot.core.followups import SmallTalk, asks_for_more, resolve, small_talk
+from bot.core.followups import SmallTalk, asks_for_more, leans_on_previous, resolve, small_talk
 from bot.core.messages import MORE_EXPIRED, NOTHING_MORE, NOTHING_TO_CONTINUE, THANKS_REPLY
 from bot.core.questions import Questions
 
@@ -52,6 +52,8 @@ class Notice:
 
 
 Reply = Answer | Notice
+# question, actor, asked_at, admitted, exclude_passages -> Answer (`Questions.ask`'s order)
+AskFunction = Callable[[str, Actor | None, date | None, bool, frozenset[int]], Answer]
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,11 @@ class Conversation:
     """One per bot: `reply` to a chat message, `more` for a More button."""
 
     def __init__(self, questions: Questions, limits: ConversationLimits = ConversationLimits(),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, ask: AskFunction | None = None) -> None:
+        """`ask` (default `questions.ask`) is how a resolved question is answered; the
+        runtime passes its own hand-over, so every question goes through one entry point."""
         self.questions = questions
+        self._ask: AskFunction = ask or questions.ask
         self.limits = limits
         self.memory = ConversationMemory(limits.max_turns, limits.minutes * 60, limits.max_keys, clock)
         self.trails = AnswerTrails(limits.max_keys, limits.button_hours * 3600, clock)
@@ -115,12 +120,14 @@ class Conversation:
         self.questions.clean(text)  # an empty or over-long message is refused as it was sent
         reading = resolve(text, previous.topic) if previous is not None else None
         question = reading.question if reading is not None else text
-        answer = self.questions.ask(question, actor, asked_at, admitted)
+        answer = self._ask(question, actor, asked_at, admitted, frozenset())
         if reading is not None and reading.rule != "standalone":
             answer = _with_resolved(answer, question)
         turn = Turn(answer.question, reading.topic if reading is not None else text,
                     _quoted(answer), answer.id)
-        self._remember(key, turn)
+        # A fragment that had nothing to lean on ("why?" as a group mention, or first of all)
+        # is no topic: the question before it stays the one to follow up on.
+        self._remember(key if reading is not None or not leans_on_previous(text) else None, turn)
         return answer
 
     def more(self, answer_id: int, actor: Actor | None = None, key: ConversationKey | None = None,
@@ -133,8 +140,7 @@ class Conversation:
 
     def _continue(self, previous: Turn, actor: Actor | None, key: ConversationKey | None,
                   asked_at: date | None, admitted: bool) -> Reply:
-        answer = self.questions.ask(previous.question, actor, asked_at, admitted,
-                                    exclude_passages=previous.passages)
+        answer = self._ask(previous.question, actor, asked_at, admitted, previous.passages)
         if not answer.found:
             return Notice("nothing more", NOTHING_MORE)
         answer = _with_resolved(answer, previous.question)

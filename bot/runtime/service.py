@@ -156,8 +156,15 @@ class CrisisBot:
     def conversation(self) -> Conversation:
         """One per bot: every chat's follow-ups are remembered here (per person and chat)."""
         s = self.settings
-        return Conversation(self.questions, ConversationLimits(
-            s.conversation_turns, s.conversation_minutes, s.conversation_max_keys, s.more_button_hours))
+        limits = ConversationLimits(s.conversation_turns, s.conversation_minutes, s.conversation_max_keys,
+                                    s.more_button_hours)
+        return Conversation(self.questions, limits, ask=self._ask_late)
+
+    def _ask_late(self, question: str, actor: Actor | None, asked_at: date | None, admitted: bool,
+                  exclude_passages: frozenset[int]) -> Answer:
+        """`ask`, looked up at each call: a conversation's questions go through the same entry
+        point as every other question (and a test that replaces `ask` replaces it for chats too)."""
+        return self.ask(question, actor, asked_at, admitted, exclude_passages)
 
     @cached_property
     def summaries(self) -> Summaries:
@@ -269,8 +276,8 @@ class CrisisBot:
         return self.actor(LOCAL_PLATFORM, user, user, platform_admin=True)
 
     def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None,
-            admitted: bool = False) -> Answer:
-        return self.questions.ask(question, actor, asked_at, admitted)
+            admitted: bool = False, exclude_passages: frozenset[int] = frozenset()) -> Answer:
+        return self.questions.ask(question, actor, asked_at, admitted, exclude_passages)
 
     def vote(self, actor: Actor, answer_id: int, value: int) -> Vote:
         return self.questions.vote(actor, answer_id, value)
