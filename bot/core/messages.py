@@ -50,6 +50,7 @@ NOTHING_TO_CONTINUE = "There is no earlier answer to continue here. Please ask a
 MORE_EXPIRED = "That answer is too old to continue. Please ask the question again."
 MORE_BUTTON = "More"
 THANKS_REPLY = "You're welcome. Ask another question any time."
+READ_AS = "(read as: {question})"  # `crisisbot chat`, above the answer to a resolved follow-up
 HELP = (  # plain text: the terminal, and Discord (Telegram has its own HTML layout below)
     "I answer questions about the war in Ukraine with sentences quoted from a knowledge base "
     "of {sources} sources, each cited with its publisher, kind and date. When the sources do "

@@ -268,6 +268,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     anything else ends it with the usual status."""
     from bot.core.answer import Answer
     from bot.core.conversation_memory import ConversationKey
+    from bot.core.messages import READ_AS
 
     bot = _bot(settings)
     key = ConversationKey("terminal", str(os.getpid()), getpass.getuser())
@@ -286,6 +287,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         try:
             reply = bot.conversation.reply(line, None, key)
+            resolved = reply.explanation.resolved_question if isinstance(reply, Answer) else ""
+            if resolved and resolved != line.strip():
+                print(READ_AS.format(question=resolved))
             print(_render(reply, "text") if isinstance(reply, Answer) else _notice_text(bot, reply))
         except CrisisbotError as exc:  # one bad question does not end the session
             print(f"error: {exc}")
