@@ -222,7 +222,10 @@ class TelegramHandlers(CoreCalls):
         assert message is not None
         notice = small_talk_reply(question)
         if notice is not None:  # "hello", "help", "thanks": never searched, never refused
-            await self._say(update, context, message, notice)
+            if notice.wants_help:
+                await self.help(update, context)  # counted against the read limit there
+            elif await self._admitted(message, self.service.questions.admit_read, self._actor(update), "small talk"):
+                await self._say(update, context, message, notice)
             return
         actor = self._actor(update)
         key = self.conversation_key(update)
