@@ -119,6 +119,8 @@ class Conversation:
             return self._continue(previous, actor, key, asked_at, admitted)
         self.questions.clean(text)  # an empty or over-long message is refused as it was sent
         reading = resolve(text, previous.topic) if previous is not None else None
+        if reading is not None and len(reading.question) > self.questions.limits.max_question_chars:
+            reading = None  # joined, it would be refused as too long: ask what was written
         question = reading.question if reading is not None else text
         answer = self._ask(question, actor, asked_at, admitted, frozenset())
         if reading is not None and reading.rule != "standalone":

@@ -137,6 +137,15 @@ def test_small_talk_is_answered_without_asking() -> None:
     assert knowledge.asked == []
 
 
+def test_a_follow_up_too_long_once_joined_is_asked_as_written() -> None:
+    knowledge = Knowledge()
+    talk = conversation(knowledge)
+    long_question = "Why did the US allow ATACMS strikes " + "and " * 14 + "?"
+    talk.reply(long_question, key=ALICE)
+    talk.reply("and what did the others do after that?", key=ALICE)
+    assert knowledge.asked[-1][0] == "and what did the others do after that?"
+
+
 def test_a_bad_message_is_refused_as_sent() -> None:
     talk = conversation(Knowledge())
     with pytest.raises(QuestionError):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.core.followups import SmallTalk, asks_for_more, leans_on_previous, resolve, small_talk
 
@@ -80,3 +82,12 @@ def test_questions_are_not_small_talk(text: str) -> None:
 ])
 def test_asks_for_more(text: str, more: bool) -> None:
     assert asks_for_more(text) is more
+
+
+@given(st.text(max_size=200), st.text(max_size=200))
+def test_any_text_is_read_without_error(text: str, previous: str) -> None:
+    reading = resolve(text, previous)
+    assert reading.rule in {"standalone", "substitution", "question word", "joined"}
+    assert len(reading.question) <= len(text) + len(previous) + 4
+    small_talk(text)
+    asks_for_more(text)
