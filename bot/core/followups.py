@@ -15,10 +15,11 @@ question) can tell why a message was read the way it was:
   number) and has at most one content word or a pronoun ("who was responsible?", "is it
   safe?"). Anything else stands on its own and is never rewritten.
 - **Resolution**: "and X?" / "what about X?" with X a name or short noun phrase replaces the
-  first name of the previous question with X (or adds X when it names none); a bare question
-  word replaces the previous question's own ("when?" after "Why did the US allow ATACMS?" is
-  "When did the US allow ATACMS?"); any other follow-up is asked together with the previous
-  question ("who was responsible: What happened in Bucha?").
+  first name of the previous question with X (or adds X when it names none); a bare "why",
+  "when", "where" or "how" replaces the previous question's own when that is one of these four
+  followed by "did", "is"... ("when?" after "Why did the US allow ATACMS?" is "When did the US
+  allow ATACMS?"); any other follow-up is asked together with the previous question ("why:
+  What is the latest on Kherson?", "who was responsible: What happened in Bucha?").
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ _POLITE = {"please", "bot", "pls", "thanks", "thank you", "ok", "okay"}
 
 _WH = ("how many", "how much", "how long", "how often", "how far", "what", "why", "when",
        "where", "who", "whom", "whose", "which", "how")
+_ADVERBIAL = {"why", "when", "where", "how"}  # stand apart from the clause: one swaps for another
 _AUX = {"did", "does", "do", "is", "are", "was", "were", "has", "have", "had", "will", "would",
         "can", "could", "should", "may", "might"}
 _CONNECTORS = ("and what about", "what about", "how about", "and how about", "what of", "and",
@@ -189,7 +191,7 @@ def _swap_question_word(wh: str, previous: str) -> str:
     tokens = previous.split()
     words = [t.lower() for t in tokens]
     old = _leading(words, _WH)
-    if old is not None:
+    if old in _ADVERBIAL and wh in _ADVERBIAL:
         rest = tokens[len(old.split()):]
         if rest and rest[0].lower() in _AUX:
             return f"{wh.capitalize()} {' '.join(rest)}?"
