@@ -30,7 +30,14 @@ from datetime import date
 from bot.core.actors import Actor
 from bot.core.answer import Answer
 from bot.core.conversation_memory import ConversationKey, ConversationMemory, ExpiringLru, Turn
-from bot.core.followups import SmallTalk, asks_for_more, leans_on_previous, resolve, small_talk
+from bot.core.followups import (
+    SmallTalk,
+    asks_for_more,
+    leans_on_previous,
+    resolve,
+    small_talk,
+    without_greeting,
+)
 from bot.core.messages import MORE_EXPIRED, NOTHING_MORE, NOTHING_TO_CONTINUE, THANKS_REPLY
 from bot.core.questions import Questions
 
@@ -112,6 +119,7 @@ class Conversation:
         notice = small_talk_reply(text)
         if notice is not None:
             return notice
+        written, text = text, without_greeting(text)
         previous = self.memory.last(key) if key is not None and follow_up else None
         if asks_for_more(text):
             if previous is None:
@@ -123,7 +131,7 @@ class Conversation:
             reading = None  # joined, it would be refused as too long: ask what was written
         question = reading.question if reading is not None else text
         answer = self._ask(question, actor, asked_at, admitted, frozenset())
-        if reading is not None and reading.rule != "standalone":
+        if question != written:
             answer = _with_resolved(answer, question)
         turn = Turn(answer.question, reading.topic if reading is not None else text,
                     _quoted(answer), answer.id)

@@ -7,6 +7,7 @@ question) can tell why a message was read the way it was:
 - **Small talk**: a message made only of greetings, thanks or a request for help (English,
   Ukrainian, Russian; "/start" too) is answered with the help text or a polite line, never
   searched.
+- **Greeting in front**: "hi, how many troops...?" is asked without the "hi".
 - **More**: "more", "tell me more", "go on", "continue"... continue the previous answer.
 - **Follow-up**: a message leans on the previous question when it starts with a connector
   ("and", "what about", "how about", "but", "so") followed by a few words or by words that
@@ -90,6 +91,19 @@ def small_talk(text: str) -> SmallTalk | None:
         if words in phrases:
             return kind
     return None
+
+
+def without_greeting(text: str) -> str:
+    """The message without a greeting in front ("hi, how many troops...?" -> "how many
+    troops...?"): the greeting is not part of the question and would only dilute the search."""
+    stripped = text.lstrip()
+    lowered = stripped.lower()
+    for phrase in sorted(_GREETINGS, key=len, reverse=True):
+        if lowered.startswith(phrase) and len(stripped) > len(phrase) and not stripped[len(phrase)].isalnum():
+            rest = stripped[len(phrase):].lstrip(" ,.!:;—–-\t")
+            if rest:
+                return rest
+    return text
 
 
 def asks_for_more(text: str) -> bool:

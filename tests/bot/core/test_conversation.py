@@ -146,6 +146,13 @@ def test_a_follow_up_too_long_once_joined_is_asked_as_written() -> None:
     assert knowledge.asked[-1][0] == "and what did the others do after that?"
 
 
+def test_a_greeting_in_front_of_a_question_is_not_searched() -> None:
+    knowledge = Knowledge()
+    answer = conversation(knowledge).reply("Hi! " + ATACMS, key=ALICE)
+    assert knowledge.asked == [(ATACMS, frozenset())]
+    assert isinstance(answer, Answer) and answer.explanation.resolved_question == ATACMS
+
+
 def test_a_bad_message_is_refused_as_sent() -> None:
     talk = conversation(Knowledge())
     with pytest.raises(QuestionError):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.followups import SmallTalk, asks_for_more, leans_on_previous, resolve, small_talk
+from bot.core.followups import SmallTalk, asks_for_more, leans_on_previous, resolve, small_talk, without_greeting
 
 ATACMS = "Why did the US allow ATACMS strikes?"
 BUCHA = "What happened in Bucha?"
@@ -94,3 +94,14 @@ def test_any_text_is_read_without_error(text: str, previous: str) -> None:
     assert len(reading.question) <= len(text) + len(previous) + 4
     small_talk(text)
     asks_for_more(text)
+
+
+@pytest.mark.parametrize("text, question", [
+    ("hi, how many troops did North Korea send?", "how many troops did North Korea send?"),
+    ("Hello! What happened in Bucha?", "What happened in Bucha?"),
+    ("привіт, що сталося в Бучі?", "що сталося в Бучі?"),
+    ("history of Crimea?", "history of Crimea?"),  # "hi" is not a greeting inside a word
+    ("hey", "hey"),
+])
+def test_a_greeting_in_front_is_dropped(text: str, question: str) -> None:
+    assert without_greeting(text) == question
