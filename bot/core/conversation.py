@@ -16,8 +16,9 @@ never resolved against earlier questions).
 The More button carries only an answer id. Pressing it continues *that answer* for whoever
 presses it: its question is re-asked without every passage quoted by it and by the
 continuations before it. The core keeps, for each answer id it gave, that question and those
-passages (`AnswerTrails`: bounded, expiring, in memory), so a button with a forged or unknown
-id, or one from before a restart, continues nothing and says so.
+passages (`AnswerTrails`: bounded, expiring, in memory), and the chat it was given in. A
+button with an unknown id, one from before a restart, or an id pressed in another chat than
+its answer's (forged) continues nothing and says so.
 """
 
 from __future__ import annotations
@@ -71,19 +72,31 @@ class ConversationLimits:
     button_hours: float = 24.0  # how long a More button under an answer keeps working
 
 
+Place = tuple[str, str]  # (platform, chat) where an answer was given
+
+
 class AnswerTrails:
     """For each answer id given: its question and the passages quoted so far (by it and the
-    continuations it led to), bounded and expiring like the memory."""
+    continuations it led to), and the chat it was given in; bounded and expiring like the
+    memory.
+
+    A trail is found only from the chat its answer was given in: a More button is pressed
+    under the answer, so the presser can read that answer's question anyway, while an id
+    forged elsewhere (Discord's custom ids are sent by the client) must not show a question
+    someone asked in their own DM."""
 
     def __init__(self, max_keys: int, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._trails: ExpiringLru[int, Turn] = ExpiringLru(max_keys, ttl_seconds, clock)
+        self._trails: ExpiringLru[int, tuple[Place | None, Turn]] = ExpiringLru(max_keys, ttl_seconds, clock)
 
-    def record(self, answer_id: int | None, turn: Turn) -> None:
+    def record(self, answer_id: int | None, turn: Turn, place: Place | None) -> None:
         if answer_id is not None:
-            self._trails.put(answer_id, turn)
+            self._trails.put(answer_id, (place, turn))
 
-    def find(self, answer_id: int) -> Turn | None:
-        return self._trails.get(answer_id)
+    def find(self, answer_id: int, place: Place | None) -> Turn | None:
+        found = self._trails.get(answer_id)
+        if found is None or found[0] is not None and found[0] != place:
+            return None
+        return found[1]
 
 
 def small_talk_reply(text: str) -> Notice | None:
@@ -137,13 +150,13 @@ class Conversation:
                     _quoted(answer), answer.id)
         # A fragment that had nothing to lean on ("why?" as a group mention, or first of all)
         # is no topic: the question before it stays the one to follow up on.
-        self._remember(key if reading is not None or not leans_on_previous(text) else None, turn)
+        self._remember(key, turn, in_memory=reading is not None or not leans_on_previous(text))
         return answer
 
     def more(self, answer_id: int, actor: Actor | None = None, key: ConversationKey | None = None,
              asked_at: date | None = None, admitted: bool = False) -> Reply:
         """The continuation of answer `answer_id` for whoever pressed its More button."""
-        trail = self.trails.find(answer_id)
+        trail = self.trails.find(answer_id, _place(key))
         if trail is None:
             return Notice("expired", MORE_EXPIRED)
         return self._continue(trail, actor, key, asked_at, admitted)
@@ -157,10 +170,14 @@ class Conversation:
         self._remember(key, Turn(previous.question, previous.topic, previous.passages | _quoted(answer), answer.id))
         return answer
 
-    def _remember(self, key: ConversationKey | None, turn: Turn) -> None:
-        if key is not None:
+    def _remember(self, key: ConversationKey | None, turn: Turn, in_memory: bool = True) -> None:
+        if key is not None and in_memory:
             self.memory.remember(key, turn)
-        self.trails.record(turn.answer_id, turn)
+        self.trails.record(turn.answer_id, turn, _place(key))
+
+
+def _place(key: ConversationKey | None) -> Place | None:
+    return (key.platform, key.chat) if key is not None else None
 
 
 def _quoted(answer: Answer) -> frozenset[int]:

@@ -122,10 +122,21 @@ def test_the_more_button_continues_that_answer_for_whoever_presses_it() -> None:
     assert pressed.id is not None
     again = talk.more(pressed.id, key=BOB)  # the button under the continuation goes on
     assert isinstance(again, Answer) and [q.passage_id for q in again.quotes] == [4]
-    assert talk.more(first.id) != Notice("expired", MORE_EXPIRED)  # the first button still works
+    assert talk.more(first.id, key=ALICE) != Notice("expired", MORE_EXPIRED)  # the first button still works
     assert talk.more(10**18) == Notice("expired", MORE_EXPIRED)  # an id never given
     # Bob's press started his own conversation: his "tell me more" goes on from there.
     assert talk.reply("more", key=BOB) == Notice("nothing more", NOTHING_MORE)
+
+
+def test_the_more_button_works_only_in_the_chat_of_its_answer() -> None:
+    knowledge = Knowledge()
+    talk = conversation(knowledge)
+    private = talk.reply(ATACMS, key=ConversationKey("discord", "dm-of-alice", "alice"))
+    assert isinstance(private, Answer) and private.id is not None
+    elsewhere = ConversationKey("discord", "general", "mallory")  # an id forged in a channel
+    assert talk.more(private.id, key=elsewhere) == Notice("expired", MORE_EXPIRED)
+    assert talk.more(private.id) == Notice("expired", MORE_EXPIRED)
+    assert len(knowledge.asked) == 1  # nothing was asked, so nothing of Alice's shown
 
 
 def test_small_talk_is_answered_without_asking() -> None:

@@ -132,23 +132,35 @@ async def test_hello_gets_the_help_and_thanks_a_polite_line(running: Running) ->
     assert asked(running.service) == []
 
 
-@pytest.mark.asyncio
-async def test_more_with_an_unknown_answer_id_continues_nothing(running: Running) -> None:
+async def press_forged(running: Running, message: dict[str, Any], real: str, forged: str) -> Recorded:
+    """A click carrying `forged` on the button `real` of `message`: the stand-in only lets a
+    client click what a message shows, so the message is changed first, as a forging client
+    would send it."""
     server = running.server
-    follow = await running.after("INTERACTION_CREATE", server.slash_interaction("ask", {"question": QUESTION}),
-                                 "POST", "/webhooks/")
-    more_id = next(i for i in custom_ids(follow) if i.startswith("crisisbot:more:"))
-    message = server.sent_messages[-1]
-    # A forged id: the stand-in lets a click carry any custom id a client could send.
-    forged = "crisisbot:more:9999999999999999999"
     for row in message.get("components") or []:
         for component in row.get("components", []):
-            if component.get("custom_id") == more_id:
+            if component.get("custom_id") == real:
                 component["custom_id"] = forged
     server.messages[int(message["id"])] = message
     click = server.component_interaction(forged, message, user_id=706)
     start = len(server.requests)
     await server.dispatch("INTERACTION_CREATE", click)
-    told = await server.wait_for("POST", "/webhooks/", after=start)
-    assert told.json["content"] == messages.MORE_EXPIRED
-    assert asked(running.service) == [QUESTION]
+    return await server.wait_for("POST", "/webhooks/", after=start)
+
+
+@pytest.mark.asyncio
+async def test_a_forged_more_id_continues_nothing_and_shows_no_one_elses_question(running: Running) -> None:
+    server = running.server
+    private = await say(running, server.message_create("Why did Biden allow Ukraine to use ATACMS missiles?",
+                                                       user_id=707, guild=False))
+    private_id = next(i for i in custom_ids(private) if i.startswith("crisisbot:more:"))
+    follow = await running.after("INTERACTION_CREATE", server.slash_interaction("ask", {"question": QUESTION}),
+                                 "POST", "/webhooks/")
+    more_id = next(i for i in custom_ids(follow) if i.startswith("crisisbot:more:"))
+    message = server.sent_messages[-1]
+    unknown = await press_forged(running, message, more_id, "crisisbot:more:9999999999999999999")
+    assert unknown.json["content"] == messages.MORE_EXPIRED
+    stolen = await press_forged(running, message, "crisisbot:more:9999999999999999999", private_id)
+    assert stolen.json["content"] == messages.MORE_EXPIRED  # the DM's answer is not continued here
+    assert "embeds" not in stolen.json or not stolen.json["embeds"]
+    assert len(asked(running.service)) == 2  # the two questions; no continuation was asked
