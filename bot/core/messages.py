@@ -43,6 +43,24 @@ VOTE_RECORDED = "Thanks, your feedback was recorded."
 VOTE_FLAGGED = "Thanks, the maintainers will look at this answer."
 EMPTY_KNOWLEDGE = "The knowledge base is empty."
 
+# -- members: conversations and small talk (bot/core/conversation.py) -------------------------
+
+NOTHING_MORE = "That is all the knowledge base has on this."
+NOTHING_TO_CONTINUE = "There is no earlier answer to continue here. Please ask a question."
+MORE_EXPIRED = "That answer is too old to continue. Please ask the question again."
+MORE_BUTTON = "More"
+THANKS_REPLY = "You're welcome. Ask another question any time."
+READ_AS = "(read as: {question})"  # `crisisbot chat`, above the answer to a resolved follow-up
+HELP = (  # plain text: the terminal, and Discord (Telegram has its own HTML layout below)
+    "I answer questions about the war in Ukraine with sentences quoted from a knowledge base "
+    "of {sources} sources, each cited with its publisher, kind and date. When the sources do "
+    "not answer a question, I say so instead of guessing.\n\n"
+    "Ask in plain words, for example: why did the US allow ATACMS strikes? Then you can follow "
+    "up with a short question such as \"and Biden?\", \"why?\" or \"what about Kherson?\", or "
+    "say \"tell me more\" for the next passages (in a private chat, a thread, or a reply to my "
+    "answer; I remember your last few questions for {minutes} minutes)."
+)
+
 # -- moderators: summaries and digests ---------------------------------------------------------
 
 NO_SUMMARY = ("The knowledge base has nothing on that topic in that period. Try other words, a "
@@ -132,6 +150,9 @@ TELEGRAM_HELP = (  # HTML; {sources} a number, {bot} and {maintainer} escaped by
     "<b>How to ask</b>\nIn a private chat, just write your question. In a group, "
     "mention me (@{bot}), reply to one of my messages, or use "
     "/ask followed by your question.\n\n"
+    "In a private chat, or in a reply to my answer, you can follow up with a short question "
+    "(\"and Biden?\", \"why?\") or \"tell me more\"; the More button under an answer "
+    "continues it too.\n\n"
     "/sources lists what I know. Use 👍 / 👎 under an answer to tell the maintainers "
     "whether it helped.\n\n"
     "Maintained by {maintainer}."

@@ -85,11 +85,13 @@ class Questions:
         self._limit(self._ports.limiter, actor, "ask", "rate limited: questions")
 
     def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None,
-            admitted: bool = False) -> Answer:
+            admitted: bool = False, exclude_passages: frozenset[int] = frozenset()) -> Answer:
         """Answer with quotes. With an actor (chat users), the per-user limit applies (unless
         the adapter already counted this question with `admit`) and the question and answer
         are logged so that votes can refer to them. `asked_at` (default today) is the date
-        "latest" and "this week" refer to; evaluations replay old questions."""
+        "latest" and "this week" refer to; evaluations replay old questions.
+        `exclude_passages` are never quoted ("tell me more": the next passages of an answer);
+        as many more are retrieved, so the answer still has `retrieve_k` to choose from."""
         text = self.clean(question)
         ports = self._ports
         if actor is not None:
@@ -98,7 +100,9 @@ class Questions:
                 self.admit(actor)
         ports.ensure_open()
         query = ports.retriever.embed_query(text)
-        hits = ports.retriever.search_vector(query, self.limits.retrieve_k, text, asked_at)
+        hits = ports.retriever.search_vector(query, self.limits.retrieve_k + len(exclude_passages), text, asked_at)
+        if exclude_passages:
+            hits = [h for h in hits if h.stored.passage.id not in exclude_passages]
         answer = ports.composer.compose(text, query, hits, asked_at)
         if actor is not None:
             answer = replace(answer, id=ports.feedback.record_answer(actor, answer))

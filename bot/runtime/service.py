@@ -31,6 +31,7 @@ from bot.core.composer import AnswerComposer, AnswerPolicy
 from bot.core.relevance import GatePolicy
 from bot.runtime.settings import Settings
 from bot.core.questions import QuestionLimits, Questions
+from bot.core.conversation import Conversation, ConversationLimits
 from bot.core.summaries import Summaries, SummaryLimits
 from bot.core.summary import Digest, Summarizer, Summary
 from index.embedder import Embedder, bundled_model_path
@@ -152,6 +153,20 @@ class CrisisBot:
         return Questions(self, QuestionLimits(s.max_question_chars, s.retrieve_k))
 
     @cached_property
+    def conversation(self) -> Conversation:
+        """One per bot: every chat's follow-ups are remembered here (per person and chat)."""
+        s = self.settings
+        limits = ConversationLimits(s.conversation_turns, s.conversation_minutes, s.conversation_max_keys,
+                                    s.more_button_hours)
+        return Conversation(self.questions, limits, ask=self._ask_late)
+
+    def _ask_late(self, question: str, actor: Actor | None, asked_at: date | None, admitted: bool,
+                  exclude_passages: frozenset[int]) -> Answer:
+        """`ask`, looked up at each call: a conversation's questions go through the same entry
+        point as every other question (and a test that replaces `ask` replaces it for chats too)."""
+        return self.ask(question, actor, asked_at, admitted, exclude_passages)
+
+    @cached_property
     def summaries(self) -> Summaries:
         s = self.settings
         return Summaries(self, SummaryLimits(s.max_question_chars, s.summary_sentences, s.digest_topics,
@@ -257,8 +272,8 @@ class CrisisBot:
         return self.actor(LOCAL_PLATFORM, user, user, platform_admin=True)
 
     def ask(self, question: str, actor: Actor | None = None, asked_at: date | None = None,
-            admitted: bool = False) -> Answer:
-        return self.questions.ask(question, actor, asked_at, admitted)
+            admitted: bool = False, exclude_passages: frozenset[int] = frozenset()) -> Answer:
+        return self.questions.ask(question, actor, asked_at, admitted, exclude_passages)
 
     def vote(self, actor: Actor, answer_id: int, value: int) -> Vote:
         return self.questions.vote(actor, answer_id, value)

@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     moderator_requests_per_minute: int = Field(default=6, ge=1, le=1000)
     max_concurrent_summaries: int = Field(default=1, ge=1, le=8)
     maintainer: str = "the community's moderators"
+    # Conversations (private chats, replies to the bot, threads, `crisisbot chat`): how many
+    # turns of each person's conversation are kept, for how long after their last question,
+    # for at most how many conversations at once (the least recently active forgotten first),
+    # and how long the More button under an answer keeps working. In memory only.
+    conversation_turns: int = Field(default=5, ge=1, le=50)
+    conversation_minutes: float = Field(default=30.0, gt=0.0, le=24 * 60)
+    conversation_max_keys: int = Field(default=10_000, ge=1, le=1_000_000)
+    more_button_hours: float = Field(default=24.0, gt=0.0, le=24 * 30)
     # Admins may add URLs on loopback and private networks (self-hosted sources); off by
     # default, so an admin's link can never make the server probe its own network.
     allow_private_urls: bool = False

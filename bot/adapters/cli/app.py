@@ -12,6 +12,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from knowledge.errors import CrisisbotError
 if TYPE_CHECKING:
     from bot.core.actors import Actor
     from bot.core.answer import Answer
+    from bot.core.conversation import Notice
     from bot.runtime.service import CrisisBot
     from bot.runtime.settings import Settings
 
@@ -237,18 +239,43 @@ def _answer_json(answer: Answer) -> dict[str, object]:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.conversation import small_talk_reply
     from bot.core.questions import clean_question
 
     clean_question(args.question, settings.max_question_chars)  # fail before loading anything
-    print(_render(_bot(settings).ask(args.question), args.format, args.explain))
+    bot = _bot(settings)
+    notice = small_talk_reply(args.question)  # "hello", "help", "thanks": no search, no refusal
+    if notice is not None:
+        print(_notice_text(bot, notice))
+        return EXIT_OK
+    print(_render(bot.ask(args.question), args.format, args.explain))
     return EXIT_OK
 
 
+def _notice_text(bot: CrisisBot, notice: Notice) -> str:
+    from bot.core.messages import HELP
+
+    if notice.wants_help:
+        return HELP.format(sources=bot.questions.source_count(),
+                           minutes=f"{bot.settings.conversation_minutes:g}")
+    return notice.text
+
+
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """Questions from stdin until end of input, each answered in turn; follow-ups ("and
+    Biden?", "why?", "tell me more") lean on the previous question of this session. Exits 0 at
+    the end of input; a question refused (empty, too long) is said and the session goes on;
+    anything else ends it with the usual status."""
+    from bot.core.answer import Answer
+    from bot.core.conversation_memory import ConversationKey
+    from bot.core.messages import READ_AS
+
     bot = _bot(settings)
+    key = ConversationKey("terminal", str(os.getpid()), getpass.getuser())
     interactive = sys.stdin.isatty()
     if interactive:
-        print("Ask about the war in Ukraine; every answer quotes its sources. Empty line or Ctrl-D ends.")
+        print("Ask about the war in Ukraine; every answer quotes its sources. Follow up with "
+              "\"and ...?\", \"why?\" or \"tell me more\". Empty line or Ctrl-D ends.")
     while True:
         try:
             line = input("> " if interactive else "")
@@ -259,10 +286,15 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
                 break
             continue
         try:
-            print(_render(bot.ask(line), "text"))
+            reply = bot.conversation.reply(line, None, key)
+            resolved = reply.explanation.resolved_question if isinstance(reply, Answer) else ""
+            if resolved and resolved != line.strip():
+                print(READ_AS.format(question=resolved))
+            print(_render(reply, "text") if isinstance(reply, Answer) else _notice_text(bot, reply))
         except CrisisbotError as exc:  # one bad question does not end the session
             print(f"error: {exc}")
         print()
+        sys.stdout.flush()
     return EXIT_OK
 
 

@@ -23,7 +23,7 @@ from bot.runtime.service import CrisisBot
 from bot.runtime.sections import TelegramSection
 from bot.adapters.telegram.button_store import ButtonStore
 from bot.adapters.telegram.chat_roles import ChatModerators
-from bot.adapters.telegram.buttons import BUTTON_CACHE, PostPreview, SourcesPage, Vote
+from bot.adapters.telegram.buttons import BUTTON_CACHE, MoreAnswer, PostPreview, SourcesPage, Vote
 from bot.adapters.telegram.digest_post import api_urls, bot_token
 from bot.adapters.telegram.handlers import COMMANDS, MODERATOR_COMMANDS, TelegramHandlers
 from bot.adapters.telegram.kb import KB_CAPTION, KnowledgeHandlers
@@ -115,6 +115,7 @@ def build_application(
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.text))
     application.add_handler(MessageHandler(new & filters.CAPTION & ~filters.COMMAND, handlers.text))
     application.add_handler(CallbackQueryHandler(handlers.vote, pattern=Vote))
+    application.add_handler(CallbackQueryHandler(handlers.more, pattern=MoreAnswer))
     application.add_handler(CallbackQueryHandler(handlers.sources_page, pattern=SourcesPage))
     application.add_handler(CallbackQueryHandler(kb.button, pattern=ListRequest))
     application.add_handler(CallbackQueryHandler(summaries.button, pattern=PostPreview))

@@ -21,7 +21,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.ext import InvalidCallbackData
 
 from bot.core.kb_requests import BUTTON_EXPIRED
-from bot.core.messages import TELEGRAM_PREVIEW_GONE
+from bot.core.messages import MORE_BUTTON, TELEGRAM_PREVIEW_GONE
 from bot.core.previews import EXPIRED, POST_BUTTON, Kind
 
 BUTTON_CACHE = 10_000  # keyboards kept (every answer has one): about 10 MB, days of a busy bot
@@ -33,6 +33,14 @@ class Vote:
 
     answer_id: int
     value: int
+
+
+@dataclass(frozen=True)
+class MoreAnswer:
+    """"More" under answer `answer_id`: its continuation, for whoever presses it
+    (`bot.core.conversation.Conversation.more`)."""
+
+    answer_id: int
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ def vote_keyboard(answer_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
         InlineKeyboardButton("👍", callback_data=Vote(answer_id, 1)),
         InlineKeyboardButton("👎", callback_data=Vote(answer_id, -1)),
+        InlineKeyboardButton(MORE_BUTTON, callback_data=MoreAnswer(answer_id)),
     ]])
 
 

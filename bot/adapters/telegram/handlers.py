@@ -29,10 +29,12 @@ from telegram.ext import ContextTypes
 
 from bot.core.actors import Action, Actor, may
 from bot.core import messages as phrases
+from bot.core.conversation import Notice, Reply, small_talk_reply
+from bot.core.conversation_memory import ConversationKey
 from bot.core.rate_limit import RateLimited
 from bot.runtime.service import CrisisBot
 from bot.adapters.telegram.chat_roles import ChatModerators
-from bot.adapters.telegram.buttons import SourcesPage, Vote, expired_text, vote_keyboard
+from bot.adapters.telegram.buttons import MoreAnswer, SourcesPage, Vote, expired_text, vote_keyboard
 from bot.adapters.telegram.core_calls import CoreCalls
 from bot.adapters.telegram.formatting import MESSAGE_LIMIT, answer_messages, sources_page
 from bot.adapters.telegram.log_context import update_ids
@@ -100,6 +102,24 @@ class TelegramHandlers(CoreCalls):
         if replied is not None and replied.from_user is not None and replied.from_user.id == message.get_bot().id:
             return text
         return None
+
+    @staticmethod
+    def conversation_key(update: Update) -> ConversationKey | None:
+        """The sender's conversation in this chat (the core keeps one per person and chat)."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return None
+        return ConversationKey("telegram", str(message.chat.id), str(user.id))
+
+    @staticmethod
+    def follows_up(message: Message) -> bool:
+        """Whether a message may lean on the sender's previous question: in a private chat, or
+        in a group when it replies to one of the bot's messages. A group message that only
+        mentions the bot stands on its own."""
+        if message.chat.type == ChatType.PRIVATE:
+            return True
+        replied = message.reply_to_message
+        return replied is not None and replied.from_user is not None and replied.from_user.id == message.get_bot().id
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -200,23 +220,48 @@ class TelegramHandlers(CoreCalls):
     async def _answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
         message = update.effective_message
         assert message is not None
+        notice = small_talk_reply(question)
+        if notice is not None:  # "hello", "help", "thanks": never searched, never refused
+            if notice.wants_help:
+                await self.help(update, context)  # counted against the read limit there
+            elif await self._admitted(message, self.service.questions.admit_read, self._actor(update), "small talk"):
+                await self._say(update, context, message, notice)
+            return
         actor = self._actor(update)
+        key = self.conversation_key(update)
+        follow_up = self.follows_up(message)
         try:
             if not await self._admitted(message, self.service.questions.admit, actor):
                 return
             async with _typing(message):
-                answer = await self._run(self.service.ask, question, actor, None, True)
+                reply = await self._run(self.service.conversation.reply, question, actor, key, None, True,
+                                        follow_up)
         except CrisisbotError as exc:
             await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
             return
-        parts = answer_messages(answer, limit=self.message_limit)
-        keyboard = vote_keyboard(answer.id) if answer.found and answer.id is not None else None
+        await self._send_reply(update, context, message, reply)
+
+    async def _send_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
+                          reply: Reply) -> None:
+        """An answer (in parts, the buttons under the last), or a notice, as a reply to `message`."""
+        if isinstance(reply, Notice):
+            await self._say(update, context, message, reply)
+            return
+        parts = answer_messages(reply, limit=self.message_limit)
+        keyboard = vote_keyboard(reply.id) if reply.found and reply.id is not None else None
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
             await message.reply_text(
                 part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
                 reply_markup=keyboard if last else None, do_quote=number == 0,
             )
+
+    async def _say(self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
+                   notice: Notice) -> None:
+        if notice.wants_help:
+            await self.help(update, context)
+        else:
+            await message.reply_text(notice.text, do_quote=message.chat.type != ChatType.PRIVATE)
 
     # -- buttons (their data: `bot.adapters.telegram.buttons`) ------------------------------
 
@@ -231,6 +276,32 @@ class TelegramHandlers(CoreCalls):
             await query.answer(str(exc)[:200])
             return
         await query.answer(phrases.VOTE_RECORDED if vote.value > 0 else phrases.VOTE_FLAGGED)
+
+    async def more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """"More" under an answer: its continuation, for whoever pressed it, as a reply to
+        the answer. The data is PTB's own object (a forged key arrives as
+        `InvalidCallbackData` and goes to `expired`); the id is checked again all the same."""
+        query = update.callback_query
+        if query is None or not isinstance(query.data, MoreAnswer) or not isinstance(query.data.answer_id, int):
+            return
+        message = query.message
+        actor = self._actor(update)
+        try:
+            self.service.questions.admit(actor)
+        except RateLimited as exc:
+            await query.answer(str(exc)[:200] if exc.tell else None)
+            return
+        await query.answer()  # at once: "query is too old" otherwise
+        if not isinstance(message, Message):
+            return
+        try:
+            async with _typing(message):
+                reply = await self._run(self.service.conversation.more, query.data.answer_id, actor,
+                                        self.conversation_key(update), None, True)
+        except CrisisbotError as exc:
+            await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
+            return
+        await self._send_reply(update, context, message, reply)
 
     async def sources_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

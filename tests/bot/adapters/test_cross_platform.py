@@ -141,7 +141,7 @@ async def test_a_telegram_admins_document_is_answered_on_discord_and_a_discord_r
     assert "three Leopard 2A6 tanks" in embed["description"], embed
     cited = " ".join(f["name"] + " " + f["value"] for f in embed.get("fields", []))
     assert TITLE in cited.replace("\\", ""), cited
-    assert [i.split(":")[-1] for i in custom_ids(follow)] == ["1", "-1"]  # a found answer: vote buttons
+    assert [i.split(":")[-1] for i in custom_ids(follow) if ":vote:" in i] == ["1", "-1"]  # a found answer: vote buttons
 
     # A Telegram member gets it too, before the removal.
     answered = await deployment.telegram_reply(QUESTION, TELEGRAM_MEMBER)

@@ -204,6 +204,38 @@ def test_chat_answers_each_line_and_survives_a_bad_one(data_dir: Path) -> None:
     assert "The knowledge base has no answer" in result.stdout
 
 
+@pytest.mark.slow
+def test_chat_resolves_follow_ups_and_exits_zero_at_the_end_of_input(data_dir: Path) -> None:
+    env = {**os.environ, "CRISISBOT_DATA_DIR": str(data_dir)}
+    lines = ["why?", "How many North Korean troops arrived in Russia?", "why?", "tell me more", "hello", "thanks"]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"], input="\n".join(lines) + "\n",
+        capture_output=True, text=True, env=env, cwd=PROJECT, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    replies = result.stdout.split("\n\n")
+    assert "The knowledge base has no answer" in replies[0]  # "why?" alone
+    read_as = "(read as: why: How many North Korean troops arrived in Russia?)"
+    assert read_as in result.stdout  # shown again above the "tell me more" continuation
+    after = result.stdout.split(read_as, 1)[1]
+    assert "10,000 North Korean troops" in after.split("Sources:")[0]  # answered, from the article
+    assert "I answer questions about the war in Ukraine" in result.stdout
+    assert "You're welcome" in result.stdout
+
+
+def test_chat_with_a_bad_setting_exits_non_zero_with_one_line(data_dir: Path) -> None:
+    env = {**os.environ, "CRISISBOT_DATA_DIR": str(data_dir), "CRISISBOT_CONVERSATION_TURNS": "0"}
+    result = subprocess.run([sys.executable, "-m", "bot", "chat"], input="hello\n", capture_output=True,
+                            text=True, env=env, cwd=PROJECT, timeout=120)
+    assert result.returncode == 1
+    assert "CRISISBOT_CONVERSATION_TURNS" in error_line(result.stderr)
+
+
+def test_ask_hello_prints_the_help_not_a_refusal(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["ask", "hello"], capsys)
+    assert code == 0 and "I answer questions about the war in Ukraine" in out and "no answer" not in out
+
+
 def test_file_that_cannot_be_opened_is_reported(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     loop = tmp_path / "loop.md"
     loop.symlink_to(loop)  # opening it fails with ELOOP, even for root

@@ -115,7 +115,8 @@ async def test_ask_defers_then_follows_up_with_a_cited_embed(running: Running) -
     field_text = " ".join(f["name"] + " " + f["value"] for f in embed["fields"])
     assert "Turning Tides" in field_text and "analysis" in field_text and "as of 2024-11" in field_text
     assert follow.json["allowed_mentions"] == NO_PINGS
-    assert [i.split(":")[-1] for i in custom_ids(follow)] == ["1", "-1"]
+    assert [i.split(":")[-1] for i in custom_ids(follow) if ":vote:" in i] == ["1", "-1"]
+    assert [i.split(":")[1] for i in custom_ids(follow)] == ["vote", "vote", "more"]
 
 
 @pytest.mark.asyncio

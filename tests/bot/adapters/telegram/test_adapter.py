@@ -86,7 +86,7 @@ async def test_private_question_gets_a_cited_answer_with_vote_buttons(running: R
     assert "<b>Sources</b>" in text and "as of 2024-11" in text and "analysis" in text
     assert reply.params["parse_mode"] == "HTML"
     assert reply.params["link_preview_options"] == {"is_disabled": True}
-    assert [b["text"] for b in buttons(reply)] == ["👍", "👎"]
+    assert [b["text"] for b in buttons(reply)] == ["👍", "👎", "More"]
     typing = server.calls("sendChatAction")
     assert typing and typing[0].params["action"] == "typing"
 

@@ -69,7 +69,7 @@ async def test_telegram_sees_only_keys_and_buttons_outlive_a_restart(
         await server.wait_for("sendMessage", lambda r: r.params["chat_id"] == GROUP, after=begin)
         preview_message = message_of(server, preview)
         shown = [b for reply in (answer, sources, listing, preview) for b in buttons(reply)]
-        assert len(shown) == 2 + 2 + 1 + 1 and all(PTB_KEY.fullmatch(b["callback_data"]) for b in shown)
+        assert len(shown) == 3 + 2 + 1 + 1 and all(PTB_KEY.fullmatch(b["callback_data"]) for b in shown)
         assert len({b["callback_data"] for b in shown}) == len(shown)
 
         up = next(b for b in buttons(answer) if b["text"] == "👍")
