@@ -17,6 +17,7 @@ from bot.core.composer import AnswerComposer
 from bot.core.errors import QuestionError
 from bot.core.feedback import Feedback, Vote
 from bot.core.messages import EMPTY_QUESTION, LONG_QUESTION
+from bot.core.question_types import searchable_question
 from bot.core.rate_limit import RateLimited, RateLimiter
 from bot.core.refusals import RefusalLog
 from index.retriever import Retriever
@@ -97,8 +98,9 @@ class Questions:
             if not admitted:
                 self.admit(actor)
         ports.ensure_open()
-        query = ports.retriever.embed_query(text)
-        hits = ports.retriever.search_vector(query, self.limits.retrieve_k, text, asked_at)
+        searched = searchable_question(text)  # "Is it true that X?" is searched as "X?"
+        query = ports.retriever.embed_query(searched)
+        hits = ports.retriever.search_vector(query, self.limits.retrieve_k, searched, asked_at)
         answer = ports.composer.compose(text, query, hits)
         if actor is not None:
             answer = replace(answer, id=ports.feedback.record_answer(actor, answer))

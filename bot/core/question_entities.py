@@ -1,0 +1,142 @@
+"""The places, people and organisations a question names, and whether a text mentions them.
+
+"How many were killed in Bucha?" must not be answered with a sentence about Kreminna, however
+close its wording: the quoted span has to mention Bucha. Names are found without a gazetteer:
+capitalised words that do not open the question (the first word is capitalised anyway),
+runs of them joined ("Joe Biden", "North Korea"), acronyms anywhere ("NATO", "ATACMS"), in
+Latin or Cyrillic script. A text mentions a name when a word of it starts with the name's
+stem, so "Ukraine's", "Zelenskyy" (for "Zelensky"), "Korean" (for "Korea") and the Ukrainian
+and Russian case endings ("Бучі" for "Буча") all count.
+
+A few names are the background of the whole knowledge base (Ukraine, Russia...): a question
+that names them and something else is about the something else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Capitalised words that are not names: question words, pronouns, months, days, titles.
+_NOT_NAMES = frozenset("""
+i what who whom whose which when where why how is are was were do does did can could will would
+should shall may might must has have had tell give show list explain describe please and or but
+the a an in on at of to for from by with about after before since during this that these those
+it its he she they we you my your our their his her there here any some all
+january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday
+mr mrs ms dr president minister prime general governor mayor
+""".split())
+BACKGROUND = frozenset("""
+ukraine ukraine's ukrainian ukrainians russia russia's russian russians war
+україна україни україні україну росія росії росію украина украины россия россии
+""".split())
+
+_WORD = re.compile(r"[^\W\d_](?:[\w’'\-]|\.(?=\w))*")
+_POSSESSIVE = ("’s", "'s", "’", "'")
+# Endings dropped to reach a stem that inflected and derived forms share ("Korean" -> "Kore").
+_SUFFIXES = ("ians", "ian", "eans", "ean", "ans", "an", "ese", "ish")
+_VOWELS = frozenset("aeiouyаяеєиіїоуюыйьъэё")
+_MIN_STEM = 4
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_RUN_BREAK = re.compile(r"[,;:?!()\"“”«».]")
+_SENTENCE_END = re.compile(r"[.?!]\s*$")
+
+
+def _without_possessive(word: str) -> str:
+    for suffix in _POSSESSIVE:
+        if word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _stem(word: str) -> str:
+    stem = _without_possessive(word)
+    if stem.isupper():  # acronyms are matched whole
+        return stem
+    for suffix in _SUFFIXES:
+        if stem.lower().endswith(suffix) and len(stem) - len(suffix) >= _MIN_STEM:
+            stem = stem[: -len(suffix)]
+            break
+    shortest = _MIN_STEM - 1 if _CYRILLIC.match(stem) else _MIN_STEM  # case endings: Буча, Бучі, Бучу
+    while len(stem) > shortest and stem[-1].lower() in _VOWELS:
+        stem = stem[:-1]
+    return stem
+
+
+def _word_pattern(stem: str) -> str:
+    """The stem with its capital kept ("Crimea" is not "crime") and the rest in any case."""
+    return re.escape(stem[0]) + "(?i:" + re.escape(stem[1:]) + ")" if len(stem) > 1 else re.escape(stem)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A name from the question; `pattern` finds it (or its inflections) in a text."""
+
+    name: str
+    pattern: re.Pattern[str]
+    background: bool = False
+
+    def found_in(self, text: str) -> bool:
+        return self.pattern.search(text) is not None
+
+
+def _entity(words: list[str]) -> Entity:
+    name = " ".join(words[:-1] + [_without_possessive(words[-1])])
+    stems = [_stem(w) for w in words]
+    acronym = all(w.isupper() for w in words)
+    # A run of words is found whole or by its last word ("Biden" for "Joe Biden").
+    forms = [r"\s+".join(_word_pattern(s) for s in stems)]
+    if len(words) > 1 and len(stems[-1]) >= _MIN_STEM:
+        forms.append(_word_pattern(stems[-1]))
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(forms) + ")" + (r"(?!\w)" if acronym else ""))
+    background = all(w.lower() in BACKGROUND for w in words)
+    return Entity(name, pattern, background)
+
+
+def _is_name(word: str, first: bool) -> bool:
+    bare = _without_possessive(word)
+    if len(bare) < 2 or bare.lower() in _NOT_NAMES:
+        return False
+    if bare.isupper():  # NATO, UN, ATACMS: wherever they stand
+        return True
+    return not first and bare[0].isupper()
+
+
+def question_entities(question: str) -> list[Entity]:
+    """The names in `question`, in order, each once."""
+    entities: list[Entity] = []
+    run: list[str] = []
+    previous_end = 0
+    for match in _WORD.finditer(question):
+        word, gap = match.group(), question[previous_end : match.start()]
+        first = previous_end == 0 or _SENTENCE_END.search(gap) is not None
+        previous_end = match.end()
+        if run and _RUN_BREAK.search(gap):
+            entities.append(_entity(run))
+            run = []
+        if _is_name(word, first):
+            run.append(word)
+            if word.endswith(_POSSESSIVE):  # "Biden's Ukraine policy": two names
+                entities.append(_entity(run))
+                run = []
+        elif run:
+            entities.append(_entity(run))
+            run = []
+    if run:
+        entities.append(_entity(run))
+    unique: dict[str, Entity] = {}
+    for entity in entities:
+        unique.setdefault(entity.name.lower(), entity)
+    return list(unique.values())
+
+
+def required_entities(entities: list[Entity]) -> list[Entity]:
+    """The names an answer must be about: the background ones only when nothing else is named."""
+    specific = [e for e in entities if not e.background]
+    return specific or entities
+
+
+def mentions_any(entities: list[Entity], *texts: str) -> list[Entity]:
+    """The entities found in at least one of `texts`."""
+    return [e for e in entities if any(e.found_in(t) for t in texts)]

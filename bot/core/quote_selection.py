@@ -1,0 +1,264 @@
+"""Which spans of the accepted passages answer the question, and in what order.
+
+After the relevance gate has accepted passages, the answer is chosen sentence by sentence:
+
+1. Passages must be about what the question names (`bot.core.question_entities`): a passage
+   that never mentions Bucha does not answer "How many were killed in Bucha?". If no accepted
+   passage does, there is no answer.
+2. Sentences are ranked by their cosine with the question, lifted a little by their passage's
+   cosine and by what the question type asks for (a number for "how many", a date for "when",
+   see `bot.core.question_types`), a direct mention of the named entity, and a fact check for
+   "is it true...". A claim that needs its rebuttal beside it is ranked lower.
+3. The best sentence leads; for "what is the latest..." the best sentence of the newest
+   source leads. More sentences join when close to it (any sentence of the lead's own passage
+   that clears the floor).
+4. Every chosen sentence grows into the span it needs (`bot.core.quote_context`), which must
+   still mention the named entity; spans of one passage that touch are merged.
+
+No model runs here: the sentence vectors and cosines come from the composer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from bot.core.question_entities import Entity, mentions_any
+from bot.core.question_types import QuestionType, type_bonus
+from bot.core.quote_context import MAX_SENTENCES, Context, disputed_source, quote_context
+from index.recency import published_date
+from index.retriever import ScoredPassage
+from knowledge.documents import Kind
+
+ENTITY_BONUS = 0.04  # the sentence itself names what the question names
+FACT_CHECK_BONUS = 0.06  # "is it true...?" and the source is a fact check
+CONTESTED_PENALTY = 0.10  # a claim quoted with its rebuttal: an answer only when nothing else is
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the selection needs to know about the question."""
+
+    kind: QuestionType
+    entities: list[Entity] = field(default_factory=list)  # required: see `required_entities`
+    newest_first: bool = False  # "latest", "now", "this week"...
+
+
+@dataclass(frozen=True)
+class PassageSentences:
+    """A candidate passage and the (start, end) of each quotable sentence in its text."""
+
+    hit: ScoredPassage
+    spans: list[tuple[int, int]]
+
+    @property
+    def texts(self) -> list[str]:
+        text = self.hit.stored.passage.text
+        return [text[start:end] for start, end in self.spans]
+
+    @property
+    def title(self) -> str:
+        return self.hit.stored.document.title
+
+
+@dataclass(frozen=True)
+class SentenceRef:
+    passage: int  # index into the passages
+    index: int  # index into that passage's sentences
+
+
+@dataclass(frozen=True)
+class ChosenSpan:
+    """Sentences `first`..`last` of passage `passage`, quoted as one contiguous span."""
+
+    passage: int
+    first: int
+    last: int
+    score: float  # the best cosine with the question among its sentences
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SelectionPolicy:
+    min_sentence_score: float = 0.30
+    max_sentences: int = 3  # sentences chosen on their own merit; their context comes on top
+    max_quoted_sentences: int = 6  # everything quoted, context included
+    sentence_margin: float = 0.15  # sentences from other passages must be this close to the lead
+    duplicate_cosine: float = 0.90
+
+
+def about_entities(hit: ScoredPassage, entities: list[Entity]) -> bool:
+    """The passage (with its document's title) mentions every named entity."""
+    stored = hit.stored
+    return len(mentions_any(entities, stored.document.title, stored.passage.text)) == len(entities)
+
+
+def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: int) -> list[ScoredPassage]:
+    """Up to `count` accepted passages to quote from, best first: only those about the named
+    entities; for "latest" questions the newest of them is always among them."""
+    about = [h for h in relevant if about_entities(h, reading.entities)]
+    chosen = about[:count]
+    if reading.newest_first and about:
+        newest = max(about, key=_published)
+        if newest not in chosen:
+            chosen = chosen[: count - 1] + [newest]
+    return chosen
+
+
+def _published(hit: ScoredPassage) -> date:
+    return published_date(hit.stored.document.published) or date.min
+
+
+class QuoteSelection:
+    """Ranks the sentences of the candidate passages and grows the chosen ones into spans."""
+
+    def __init__(self, reading: Reading, passages: list[PassageSentences], policy: SelectionPolicy) -> None:
+        self.reading = reading
+        self.passages = passages
+        self.policy = policy
+        self.refs = [SentenceRef(p, i) for p, passage in enumerate(passages) for i in range(len(passage.spans))]
+        self._texts = [passage.texts for passage in passages]
+        self._disputed = [
+            disputed_source(p.title, p.hit.stored.document.kind == Kind.FACT_CHECK) for p in passages
+        ]
+        self._contexts: dict[int, Context | None] = {}
+
+    def text(self, ref: SentenceRef) -> str:
+        return self._texts[ref.passage][ref.index]
+
+    def rank(self, scores: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+        """The ranking score of each sentence (cosine-based, with bonuses) and why it got them."""
+        ranks = np.empty(len(self.refs))
+        reasons: list[list[str]] = []
+        for n, ref in enumerate(self.refs):
+            passage = self.passages[ref.passage]
+            text = self.text(ref)
+            value = 0.7 * float(scores[n]) + 0.3 * passage.hit.score
+            why: list[str] = []
+            bonus, reason = type_bonus(self.reading.kind, text)
+            if bonus:
+                value += bonus
+                why.append(reason)
+            named = mentions_any(self.reading.entities, text)
+            if named:
+                value += ENTITY_BONUS
+                why.append("mentions " + ", ".join(e.name for e in named))
+            if self.reading.kind is QuestionType.IS_IT_TRUE and passage.hit.stored.document.kind == Kind.FACT_CHECK:
+                value += FACT_CHECK_BONUS
+                why.append("fact check")
+            context = self.context(n)
+            if context is not None and "keeps the rebuttal" in context.reasons:
+                value -= CONTESTED_PENALTY
+            ranks[n] = value
+            reasons.append(why)
+        return ranks, reasons
+
+    def context(self, n: int) -> Context | None:
+        """The span sentence `n` needs, or None when it may not be quoted (a claim without its
+        rebuttal, or a span that never mentions the named entities)."""
+        if n not in self._contexts:
+            ref = self.refs[n]
+            texts = self._texts[ref.passage]
+            context = quote_context(texts, ref.index, self._disputed[ref.passage])
+            if context.rebutted or not self._about(ref.passage, context):
+                self._contexts[n] = None
+            else:
+                self._contexts[n] = context
+        return self._contexts[n]
+
+    def _about(self, passage: int, context: Context) -> bool:
+        """The span, its title or the sentence it continues names an entity of the question."""
+        entities = self.reading.entities
+        if not entities:
+            return True
+        texts = self._texts[passage]
+        around = texts[max(0, context.first - 1) : context.last + 1]
+        return bool(mentions_any(entities, self.passages[passage].title, *around))
+
+    def choose(self, scores: np.ndarray, vectors: np.ndarray) -> list[ChosenSpan]:
+        """The spans to quote, in reading order (passages in the order first chosen)."""
+        if not self.refs:
+            return []
+        ranks, bonus_reasons = self.rank(scores)
+        order = [int(n) for n in np.argsort(-ranks, kind="stable")
+                 if scores[n] >= self.policy.min_sentence_score and self.context(int(n)) is not None]
+        if not order:
+            return []
+        lead = order[0]
+        newest = False
+        if self.reading.newest_first:
+            newest_passage = max({self.refs[n].passage for n in order},
+                                 key=lambda p: _published(self.passages[p].hit))
+            lead = next(n for n in order if self.refs[n].passage == newest_passage)
+            newest = True
+        spans: list[list[int]] = []  # [passage, first, last, seed]
+        reasons: dict[int, list[str]] = {}
+        seeds = [lead]
+        self._add_span(spans, reasons, lead, scores, bonus_reasons, lead=True, newest=newest)
+        near = max(self.policy.min_sentence_score, float(scores[lead]) - self.policy.sentence_margin)
+        lead_passage = self.refs[lead].passage
+        for n in order:
+            if len(seeds) >= self.policy.max_sentences:
+                break
+            if n == lead or any(s[0] == self.refs[n].passage and s[1] <= self.refs[n].index <= s[2] for s in spans):
+                continue
+            same_passage = self.refs[n].passage == lead_passage
+            if not same_passage and scores[n] < near:
+                continue
+            if np.max(vectors[seeds] @ vectors[n]) >= self.policy.duplicate_cosine:
+                continue
+            if self._add_span(spans, reasons, n, scores, bonus_reasons):
+                seeds.append(n)
+        return self._reading_order(spans, reasons, scores)
+
+    def _add_span(self, spans: list[list[int]], reasons: dict[int, list[str]], n: int, scores: np.ndarray,
+                  bonus_reasons: list[list[str]], lead: bool = False, newest: bool = False) -> bool:
+        context = self.context(n)
+        assert context is not None
+        ref = self.refs[n]
+        total = sum(s[2] - s[1] + 1 for s in spans)
+        new = [ref.passage, context.first, context.last, n]
+        for span in spans:  # a span touching one already chosen joins it
+            if span[0] == ref.passage and new[1] <= span[2] + 1 and span[1] <= new[2] + 1:
+                merged_first, merged_last = min(span[1], new[1]), max(span[2], new[2])
+                added = (merged_last - merged_first) - (span[2] - span[1])
+                if merged_last - merged_first + 1 > MAX_SENTENCES + 1 or total + added > self.policy.max_quoted_sentences:
+                    return False
+                span[1], span[2] = merged_first, merged_last
+                reasons[span[3]].extend(r for r in self._reasons(n, scores, bonus_reasons, context)
+                                        if r not in reasons[span[3]])
+                return True
+        if total + context.last - context.first + 1 > self.policy.max_quoted_sentences:
+            return False
+        spans.append(new)
+        why = [f"{'best' if lead else 'close'} sentence (cosine {float(scores[n]):.2f})"]
+        if newest:
+            why.append("newest source")
+        reasons[n] = why + self._reasons(n, scores, bonus_reasons, context)[1:]
+        return True
+
+    @staticmethod
+    def _reasons(n: int, scores: np.ndarray, bonus_reasons: list[list[str]], context: Context) -> list[str]:
+        return [f"also a close sentence (cosine {float(scores[n]):.2f})", *bonus_reasons[n], *context.reasons]
+
+    def _reading_order(self, spans: list[list[int]], reasons: dict[int, list[str]],
+                       scores: np.ndarray) -> list[ChosenSpan]:
+        passages: list[int] = []
+        for span in spans:
+            if span[0] not in passages:
+                passages.append(span[0])
+        ordered = sorted(spans, key=lambda s: (passages.index(s[0]), s[1]))
+        chosen: list[ChosenSpan] = []
+        for passage, first, last, seed in ordered:
+            previous = chosen[-1] if chosen else None
+            best = max(float(scores[n]) for n, ref in enumerate(self.refs)
+                       if ref.passage == passage and first <= ref.index <= last)
+            if previous is not None and previous.passage == passage and previous.last + 1 >= first:
+                chosen[-1] = ChosenSpan(passage, previous.first, max(last, previous.last),
+                                        max(previous.score, best),
+                                        previous.reasons + tuple(r for r in reasons[seed] if r not in previous.reasons))
+            else:
+                chosen.append(ChosenSpan(passage, first, last, best, tuple(reasons[seed])))
+        return chosen
