@@ -3,8 +3,8 @@
 "How many were killed in Bucha?" must not be answered with a sentence about Kreminna, however
 close its wording: the quoted span has to mention Bucha. Names are found without a gazetteer:
 capitalised words that do not open the question (the first word is capitalised anyway),
-runs of them joined ("Joe Biden", "North Korea"), acronyms anywhere ("NATO", "ATACMS"), in
-Latin or Cyrillic script. A text mentions a name when a word of it starts with the name's
+runs of them joined ("Joe Biden", "North Korea"), acronyms anywhere ("NATO", "ATACMS", "NK"
+also found as "North Korean"), in Latin or Cyrillic script. A text mentions a name when a word of it starts with the name's
 stem, so "Ukraine's", "Zelenskyy" (for "Zelensky"), "Korean" (for "Korea") and the Ukrainian
 and Russian case endings ("Бучі" for "Буча") all count.
 
@@ -85,11 +85,14 @@ def _entity(words: list[str]) -> Entity:
     name = " ".join(words[:-1] + [_without_possessive(words[-1])])
     stems = [_stem(w) for w in words]
     acronym = all(w.isupper() for w in words)
-    # A run of words is found whole or by its last word ("Biden" for "Joe Biden").
+    # A run of words is found whole or by its last word ("Biden" for "Joe Biden"); a short
+    # acronym also by the words it abbreviates ("NK": "North Korean", "UN": "United Nations").
     forms = [r"\s+".join(_word_pattern(s) for s in stems)]
     if len(words) > 1 and len(stems[-1]) >= _MIN_STEM:
         forms.append(_word_pattern(stems[-1]))
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(forms) + ")" + (r"(?!\w)" if acronym else ""))
+    if acronym and len(words) == 1 and 2 <= len(stems[0]) <= 4 and stems[0].isalpha():
+        forms.append(r"\s+".join(re.escape(letter) + r"[a-z]+" for letter in stems[0]))
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(forms) + ")" + (r"(?!\w|\.\w)" if acronym else ""))
     background = all(w.lower() in BACKGROUND for w in words)
     return Entity(name, pattern, background)
 

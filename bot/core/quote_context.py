@@ -15,7 +15,9 @@ its passage:
   `rebutted` and must not be quoted at all.
 
 A span never leaves its passage and never exceeds `MAX_SENTENCES`: a sentence that would need
-more context than that is `rebutted` (if the missing part is a rebuttal) or quoted with what fits.
+more context than that is `rebutted` (if the missing part is a rebuttal) or quoted with what fits;
+one whose antecedent is in another passage (it opens its passage with "The city...") is an
+`orphan` and not quoted.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ _REBUTTAL = re.compile(
     r"misleading|distort\w*|bogus|nonsense|groundless|unsubstantiated|unverified|"
     r"фейк\w*|неправд\w*|брехн\w*|ложь|дезінформац\w*|дезинформац\w*)\b", re.IGNORECASE)
 _CLAIM_BUT = re.compile(r"\bclaim\w*\b.*\b(?:but|however|though|although)\b", re.IGNORECASE)
+_CAPTION = re.compile(
+    r"^\W*\d{1,2}[:.]\d{2}\b|[–—-]\s*(?:video|photos?|pictures|audio|live|in pictures)\W*$|"
+    r"^\W*(?:Photograph|Photo|Video|Watch|Composite)\s*:", re.IGNORECASE)
 _OPEN_QUOTES = "“«„"
 _CLOSE_QUOTES = "”»"
 
@@ -68,6 +73,12 @@ def refers_back(sentence: str) -> bool:
 def is_rebuttal(text: str) -> bool:
     """True when the text disputes a claim ("false", "no evidence", "denied", "propaganda"...)."""
     return _REBUTTAL.search(text) is not None or _CLAIM_BUT.search(text) is not None
+
+
+def is_caption(sentence: str) -> bool:
+    """A video or photo caption left in the text ("01:34 Bucha resident recounts... – video"):
+    a label, not a statement, so never quoted as an answer."""
+    return _CAPTION.search(sentence) is not None
 
 
 def is_claim(sentence: str) -> bool:
@@ -99,6 +110,11 @@ class Context:
     last: int
     reasons: tuple[str, ...] = ()
     rebutted: bool = False  # a claim whose rebuttal cannot come with it: not to be quoted
+    orphan: bool = False  # refers back to a sentence outside the passage (or the span): not to be quoted
+
+    @property
+    def quotable(self) -> bool:
+        return not (self.rebutted or self.orphan)
 
 
 def quote_context(sentences: Sequence[str], index: int, disputed_source: bool = False) -> Context:
@@ -128,6 +144,9 @@ def quote_context(sentences: Sequence[str], index: int, disputed_source: bool = 
     while first > 0 and refers_back(sentences[first]) and fits(first - 1, last):
         first -= 1
         _add(reasons, "brings its antecedent")
+    # "The city, which was returning to normal life..." opening a passage: which city is in
+    # another passage (or beyond the span's limit), so it cannot be quoted faithfully.
+    orphan = refers_back(sentences[first])
     rebutted = False
     span_text = " ".join(sentences[first:last + 1])
     if not is_rebuttal(span_text):
@@ -142,7 +161,7 @@ def quote_context(sentences: Sequence[str], index: int, disputed_source: bool = 
             _add(reasons, "keeps the rebuttal")
         elif before or after or (claim and disputed_source):
             rebutted = True
-    return Context(first, last, tuple(reasons), rebutted)
+    return Context(first, last, tuple(reasons), rebutted, orphan)
 
 
 def disputed_source(title: str, fact_check: bool) -> bool:

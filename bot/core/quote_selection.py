@@ -4,7 +4,8 @@ After the relevance gate has accepted passages, the answer is chosen sentence by
 
 1. Passages must be about what the question names (`bot.core.question_entities`): a passage
    that never mentions Bucha does not answer "How many were killed in Bucha?". If no accepted
-   passage does, there is no answer.
+   passage does, there is no answer. With several names, one is enough (the others lift the
+   sentences that mention them too).
 2. Sentences are ranked by their cosine with the question, lifted a little by their passage's
    cosine and by what the question type asks for (a number for "how many", a date for "when",
    see `bot.core.question_types`), a direct mention of the named entity, and a fact check for
@@ -27,12 +28,12 @@ import numpy as np
 
 from bot.core.question_entities import Entity, mentions_any
 from bot.core.question_types import QuestionType, type_bonus
-from bot.core.quote_context import MAX_SENTENCES, Context, disputed_source, quote_context
+from bot.core.quote_context import MAX_SENTENCES, Context, disputed_source, is_caption, quote_context
 from index.recency import published_date
 from index.retriever import ScoredPassage
 from knowledge.documents import Kind
 
-ENTITY_BONUS = 0.04  # the sentence itself names what the question names
+ENTITY_BONUS = 0.04  # for each name of the question the sentence itself mentions
 FACT_CHECK_BONUS = 0.06  # "is it true...?" and the source is a fact check
 CONTESTED_PENALTY = 0.10  # a claim quoted with its rebuttal: an answer only when nothing else is
 
@@ -90,9 +91,10 @@ class SelectionPolicy:
 
 
 def about_entities(hit: ScoredPassage, entities: list[Entity]) -> bool:
-    """The passage (with its document's title) mentions every named entity."""
+    """The passage (with its document's title) mentions a named entity (any one: "Britain and
+    France" may be written "the United Kingdom and France"; sentences naming more rank higher)."""
     stored = hit.stored
-    return len(mentions_any(entities, stored.document.title, stored.passage.text)) == len(entities)
+    return not entities or bool(mentions_any(entities, stored.document.title, stored.passage.text))
 
 
 def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: int) -> list[ScoredPassage]:
@@ -143,7 +145,7 @@ class QuoteSelection:
                 why.append(reason)
             named = mentions_any(self.reading.entities, text)
             if named:
-                value += ENTITY_BONUS
+                value += ENTITY_BONUS * len(named)
                 why.append("mentions " + ", ".join(e.name for e in named))
             if self.reading.kind is QuestionType.IS_IT_TRUE and passage.hit.stored.document.kind == Kind.FACT_CHECK:
                 value += FACT_CHECK_BONUS
@@ -157,12 +159,13 @@ class QuoteSelection:
 
     def context(self, n: int) -> Context | None:
         """The span sentence `n` needs, or None when it may not be quoted (a claim without its
-        rebuttal, or a span that never mentions the named entities)."""
+        rebuttal, a sentence whose antecedent is in another passage, a caption, or a span that
+        never mentions the named entities)."""
         if n not in self._contexts:
             ref = self.refs[n]
             texts = self._texts[ref.passage]
             context = quote_context(texts, ref.index, self._disputed[ref.passage])
-            if context.rebutted or not self._about(ref.passage, context):
+            if not context.quotable or is_caption(texts[ref.index]) or not self._about(ref.passage, context):
                 self._contexts[n] = None
             else:
                 self._contexts[n] = context

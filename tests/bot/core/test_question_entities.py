@@ -1,0 +1,47 @@
+"""Names in questions, found without a gazetteer, and matched in their inflected forms."""
+
+from __future__ import annotations
+
+from bot.core.question_entities import question_entities, required_entities
+
+
+def names(question: str) -> list[str]:
+    return [e.name for e in question_entities(question)]
+
+
+def test_capitalised_words_after_the_first_are_names() -> None:
+    assert names("How many were killed in Bucha?") == ["Bucha"]
+    assert names("What did Joe Biden say about Kherson?") == ["Joe Biden", "Kherson"]
+    assert names("What happened in Bucha?") == ["Bucha"]
+    assert names("What happened to the Azovstal defenders?") == ["Azovstal"]
+
+
+def test_acronyms_count_anywhere_and_month_names_do_not() -> None:
+    assert names("NATO summit: what did Zelensky say in June?") == ["NATO", "Zelensky"]
+    assert names("Why did Biden allow ATACMS?") == ["Biden", "ATACMS"]
+
+
+def test_a_possessive_ends_a_name() -> None:
+    assert names("What is Biden's Ukraine policy?") == ["Biden", "Ukraine"]
+
+
+def test_inflected_and_derived_forms_are_found() -> None:
+    [korea] = question_entities("Did North Korea send troops?")
+    assert korea.found_in("at least 10,000 North Korean troops arrived")
+    [zelensky] = question_entities("What did Zelensky say?")
+    assert zelensky.found_in("Volodymyr Zelenskiy said") and zelensky.found_in("Zelenskyy’s office")
+    [bucha] = question_entities("Що сталося в Бучі?")
+    assert bucha.found_in("Вбивства у Бучі") and bucha.found_in("місто Буча")
+
+
+def test_another_place_is_not_a_mention() -> None:
+    [bucha] = question_entities("How many were killed in Bucha?")
+    assert not bucha.found_in("“We have official statistics – about 200 dead – but in reality there are many more.”")
+    assert not bucha.found_in("Kreminna is under the control of the ‘Orcs’.")
+    [crimea] = question_entities("What is happening in Crimea?")
+    assert not crimea.found_in("investigators documented war crimes")
+
+
+def test_the_background_names_are_required_only_alone() -> None:
+    assert [e.name for e in required_entities(question_entities("Did Russia shell Kharkiv?"))] == ["Kharkiv"]
+    assert [e.name for e in required_entities(question_entities("What does Russia want?"))] == ["Russia"]
