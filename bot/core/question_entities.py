@@ -39,6 +39,11 @@ _SUFFIXES = ("ians", "ian", "eans", "ean", "ans", "an", "ese", "ish")
 _VOWELS = frozenset("aeiouyаяеєиіїоуюыйьъэё")
 _MIN_STEM = 4
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# "Kyiv" in "the Kyiv Independent reports" names a newspaper, not the city: a mention followed
+# by another capitalised word is part of a longer name, unless that word says what kind of
+# place it is ("Kharkiv Oblast").
+_NOT_PART_OF_A_LONGER_NAME = (r"(?![’'-]?\s+(?!(?:Oblast|Region|Province|Raion|District|City|Town|"
+                              r"Village|Airport|Port|Bay|River|Island)\b)[A-Z][a-z])")
 _RUN_BREAK = re.compile(r"[,;:?!()\"“”«».]")
 _SENTENCE_END = re.compile(r"[.?!]\s*$")
 
@@ -92,7 +97,8 @@ def _entity(words: list[str]) -> Entity:
         forms.append(_word_pattern(stems[-1]))
     if acronym and len(words) == 1 and 2 <= len(stems[0]) <= 4 and stems[0].isalpha():
         forms.append(r"\s+".join(re.escape(letter) + r"[a-z]+" for letter in stems[0]))
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(forms) + ")" + (r"(?!\w|\.\w)" if acronym else ""))
+    ending = r"(?!\w|\.\w)" if acronym else r"\w*"
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(forms) + ")" + ending + _NOT_PART_OF_A_LONGER_NAME)
     background = all(w.lower() in BACKGROUND for w in words)
     return Entity(name, pattern, background)
 

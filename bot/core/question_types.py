@@ -61,6 +61,9 @@ _DATE = re.compile(
     r"Saturday|Sunday|yesterday|today|tonight|last (?:week|month|year|night)|this (?:week|month|"
     r"year|morning)|earlier this|days? (?:ago|later|before)|weeks? (?:ago|later|before))\b|"
     r"\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
+_NOT_QUANTITIES = re.compile(
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b|\b(?:{_MONTHS})\.?\s+\d{{1,2}}\b|\b(?:1[89]|20)\d\d\b|"
+    r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
 # A capitalised word after the first one: a name in an English sentence (Cyrillic too).
 _NAME = re.compile(r"(?<=[\w,;:)’'\"”] )[A-ZА-ЯЁЄІЇҐ][\w’'-]+")
 _REASON = re.compile(
@@ -87,7 +90,8 @@ def searchable_question(text: str) -> str:
 
 
 def has_quantity(sentence: str) -> bool:
-    return _QUANTITY.search(sentence) is not None
+    """A number of something: dates and clock times ("21 April", "2022", "04.52") do not count."""
+    return _QUANTITY.search(_NOT_QUANTITIES.sub(" ", sentence)) is not None
 
 
 def has_date(sentence: str) -> bool:

@@ -45,3 +45,10 @@ def test_another_place_is_not_a_mention() -> None:
 def test_the_background_names_are_required_only_alone() -> None:
     assert [e.name for e in required_entities(question_entities("Did Russia shell Kharkiv?"))] == ["Kharkiv"]
     assert [e.name for e in required_entities(question_entities("What does Russia want?"))] == ["Russia"]
+
+
+def test_a_name_inside_a_longer_name_is_not_a_mention() -> None:
+    [kyiv] = question_entities("Is it safe to return to Kyiv?")
+    assert not kyiv.found_in("Russia and Ukraine have carried out a prisoner exchange, the Kyiv Independent reports.")
+    assert kyiv.found_in("South Korean ambassador Kim Hyung-tae has returned to Kyiv along with some embassy staff.")
+    assert kyiv.found_in("Shelling continued in Kyiv Oblast.") and kyiv.found_in("Kyiv’s mayor said")

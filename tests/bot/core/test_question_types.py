@@ -60,3 +60,9 @@ def test_the_bonus_is_given_only_for_the_cue_the_type_asks_for() -> None:
     assert type_bonus(QuestionType.HOW_MANY, numbered) == (TYPE_BONUS, "has a quantity")
     assert type_bonus(QuestionType.HOW_MANY, "Street fighting was taking place in the town.") == (0.0, "")
     assert type_bonus(QuestionType.OTHER, numbered) == (0.0, "")
+
+
+def test_dates_and_clock_times_are_not_quantities() -> None:
+    assert not has_quantity("On 21 April, an article published by the Guardian revealed how civilians were killed.")
+    assert not has_quantity("2 May 2022 04.52 South Korean ambassador Kim Hyung-tae has returned to Kyiv.")
+    assert has_quantity("We have official statistics – about 200 dead – but in reality there are many more.")
