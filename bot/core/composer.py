@@ -69,7 +69,7 @@ class AnswerComposer:
         relevant = [
             h for h in hits if gate.accepts(h.score, h.stored.passage.text, h.stored.document.title)
         ]
-        explanation = Explanation(**self._explained_question(question), candidates=[])
+        explanation = Explanation(classify(question).value, searchable_question(question), candidates=[])
         if not relevant:
             return Answer(question, best_passage_score=best, explanation=explanation)
         reading = read_question(question)
@@ -81,10 +81,6 @@ class AnswerComposer:
         vectors = self.embedder.embed([selection.text(ref) for ref in selection.refs])
         chosen = selection.choose(vectors @ query, vectors)
         return self._number(question, chosen, passages, best, explanation)
-
-    @staticmethod
-    def _explained_question(question: str) -> dict[str, str]:
-        return {"question_type": classify(question).value, "resolved_question": searchable_question(question)}
 
     def _selection_policy(self) -> SelectionPolicy:
         p = self.policy
