@@ -10,8 +10,8 @@ After the relevance gate has accepted passages, the answer is chosen sentence by
    cosine and by what the question type asks for (a number for "how many", a date for "when",
    see `bot.core.question_types`), a direct mention of the named entity, and a fact check for
    "is it true...". A claim that needs its rebuttal beside it is ranked lower.
-3. The best sentence leads; for "what is the latest..." the best sentence of the newest
-   source leads. More sentences join when close to it (any sentence of the lead's own passage
+3. The best sentence leads; for "is it true...?" the best sentence of a fact check when there
+   is one, for "what is the latest..." the best sentence of the newest source. More sentences join when close to it (any sentence of the lead's own passage
    that clears the floor).
 4. Every chosen sentence grows into the span it needs (`bot.core.quote_context`), which must
    still mention the named entity; spans of one passage that touch are merged.
@@ -127,6 +127,9 @@ class QuoteSelection:
         ]
         self._contexts: dict[int, Context | None] = {}
 
+    def _fact_check(self, passage: int) -> bool:
+        return self.passages[passage].hit.stored.document.kind == Kind.FACT_CHECK
+
     def text(self, ref: SentenceRef) -> str:
         return self._texts[ref.passage][ref.index]
 
@@ -147,7 +150,7 @@ class QuoteSelection:
             if named:
                 value += ENTITY_BONUS * len(named)
                 why.append("mentions " + ", ".join(e.name for e in named))
-            if self.reading.kind is QuestionType.IS_IT_TRUE and passage.hit.stored.document.kind == Kind.FACT_CHECK:
+            if self.reading.kind is QuestionType.IS_IT_TRUE and self._fact_check(ref.passage):
                 value += FACT_CHECK_BONUS
                 why.append("fact check")
             context = self.context(n)
@@ -191,7 +194,10 @@ class QuoteSelection:
             return []
         lead = order[0]
         newest = False
-        if self.reading.newest_first:
+        checks = [n for n in order if self._fact_check(self.refs[n].passage)]
+        if self.reading.kind is QuestionType.IS_IT_TRUE and checks:
+            lead = checks[0]  # "is it true...?": a fact check answers first when there is one
+        elif self.reading.newest_first:
             newest_passage = max({self.refs[n].passage for n in order},
                                  key=lambda p: _published(self.passages[p].hit))
             lead = next(n for n in order if self.refs[n].passage == newest_passage)

@@ -119,9 +119,9 @@ def test_a_how_many_question_prefers_the_sentence_with_a_number_on_a_near_tie() 
     assert texts == [text]
 
 
-def test_is_it_true_prefers_a_fact_check_on_a_near_tie() -> None:
-    news = hit("Russian media said the Bucha images were staged.", 0.6)
+def test_is_it_true_leads_with_a_fact_check_when_there_is_one() -> None:
+    news = hit("Russian media said the Bucha images were staged by Kyiv, and Moscow repeated it.", 0.6)
     check = hit("Satellite images show bodies lay in a Bucha street while Russian troops held it; the claim "
                 "that they were staged is false.", 0.58, kind=Kind.FACT_CHECK, title="Bucha images: fact check")
-    chosen, texts = select("Is it true that the Bucha images were staged?", [news, check], [[0.6], [0.58]])
+    chosen, texts = select("Is it true that the Bucha images were staged?", [news, check], [[0.7], [0.5]])
     assert texts[0].startswith("Satellite images") and "fact check" in chosen[0].reasons

@@ -123,3 +123,11 @@ def test_a_question_about_a_place_the_knowledge_base_lacks_is_declined(news_bot:
     # Lutsk is not in these reports: the Kreminna and Kharkiv passages close in wording are no answer.
     answer = news_bot.ask("How many were killed by the missile strike on Lutsk?")
     assert not answer.found and answer.explanation.question_type == "how many"
+
+
+def test_is_it_true_is_searched_without_its_prefix_and_keeps_the_rebuttal(news_bot: CrisisBot) -> None:
+    answer = news_bot.ask("Is it true that Ukraine shelled Bucha?")
+    assert answer.question == "Is it true that Ukraine shelled Bucha?"
+    assert answer.explanation.question_type == "is it true"
+    assert answer.explanation.resolved_question == "Ukraine shelled Bucha?"
+    assert "caused by Ukraine shelling Bucha" not in quoted(answer)
