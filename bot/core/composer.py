@@ -19,6 +19,7 @@ and adapters say plainly that the knowledge base has no answer.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class AnswerComposer:
         if not relevant:
             return Answer(question, best_passage_score=best, explanation=explanation)
         reading = read_question(question)
-        passages = [PassageSentences(hit, answer_sentence_spans(hit.stored.passage.text))
+        passages = [PassageSentences(hit, _sentence_spans(hit.stored.passage.text))
                     for hit in candidate_passages(relevant, reading, self.policy.candidate_passages)]
         selection = QuoteSelection(reading, passages, self._selection_policy())
         if not selection.refs:
@@ -110,6 +111,12 @@ class AnswerComposer:
                                 gap_before=bool(quotes)))
             reasons.append(QuoteExplanation(len(quotes) - 1, list(span.reasons)))
         return Answer(question, quotes, sources, best, explanation=replace(explanation, quotes=reasons))
+
+
+@lru_cache(maxsize=4096)
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The quotable sentences of a passage: the same passages answer many questions."""
+    return answer_sentence_spans(text)
 
 
 def read_question(question: str) -> Reading:

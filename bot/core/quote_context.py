@@ -25,8 +25,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_SENTENCES = 4
+# Each sentence's cues are computed once: answers to similar questions quote the same passages,
+# and a passage's sentences are each other's context.
+_CACHED = 8192
 
 _REFERRING = re.compile(
     r"^[\W_]*(?:This|That|These|Those|It|Its|It’s|It's|He|She|They|Them|His|Her|Their|Such|Both|"
@@ -57,7 +61,8 @@ _REBUTTAL = re.compile(
     r"rejected the claim|dismissed the claim|conspiracy|doctored|manipulat\w*|no basis|"
     r"misleading|distort\w*|bogus|nonsense|groundless|unsubstantiated|unverified|"
     r"фейк\w*|неправд\w*|брехн\w*|ложь|дезінформац\w*|дезинформац\w*)\b", re.IGNORECASE)
-_CLAIM_BUT = re.compile(r"\bclaim\w*\b.*\b(?:but|however|though|although)\b", re.IGNORECASE)
+_CLAIM_WORD = re.compile(r"\bclaim", re.IGNORECASE)
+_BUT = re.compile(r"\b(?:but|however|though|although)\b", re.IGNORECASE)
 _CAPTION = re.compile(
     r"^\W*\d{1,2}[:.]\d{2}\b|[–—-]\s*(?:video|photos?|pictures|audio|live|in pictures)\W*$|"
     r"^\W*(?:Photograph|Photo|Video|Watch|Composite)\s*:", re.IGNORECASE)
@@ -65,27 +70,36 @@ _OPEN_QUOTES = "“«„"
 _CLOSE_QUOTES = "”»"
 
 
+@lru_cache(maxsize=_CACHED)
 def refers_back(sentence: str) -> bool:
     """True when the sentence opens with a word that points at the one before it."""
     return _REFERRING.match(sentence) is not None
 
 
+@lru_cache(maxsize=_CACHED)
 def is_rebuttal(text: str) -> bool:
-    """True when the text disputes a claim ("false", "no evidence", "denied", "propaganda"...)."""
-    return _REBUTTAL.search(text) is not None or _CLAIM_BUT.search(text) is not None
+    """True when the text disputes a claim ("false", "no evidence", "denied", "propaganda"...,
+    or a claim followed by "but")."""
+    if _REBUTTAL.search(text) is not None:
+        return True
+    claim = _CLAIM_WORD.search(text)
+    return claim is not None and _BUT.search(text, claim.end()) is not None
 
 
+@lru_cache(maxsize=_CACHED)
 def is_caption(sentence: str) -> bool:
     """A video or photo caption left in the text ("01:34 Bucha resident recounts... – video"):
     a label, not a statement, so never quoted as an answer."""
     return _CAPTION.search(sentence) is not None
 
 
+@lru_cache(maxsize=_CACHED)
 def is_claim(sentence: str) -> bool:
     """True when the sentence reports what someone says (a quote, "claimed", "according to")."""
     return _CLAIM.search(sentence) is not None
 
 
+@lru_cache(maxsize=_CACHED)
 def _quote_balance(sentence: str) -> int:
     """Quotations opened minus closed in the sentence (typographic marks, or straight ones
     counted as opening at a word's start and closing at its end)."""
@@ -96,10 +110,16 @@ def _quote_balance(sentence: str) -> int:
     return balance
 
 
+@lru_cache(maxsize=_CACHED)
+def _has_attribution(sentence: str) -> bool:
+    return _ATTRIBUTION.search(sentence) is not None
+
+
+@lru_cache(maxsize=_CACHED)
 def _bare_quote(sentence: str) -> bool:
     """A quotation with nobody named as its speaker in the sentence itself."""
     stripped = sentence.lstrip()
-    return bool(stripped) and stripped[0] in _OPEN_QUOTES + '"' and _ATTRIBUTION.search(sentence) is None
+    return bool(stripped) and stripped[0] in _OPEN_QUOTES + '"' and not _has_attribution(sentence)
 
 
 @dataclass(frozen=True)
@@ -130,13 +150,14 @@ def quote_context(sentences: Sequence[str], index: int, disputed_source: bool = 
         return new_last - new_first + 1 <= MAX_SENTENCES
 
     # A quotation split across sentences: take all of it, speaker included.
-    while first > 0 and _quote_balance(" ".join(sentences[first:index + 1])) < 0 and fits(first - 1, last):
+    while first > 0 and sum(map(_quote_balance, sentences[first:index + 1])) < 0 and fits(first - 1, last):
         first -= 1
         _add(reasons, "keeps the speaker")
-    while last + 1 < len(sentences) and _quote_balance(" ".join(sentences[first:last + 1])) > 0 and fits(first, last + 1):
+    while last + 1 < len(sentences) and sum(map(_quote_balance, sentences[first:last + 1])) > 0 \
+            and fits(first, last + 1):
         last += 1
         _add(reasons, "keeps the speaker")
-    if first > 0 and _bare_quote(sentences[first]) and _ATTRIBUTION.search(" ".join(sentences[first:last + 1])) is None \
+    if first > 0 and _bare_quote(sentences[first]) and not any(map(_has_attribution, sentences[first:last + 1])) \
             and fits(first - 1, last):
         first -= 1
         _add(reasons, "keeps the speaker")
@@ -148,11 +169,11 @@ def quote_context(sentences: Sequence[str], index: int, disputed_source: bool = 
     # another passage (or beyond the span's limit), so it cannot be quoted faithfully.
     orphan = refers_back(sentences[first])
     rebutted = False
-    span_text = " ".join(sentences[first:last + 1])
-    if not is_rebuttal(span_text):
+    span = sentences[first:last + 1]
+    if not any(map(is_rebuttal, span)):
         before = first > 0 and is_rebuttal(sentences[first - 1])
         after = last + 1 < len(sentences) and is_rebuttal(sentences[last + 1])
-        claim = is_claim(span_text)
+        claim = any(map(is_claim, span))
         if after and fits(first, last + 1):
             last += 1
             _add(reasons, "keeps the rebuttal")

@@ -117,15 +117,29 @@ class QuoteSelection:
     """Ranks the sentences of the candidate passages and grows the chosen ones into spans."""
 
     def __init__(self, reading: Reading, passages: list[PassageSentences], policy: SelectionPolicy) -> None:
+        """Only sentences that may be quoted become `refs` (so only they are embedded): not a
+        caption, not a claim without its rebuttal, not a sentence whose context is missing,
+        and within a span that mentions the question's names."""
         self.reading = reading
         self.passages = passages
         self.policy = policy
-        self.refs = [SentenceRef(p, i) for p, passage in enumerate(passages) for i in range(len(passage.spans))]
         self._texts = [passage.texts for passage in passages]
-        self._disputed = [
-            disputed_source(p.title, p.hit.stored.document.kind == Kind.FACT_CHECK) for p in passages
-        ]
-        self._contexts: dict[int, Context | None] = {}
+        # Which of the question's names each sentence (and each title) mentions, found once.
+        self._named = [[mentions_any(reading.entities, text) for text in texts] for texts in self._texts]
+        self._title_named = [bool(mentions_any(reading.entities, p.title)) for p in passages]
+        self.refs: list[SentenceRef] = []
+        self._contexts: list[Context] = []
+        for p, passage in enumerate(passages):
+            document = passage.hit.stored.document
+            disputed = disputed_source(document.title, document.kind == Kind.FACT_CHECK)
+            texts = self._texts[p]
+            for i, text in enumerate(texts):
+                if is_caption(text):
+                    continue
+                context = quote_context(texts, i, disputed)
+                if context.quotable and self._about(p, context):
+                    self.refs.append(SentenceRef(p, i))
+                    self._contexts.append(context)
 
     def _fact_check(self, passage: int) -> bool:
         return self.passages[passage].hit.stored.document.kind == Kind.FACT_CHECK
@@ -146,50 +160,35 @@ class QuoteSelection:
             if bonus:
                 value += bonus
                 why.append(reason)
-            named = mentions_any(self.reading.entities, text)
+            named = self._named[ref.passage][ref.index]
             if named:
                 value += ENTITY_BONUS * len(named)
                 why.append("mentions " + ", ".join(e.name for e in named))
             if self.reading.kind is QuestionType.IS_IT_TRUE and self._fact_check(ref.passage):
                 value += FACT_CHECK_BONUS
                 why.append("fact check")
-            context = self.context(n)
-            if context is not None and "keeps the rebuttal" in context.reasons:
+            if "keeps the rebuttal" in self._contexts[n].reasons:
                 value -= CONTESTED_PENALTY
             ranks[n] = value
             reasons.append(why)
         return ranks, reasons
 
-    def context(self, n: int) -> Context | None:
-        """The span sentence `n` needs, or None when it may not be quoted (a claim without its
-        rebuttal, a sentence whose antecedent is in another passage, a caption, or a span that
-        never mentions the named entities)."""
-        if n not in self._contexts:
-            ref = self.refs[n]
-            texts = self._texts[ref.passage]
-            context = quote_context(texts, ref.index, self._disputed[ref.passage])
-            if not context.quotable or is_caption(texts[ref.index]) or not self._about(ref.passage, context):
-                self._contexts[n] = None
-            else:
-                self._contexts[n] = context
+    def context(self, n: int) -> Context:
+        """The span sentence `n` (of `refs`) needs."""
         return self._contexts[n]
 
     def _about(self, passage: int, context: Context) -> bool:
         """The span, its title or the sentence it continues names an entity of the question."""
-        entities = self.reading.entities
-        if not entities:
+        if not self.reading.entities or self._title_named[passage]:
             return True
-        texts = self._texts[passage]
-        around = texts[max(0, context.first - 1) : context.last + 1]
-        return bool(mentions_any(entities, self.passages[passage].title, *around))
+        return any(self._named[passage][max(0, context.first - 1) : context.last + 1])
 
     def choose(self, scores: np.ndarray, vectors: np.ndarray) -> list[ChosenSpan]:
         """The spans to quote, in reading order (passages in the order first chosen)."""
         if not self.refs:
             return []
         ranks, bonus_reasons = self.rank(scores)
-        order = [int(n) for n in np.argsort(-ranks, kind="stable")
-                 if scores[n] >= self.policy.min_sentence_score and self.context(int(n)) is not None]
+        order = [int(n) for n in np.argsort(-ranks, kind="stable") if scores[n] >= self.policy.min_sentence_score]
         if not order:
             return []
         lead = order[0]
@@ -224,8 +223,7 @@ class QuoteSelection:
 
     def _add_span(self, spans: list[list[int]], reasons: dict[int, list[str]], n: int, scores: np.ndarray,
                   bonus_reasons: list[list[str]], lead: bool = False, newest: bool = False) -> bool:
-        context = self.context(n)
-        assert context is not None
+        context = self._contexts[n]
         ref = self.refs[n]
         total = sum(s[2] - s[1] + 1 for s in spans)
         new = [ref.passage, context.first, context.last, n]

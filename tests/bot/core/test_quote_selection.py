@@ -50,10 +50,13 @@ def select(question: str, hits: list[ScoredPassage], cosines: list[list[float]])
     kept = candidate_passages(hits, reading, 8)
     passages = [PassageSentences(h, answer_sentence_spans(h.stored.passage.text)) for h in kept]
     by_passage = {id(h): c for h, c in zip(hits, cosines)}
-    scores = np.array([s for p in passages for s in by_passage[id(p.hit)]])
-    assert len(scores) == sum(len(p.spans) for p in passages)
+    for passage in passages:
+        assert len(by_passage[id(passage.hit)]) == len(passage.spans)
+    selection = QuoteSelection(reading, passages, SelectionPolicy())
+    # Only quotable sentences are refs (and would be embedded): their cosines, in order.
+    scores = np.array([by_passage[id(passages[r.passage].hit)][r.index] for r in selection.refs])
     vectors = np.eye(len(scores))  # no two sentences are duplicates
-    chosen = QuoteSelection(reading, passages, SelectionPolicy()).choose(scores, vectors)
+    chosen = selection.choose(scores, vectors)
     texts = []
     for span in chosen:
         passage = passages[span.passage]
