@@ -97,7 +97,8 @@ def _entity(words: list[str]) -> Entity:
         forms.append(_word_pattern(stems[-1]))
     if acronym and len(words) == 1 and 2 <= len(stems[0]) <= 4 and stems[0].isalpha():
         forms.append(r"\s+".join(re.escape(letter) + r"[a-z]+" for letter in stems[0]))
-    ending = r"(?!\w|\.\w)" if acronym else r"\w*"
+    # An inflection continues in lower case ("Kyivan", "Бучі"); "KyivIndependent" is another name.
+    ending = r"(?!\w|\.\w)" if acronym else r"(?:[^\W\d_](?<![A-ZА-ЯЁЄІЇҐ]))*(?!\w)"
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(forms) + ")" + ending + _NOT_PART_OF_A_LONGER_NAME)
     background = all(w.lower() in BACKGROUND for w in words)
     return Entity(name, pattern, background)
