@@ -44,6 +44,8 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 # place it is ("Kharkiv Oblast").
 _NOT_PART_OF_A_LONGER_NAME = (r"(?![’'-]?\s+(?!(?:Oblast|Region|Province|Raion|District|City|Town|"
                               r"Village|Airport|Port|Bay|River|Island)\b)[A-Z][a-z])")
+_WH = ("which", "what")
+_DEMONYM_ENDINGS = ("ian", "ians", "ean", "eans", "can", "cans", "uan", "uans", "ese", "ish", "ch", "ern")
 _RUN_BREAK = re.compile(r"[,;:?!()\"“”«».]")
 _SENTENCE_END = re.compile(r"[.?!]\s*$")
 
@@ -81,27 +83,36 @@ class Entity:
     name: str
     pattern: re.Pattern[str]
     background: bool = False
+    optional: bool = False  # sets the scene ("which US state", "the Dutch regulator"): not required
 
     def found_in(self, text: str) -> bool:
         return self.pattern.search(text) is not None
 
 
-def _entity(words: list[str]) -> Entity:
+def _entity(words: list[str], optional: bool = False) -> Entity:
     name = " ".join(words[:-1] + [_without_possessive(words[-1])])
-    stems = [_stem(w) for w in words]
+    stems = [_stem(w) if w != "of" else w for w in words]
     acronym = all(w.isupper() for w in words)
-    # A run of words is found whole or by its last word ("Biden" for "Joe Biden"); a short
-    # acronym also by the words it abbreviates ("NK": "North Korean", "UN": "United Nations").
-    forms = [r"\s+".join(_word_pattern(s) for s in stems)]
+    # A run of words is found whole (its later words in any case: "Super Bowl halftime show")
+    # or by its last word ("Biden" for "Joe Biden"); a short acronym also by the words it
+    # abbreviates ("NK": "North Korean", "UN": "United Nations").
+    forms = [r"\s+".join([_word_pattern(stems[0])] + ["(?i:" + re.escape(s) + ")" for s in stems[1:]])]
     if len(words) > 1 and len(stems[-1]) >= _MIN_STEM:
         forms.append(_word_pattern(stems[-1]))
+    capitals = [w[0] for w in words if w[0].isupper()]
+    if len(capitals) >= 2 and not acronym:  # "United States": "US", "U.S."; "European Union": "EU"
+        forms.append(r"\.?".join(capitals) + r"\.?(?![\w.])")
     if acronym and len(words) == 1 and 2 <= len(stems[0]) <= 4 and stems[0].isalpha():
         forms.append(r"\s+".join(re.escape(letter) + r"[a-z]+" for letter in stems[0]))
     # An inflection continues in lower case ("Kyivan", "Бучі"); "KyivIndependent" is another name.
     ending = r"(?!\w|\.\w)" if acronym else r"(?:[^\W\d_](?<![A-ZА-ЯЁЄІЇҐ]))*(?!\w)"
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(forms) + ")" + ending + _NOT_PART_OF_A_LONGER_NAME)
     background = all(w.lower() in BACKGROUND for w in words)
-    return Entity(name, pattern, background)
+    # A nationality ("Dutch regulator", "Central American country") or a short acronym ("UK
+    # supermarket", "US market") sets the scene rather than naming what the answer is about.
+    last = _without_possessive(words[-1])
+    scene = last.lower().endswith(_DEMONYM_ENDINGS) or (acronym and len(words) == 1 and len(last) <= 2)
+    return Entity(name, pattern, background, optional or scene)
 
 
 def _is_name(word: str, first: bool) -> bool:
@@ -117,24 +128,40 @@ def question_entities(question: str) -> list[Entity]:
     """The names in `question`, in order, each once."""
     entities: list[Entity] = []
     run: list[str] = []
+    after_wh = False  # the run follows "which"/"what" (maybe with one adjective between)
+
+    def close(next_word: str) -> None:
+        nonlocal run
+        if run:
+            # "Which US state...?", "which English city...?": the name narrows the thing asked
+            # for; the answer names the state or the city, not necessarily the country.
+            modifier = after_wh and next_word[:1].islower()
+            entities.append(_entity(run, optional=modifier))
+            run = []
+
+    matches = list(_WORD.finditer(question))
     previous_end = 0
-    for match in _WORD.finditer(question):
+    recent: list[str] = []
+    for n, match in enumerate(matches):
         word, gap = match.group(), question[previous_end : match.start()]
         first = previous_end == 0 or _SENTENCE_END.search(gap) is not None
         previous_end = match.end()
         if run and _RUN_BREAK.search(gap):
-            entities.append(_entity(run))
-            run = []
+            close("")
+        following = matches[n + 1].group() if n + 1 < len(matches) else ""
         if _is_name(word, first):
+            if not run:
+                after_wh = bool(recent) and (recent[-1] in _WH or (
+                    len(recent) > 1 and recent[-2] in _WH and recent[-1] not in _NOT_NAMES))
             run.append(word)
             if word.endswith(_POSSESSIVE):  # "Biden's Ukraine policy": two names
-                entities.append(_entity(run))
-                run = []
-        elif run:
-            entities.append(_entity(run))
-            run = []
-    if run:
-        entities.append(_entity(run))
+                close("")
+        elif run and word == "of" and following[:1].isupper():  # "University of California"
+            run.append(word)
+        else:
+            close(word)
+        recent.append(word.lower())
+    close("")
     unique: dict[str, Entity] = {}
     for entity in entities:
         unique.setdefault(entity.name.lower(), entity)
@@ -142,9 +169,11 @@ def question_entities(question: str) -> list[Entity]:
 
 
 def required_entities(entities: list[Entity]) -> list[Entity]:
-    """The names an answer must be about: the background ones only when nothing else is named."""
-    specific = [e for e in entities if not e.background]
-    return specific or entities
+    """The names an answer must be about: the background ones only when nothing else is named,
+    never the ones that only narrow what is asked for ("which US state")."""
+    named = [e for e in entities if not e.optional]
+    specific = [e for e in named if not e.background]
+    return specific or named
 
 
 def mentions_any(entities: list[Entity], *texts: str) -> list[Entity]:

@@ -53,3 +53,28 @@ def test_a_name_inside_a_longer_name_is_not_a_mention() -> None:
     assert not kyiv.found_in("— The Independent (@KyivIndependent) July 12, 2022")
     assert kyiv.found_in("South Korean ambassador Kim Hyung-tae has returned to Kyiv along with some embassy staff.")
     assert kyiv.found_in("Shelling continued in Kyiv Oblast.") and kyiv.found_in("Kyiv’s mayor said")
+
+
+def test_a_name_that_narrows_what_is_asked_for_is_not_required() -> None:
+    assert [e.name for e in required_entities(question_entities("Which US state legalised marijuana?"))] == []
+    assert [e.name for e in required_entities(question_entities(
+        "The leader of which southeast Asian country is handing power to his son?"))] == []
+    assert [e.name for e in required_entities(question_entities("What did Joe Biden say?"))] == ["Joe Biden"]
+
+
+def test_a_name_of_several_words_is_found_whole_or_by_its_last_word() -> None:
+    [university] = question_entities("What did scientists at the University of California find?")
+    assert university.name == "University of California" and university.found_in("researchers in California")
+    [show] = question_entities("Who will perform at the Super Bowl Halftime Show?")
+    assert show.found_in("the Super Bowl halftime show")
+
+
+def test_a_name_of_several_words_is_also_found_by_its_initials() -> None:
+    [states] = question_entities("In which country did the United States reopen its embassy?")
+    assert states.found_in("the US embassy in Kyiv") and states.found_in("the U.S. embassy")
+    assert not states.found_in("USA Today")
+
+
+def test_nationalities_and_short_acronyms_set_the_scene() -> None:
+    assert required_entities(question_entities("The Dutch food safety regulator warned about which brand?")) == []
+    assert [e.name for e in required_entities(question_entities("What did the UN say about Bucha?"))] == ["Bucha"]
