@@ -45,6 +45,8 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _NOT_PART_OF_A_LONGER_NAME = (r"(?![’'-]?\s+(?!(?:Oblast|Region|Province|Raion|District|City|Town|"
                               r"Village|Airport|Port|Bay|River|Island)\b)[A-Z][a-z])")
 _WH = ("which", "what")
+_LOCATIVE = ("in", "to", "at", "on", "from", "near", "around", "into", "across", "outside", "inside",
+             "over", "about", "в", "у", "на", "під", "под", "біля", "около")
 _DEMONYM_ENDINGS = ("ian", "ians", "ean", "eans", "can", "cans", "uan", "uans", "ese", "ish", "ch", "ern")
 _RUN_BREAK = re.compile(r"[,;:?!()\"“”«».]")
 _SENTENCE_END = re.compile(r"[.?!]\s*$")
@@ -84,12 +86,13 @@ class Entity:
     pattern: re.Pattern[str]
     background: bool = False
     optional: bool = False  # sets the scene ("which US state", "the Dutch regulator"): not required
+    place: bool = False  # after "in", "to", "on", "at"...: the answer must be about it
 
     def found_in(self, text: str) -> bool:
         return self.pattern.search(text) is not None
 
 
-def _entity(words: list[str], optional: bool = False) -> Entity:
+def _entity(words: list[str], optional: bool = False, place: bool = False) -> Entity:
     name = " ".join(words[:-1] + [_without_possessive(words[-1])])
     stems = [_stem(w) if w != "of" else w for w in words]
     acronym = all(w.isupper() for w in words)
@@ -112,7 +115,7 @@ def _entity(words: list[str], optional: bool = False) -> Entity:
     # supermarket", "US market") sets the scene rather than naming what the answer is about.
     last = _without_possessive(words[-1])
     scene = last.lower().endswith(_DEMONYM_ENDINGS) or (acronym and len(words) == 1 and len(last) <= 2)
-    return Entity(name, pattern, background, optional or scene)
+    return Entity(name, pattern, background, optional or scene, place and not (optional or scene))
 
 
 def _is_name(word: str, first: bool) -> bool:
@@ -129,6 +132,7 @@ def question_entities(question: str) -> list[Entity]:
     entities: list[Entity] = []
     run: list[str] = []
     after_wh = False  # the run follows "which"/"what" (maybe with one adjective between)
+    located = False  # the run follows "in", "to", "at"... (maybe with "the" between)
 
     def close(next_word: str) -> None:
         nonlocal run
@@ -136,7 +140,7 @@ def question_entities(question: str) -> list[Entity]:
             # "Which US state...?", "which English city...?": the name narrows the thing asked
             # for; the answer names the state or the city, not necessarily the country.
             modifier = after_wh and next_word[:1].islower()
-            entities.append(_entity(run, optional=modifier))
+            entities.append(_entity(run, optional=modifier, place=located))
             run = []
 
     matches = list(_WORD.finditer(question))
@@ -153,6 +157,8 @@ def question_entities(question: str) -> list[Entity]:
             if not run:
                 after_wh = bool(recent) and (recent[-1] in _WH or (
                     len(recent) > 1 and recent[-2] in _WH and recent[-1] not in _NOT_NAMES))
+                located = bool(recent) and (recent[-1] in _LOCATIVE or (
+                    len(recent) > 1 and recent[-2] in _LOCATIVE and recent[-1] == "the"))
             run.append(word)
             if word.endswith(_POSSESSIVE):  # "Biden's Ukraine policy": two names
                 close("")
@@ -170,10 +176,18 @@ def question_entities(question: str) -> list[Entity]:
 
 def required_entities(entities: list[Entity]) -> list[Entity]:
     """The names an answer must be about: the background ones only when nothing else is named,
-    never the ones that only narrow what is asked for ("which US state")."""
+    never the ones that only set the scene ("which US state")."""
     named = [e for e in entities if not e.optional]
     specific = [e for e in named if not e.background]
     return specific or named
+
+
+def places(entities: list[Entity]) -> list[Entity]:
+    """The names the question asks about as places ("in Bucha", "to Kyiv", "on Kherson"): an
+    answer about another place is wrong, so without a passage about them there is no answer.
+    Other names (people, organisations, things) are preferred but not insisted on: a quiz's
+    evidence often calls them otherwise ("the company", "the singer")."""
+    return [e for e in entities if e.place]
 
 
 def mentions_any(entities: list[Entity], *texts: str) -> list[Entity]:

@@ -4,8 +4,9 @@ After the relevance gate has accepted passages, the answer is chosen sentence by
 
 1. Passages must be about what the question names (`bot.core.question_entities`): a passage
    that never mentions Bucha does not answer "How many were killed in Bucha?". If no accepted
-   passage does, there is no answer. With several names, one is enough (the others lift the
-   sentences that mention them too).
+   passage does, there is no answer when the name is a place ("in Bucha"); for other names
+   (people, organisations) the accepted passages are used all the same. With several names,
+   one is enough (the others lift the sentences that mention them too).
 2. Sentences are ranked by their cosine with the question, lifted a little by their passage's
    cosine and by what the question type asks for (a number for "how many", a date for "when",
    see `bot.core.question_types`), a direct mention of the named entity, and a fact check for
@@ -26,7 +27,7 @@ from datetime import date
 
 import numpy as np
 
-from bot.core.question_entities import Entity, mentions_any
+from bot.core.question_entities import Entity, mentions_any, places
 from bot.core.question_types import QuestionType, type_bonus
 from bot.core.quote_context import MAX_SENTENCES, Context, disputed_source, is_caption, quote_context
 from index.recency import published_date
@@ -45,6 +46,10 @@ class Reading:
     kind: QuestionType
     entities: list[Entity] = field(default_factory=list)  # required: see `required_entities`
     newest_first: bool = False  # "latest", "now", "this week"...
+
+    @property
+    def places(self) -> list[Entity]:
+        return places(self.entities)
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,12 @@ def about_entities(hit: ScoredPassage, entities: list[Entity]) -> bool:
 
 
 def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: int) -> list[ScoredPassage]:
-    """Up to `count` accepted passages to quote from, best first: only those about the named
-    entities; for "latest" questions the newest of them is always among them."""
-    about = [h for h in relevant if about_entities(h, reading.entities)]
+    """Up to `count` accepted passages to quote from, best first: those about the places the
+    question names (none: no answer); else, when some are about its other names, those; for
+    "latest" questions the newest of them is always among them."""
+    about = [h for h in relevant if about_entities(h, reading.places or reading.entities)]
+    if not about and not reading.places:
+        about = relevant  # names preferred, not insisted on (see `question_entities.places`)
     chosen = about[:count]
     if reading.newest_first and about:
         newest = max(about, key=_published)
@@ -127,6 +135,7 @@ class QuoteSelection:
         # Which of the question's names each sentence (and each title) mentions, found once.
         self._named = [[mentions_any(reading.entities, text) for text in texts] for texts in self._texts]
         self._title_named = [bool(mentions_any(reading.entities, p.title)) for p in passages]
+        self._passage_named = [self._title_named[p] or any(map(bool, named)) for p, named in enumerate(self._named)]
         self.refs: list[SentenceRef] = []
         self._contexts: list[Context] = []
         for p, passage in enumerate(passages):
@@ -181,6 +190,8 @@ class QuoteSelection:
         """The span, its title or the sentence it continues names an entity of the question."""
         if not self.reading.entities or self._title_named[passage]:
             return True
+        if not self._passage_named[passage]:
+            return True  # chosen though it names none of them: no names to insist on
         return any(self._named[passage][max(0, context.first - 1) : context.last + 1])
 
     def choose(self, scores: np.ndarray, vectors: np.ndarray) -> list[ChosenSpan]:

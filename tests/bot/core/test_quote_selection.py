@@ -128,3 +128,14 @@ def test_is_it_true_leads_with_a_fact_check_when_there_is_one() -> None:
                 "that they were staged is false.", 0.58, kind=Kind.FACT_CHECK, title="Bucha images: fact check")
     chosen, texts = select("Is it true that the Bucha images were staged?", [news, check], [[0.7], [0.5]])
     assert texts[0].startswith("Satellite images") and "fact check" in chosen[0].reasons
+
+
+def test_a_person_the_passages_do_not_name_is_preferred_not_insisted_on() -> None:
+    # The quiz's evidence says "the company's founder", not her name: still an answer.
+    evidence = hit("The founder of Theranos was found guilty of defrauding investors.", 0.6)
+    other = hit("Elizabeth Holmes said she would appeal the verdict.", 0.5)
+    reading = read_question("Was Elizabeth Holmes found guilty?")
+    assert candidate_passages([evidence], reading, 8) == [evidence]
+    assert candidate_passages([evidence, other], reading, 8) == [other]  # one that names her wins
+    # A place is insisted on.
+    assert candidate_passages([evidence], read_question("Who was found guilty in Bucha?"), 8) == []
