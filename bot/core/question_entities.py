@@ -45,8 +45,9 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _NOT_PART_OF_A_LONGER_NAME = (r"(?![’'-]?\s+(?!(?:Oblast|Region|Province|Raion|District|City|Town|"
                               r"Village|Airport|Port|Bay|River|Island)\b)[A-Z][a-z])")
 _WH = ("which", "what")
-_LOCATIVE = ("in", "to", "at", "on", "from", "near", "around", "into", "across", "outside", "inside",
-             "over", "about", "в", "у", "на", "під", "под", "біля", "около")
+_AFTER_PLACE = frozenset("last now today yesterday recently so still currently right this week".split())
+_LOCATIVE = ("in", "to", "at", "on", "from", "near", "around", "into", "outside", "inside",
+             "в", "у", "на", "під", "под", "біля", "около")
 _DEMONYM_ENDINGS = ("ian", "ians", "ean", "eans", "can", "cans", "uan", "uans", "ese", "ish", "ch", "ern")
 _RUN_BREAK = re.compile(r"[,;:?!()\"“”«».]")
 _SENTENCE_END = re.compile(r"[.?!]\s*$")
@@ -140,7 +141,10 @@ def question_entities(question: str) -> list[Entity]:
             # "Which US state...?", "which English city...?": the name narrows the thing asked
             # for; the answer names the state or the city, not necessarily the country.
             modifier = after_wh and next_word[:1].islower()
-            entities.append(_entity(run, optional=modifier, place=located))
+            # "in Bucha?", "to Kyiv last week": a place; "on the Netflix show", "at the
+            # Azovstal plant": the name qualifies a thing, which is what the answer is about.
+            qualifies = next_word[:1].islower() and next_word.lower() not in _NOT_NAMES | _AFTER_PLACE
+            entities.append(_entity(run, optional=modifier, place=located and not qualifies))
             run = []
 
     matches = list(_WORD.finditer(question))

@@ -2,11 +2,11 @@
 
 After the relevance gate has accepted passages, the answer is chosen sentence by sentence:
 
-1. Passages must be about what the question names (`bot.core.question_entities`): a passage
-   that never mentions Bucha does not answer "How many were killed in Bucha?". If no accepted
-   passage does, there is no answer when the name is a place ("in Bucha"); for other names
-   (people, organisations) the accepted passages are used all the same. With several names,
-   one is enough (the others lift the sentences that mention them too).
+1. Passages must be about the places the question names (`bot.core.question_entities`): a
+   passage that never mentions Bucha does not answer "How many were killed in Bucha?". If no
+   accepted passage does, there is no answer. Other names (people, organisations) lift the
+   sentences that mention them but are not insisted on: a quiz's evidence often calls them
+   otherwise ("the company", "the singer"). With several places, one is enough.
 2. Sentences are ranked by their cosine with the question, lifted a little by their passage's
    cosine and by what the question type asks for (a number for "how many", a date for "when",
    see `bot.core.question_types`), a direct mention of the named entity, and a fact check for
@@ -103,12 +103,11 @@ def about_entities(hit: ScoredPassage, entities: list[Entity]) -> bool:
 
 
 def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: int) -> list[ScoredPassage]:
-    """Up to `count` accepted passages to quote from, best first: those about the places the
-    question names (none: no answer); else, when some are about its other names, those; for
-    "latest" questions the newest of them is always among them."""
-    about = [h for h in relevant if about_entities(h, reading.places or reading.entities)]
-    if not about and not reading.places:
-        about = relevant  # names preferred, not insisted on (see `question_entities.places`)
+    """Up to `count` accepted passages to quote from, best first: only those about the places
+    the question names (none: no answer); other names only lift the sentences that mention
+    them (see `question_entities.places`). For "latest" questions the newest passage is
+    always among them."""
+    about = [h for h in relevant if about_entities(h, reading.places)]
     chosen = about[:count]
     if reading.newest_first and about:
         newest = max(about, key=_published)
@@ -135,7 +134,8 @@ class QuoteSelection:
         # Which of the question's names each sentence (and each title) mentions, found once.
         self._named = [[mentions_any(reading.entities, text) for text in texts] for texts in self._texts]
         self._title_named = [bool(mentions_any(reading.entities, p.title)) for p in passages]
-        self._passage_named = [self._title_named[p] or any(map(bool, named)) for p, named in enumerate(self._named)]
+        self._placed = [[any(e.place for e in named) for named in sentences] for sentences in self._named]
+        self._title_places = [bool(mentions_any(reading.places, p.title)) for p in passages]
         self.refs: list[SentenceRef] = []
         self._contexts: list[Context] = []
         for p, passage in enumerate(passages):
@@ -187,12 +187,10 @@ class QuoteSelection:
         return self._contexts[n]
 
     def _about(self, passage: int, context: Context) -> bool:
-        """The span, its title or the sentence it continues names an entity of the question."""
-        if not self.reading.entities or self._title_named[passage]:
+        """The span, its title or the sentence it continues names a place the question names."""
+        if not self.reading.places or self._title_places[passage]:
             return True
-        if not self._passage_named[passage]:
-            return True  # chosen though it names none of them: no names to insist on
-        return any(self._named[passage][max(0, context.first - 1) : context.last + 1])
+        return any(self._placed[passage][max(0, context.first - 1) : context.last + 1])
 
     def choose(self, scores: np.ndarray, vectors: np.ndarray) -> list[ChosenSpan]:
         """The spans to quote, in reading order (passages in the order first chosen)."""

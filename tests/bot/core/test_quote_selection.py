@@ -136,6 +136,6 @@ def test_a_person_the_passages_do_not_name_is_preferred_not_insisted_on() -> Non
     other = hit("Elizabeth Holmes said she would appeal the verdict.", 0.5)
     reading = read_question("Was Elizabeth Holmes found guilty?")
     assert candidate_passages([evidence], reading, 8) == [evidence]
-    assert candidate_passages([evidence, other], reading, 8) == [other]  # one that names her wins
+    assert candidate_passages([evidence, other], reading, 8) == [evidence, other]  # her name only lifts
     # A place is insisted on.
     assert candidate_passages([evidence], read_question("Who was found guilty in Bucha?"), 8) == []
