@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.core.explanation import Explanation
+from bot.core.messages import GAP_MARK as GAP_MARK  # re-exported: renderers put it between spans
 from bot.core.messages import NO_ANSWER as NO_ANSWER  # re-exported: answers carry it
 from bot.core.messages import UNKNOWN_DATE
 from knowledge.documents import DocumentInfo
@@ -32,14 +33,21 @@ class Source:
 
 @dataclass(frozen=True)
 class Quote:
-    """One sentence copied exactly from a passage: `document.text[start:end] == text`."""
+    """A contiguous span (one sentence or a few) copied exactly from a passage:
+    `document.text[start:end] == text`.
+
+    `gap_before`: the quote does not continue the one before it (another part of the passage,
+    or another source), so renderers put `GAP_MARK` ("[…]") before it; readers must not take
+    two separate spans for one run of text.
+    """
 
     text: str
     source: int  # Source.number
     passage_id: int
     start: int
     end: int
-    score: float  # cosine of sentence and question
+    score: float  # best cosine of one of its sentences and the question
+    gap_before: bool = False
 
 
 @dataclass(frozen=True)

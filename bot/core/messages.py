@@ -33,6 +33,7 @@ SUMMARY_BUSY = "Another summary is being made right now. Please try again in a m
 EMPTY_QUESTION = "Please ask a question: the message is empty."
 LONG_QUESTION = "The question is too long ({length:,} characters; the limit is {limit:,})."
 NOT_TEXT = "I can only read questions sent as text. Please type your question."
+GAP_MARK = "[…]"  # between quoted spans that are not one run of text (another place, another source)
 NO_ANSWER = (
     "The knowledge base has no answer to that. Try rephrasing with specific names, places or "
     "dates, or ask an admin to add a source that covers it."

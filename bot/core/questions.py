@@ -17,6 +17,7 @@ from bot.core.composer import AnswerComposer
 from bot.core.errors import QuestionError
 from bot.core.feedback import Feedback, Vote
 from bot.core.messages import EMPTY_QUESTION, LONG_QUESTION
+from bot.core.question_types import searchable_question
 from bot.core.rate_limit import RateLimited, RateLimiter
 from bot.core.refusals import RefusalLog
 from index.retriever import Retriever
@@ -99,8 +100,9 @@ class Questions:
             if not admitted:
                 self.admit(actor)
         ports.ensure_open()
-        query = ports.retriever.embed_query(text)
-        hits = ports.retriever.search_vector(query, self.limits.retrieve_k + len(exclude_passages), text, asked_at)
+        searched = searchable_question(text)  # "Is it true that X?" is searched as "X?"
+        query = ports.retriever.embed_query(searched)
+        hits = ports.retriever.search_vector(query, self.limits.retrieve_k + len(exclude_passages), searched, asked_at)
         if exclude_passages:
             hits = [h for h in hits if h.stored.passage.id not in exclude_passages]
         answer = ports.composer.compose(text, query, hits, asked_at)

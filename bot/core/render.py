@@ -3,7 +3,8 @@
 Chat adapters reuse the plain-text admin renderings (escaped for their markup), so a report
 reads the same on every surface.
 
-Each quote is followed by its marker, "[1]", or "[1, 2024-10-20]" when the quoted sources differ
+A quote that does not continue the one before it (another part of a passage, another source)
+is preceded by "[…]" (`Quote.gap_before`). Each quote is followed by its marker, "[1]", or "[1, 2024-10-20]" when the quoted sources differ
 in date (`Answer.marker`). Dates are validated at ingest (YYYY[-MM[-DD]]), so a marker holds
 nothing Markdown reacts to and is not escaped.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from bot.core.answer import NO_ANSWER, Answer, Source, describe_date
+from bot.core.answer import GAP_MARK, NO_ANSWER, Answer, Quote, Source, describe_date
 from bot.core.audit import AuditEntry
 from bot.core.coverage import GapCluster, KnowledgeStats
 from bot.core.messages import NO_DIGEST, NO_SUMMARY
@@ -58,8 +59,13 @@ def source_line(source: Source, today: date | None = None) -> str:
 def render_plain(answer: Answer, today: date | None = None) -> str:
     if not answer.found:
         return NO_ANSWER
-    body = " ".join(f"{quote.text} {answer.marker(quote)}" for quote in answer.quotes)
+    body = " ".join(f"{gap_prefix(quote)}{quote.text} {answer.marker(quote)}" for quote in answer.quotes)
     return "\n".join([body, "", *_sources_block(answer, today)])
+
+
+def gap_prefix(quote: Quote) -> str:
+    """"[…] " before a quote that does not continue the one before it, else nothing."""
+    return f"{GAP_MARK} " if quote.gap_before else ""
 
 
 def _sources_block(answer: Answer, today: date | None) -> list[str]:
@@ -82,7 +88,7 @@ def _escape_markdown(text: str) -> str:
 def render_markdown(answer: Answer, today: date | None = None) -> str:
     if not answer.found:
         return NO_ANSWER
-    body = " ".join(f"{_escape_markdown(q.text)} {answer.marker(q)}" for q in answer.quotes)
+    body = " ".join(f"{gap_prefix(q)}{_escape_markdown(q.text)} {answer.marker(q)}" for q in answer.quotes)
     lines = [body, "", "**Sources**", ""]
     for source in answer.sources:
         doc = source.document

@@ -17,7 +17,7 @@ from urllib.parse import quote as percent_encode
 
 import discord
 
-from bot.core.answer import NO_ANSWER, Answer, Source, describe_date
+from bot.core.answer import GAP_MARK, NO_ANSWER, Answer, Source, describe_date
 from bot.core.messages import KB_TITLE, QUOTED_FOOTER, EMPTY_KNOWLEDGE, SOURCES_FOOTER
 from bot.core.render import display_line
 from bot.core.text_split import SENTENCE, Fragment, one_line, take, words
@@ -117,7 +117,11 @@ def _quote_fragments(answer: Answer) -> list[Fragment[str]]:
     """
     fragments: list[Fragment[str]] = []
     for n, quote in enumerate(answer.quotes):
-        fragments += words(quote.text, " " if n else "", SENTENCE if n else None)
+        if quote.gap_before:  # "[…]": this quote does not continue the one before it
+            fragments.append(Fragment(GAP_MARK, " " if n else "", SENTENCE if n else None, None))
+            fragments += words(quote.text, " ", None)
+        else:
+            fragments += words(quote.text, " " if n else "", SENTENCE if n else None)
         url = _link_target(answer.source(quote.source).document.url)
         fragments.append(Fragment(answer.marker(quote), " ", None, url))
     return fragments

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.core.answer import NO_ANSWER, Answer, describe_date
+from bot.core.answer import GAP_MARK, NO_ANSWER, Answer, describe_date
 from bot.core.messages import EMPTY_KNOWLEDGE, TELEGRAM_LISTING
 from bot.core.render import display_line, link_url
 from bot.core.text_split import LINE, PARAGRAPH, SENTENCE, SPACE, Fragment, split, words
@@ -94,7 +94,11 @@ def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
         build.text(NO_ANSWER, "", None)
         return build.fragments
     for n, quote in enumerate(answer.quotes):
-        build.text(quote.text, " " if n else "", SENTENCE if n else None)
+        if quote.gap_before:  # "[…]": this quote does not continue the one before it
+            build.add(GAP_MARK, " " if n else "", SENTENCE if n else None)
+            build.text(quote.text, " ", None)
+        else:
+            build.text(quote.text, " " if n else "", SENTENCE if n else None)
         url = link_url(answer.source(quote.source).document.url)
         link = build.wrap("a", url) if url else None
         # "[1]" or "[1, 2024-10-20]", glued to the quote and measured like any other text, so

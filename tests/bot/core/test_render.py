@@ -151,3 +151,26 @@ def test_a_title_stored_with_bidi_controls_renders_straight_everywhere() -> None
     for text in (render_plain(bidi, TODAY), render_markdown(bidi, TODAY), *document_lines(stored, TODAY)):
         assert invisible_in(text) == set()
     assert display_line("\u202e\u200b\x00", "Untitled") == "Untitled" and display_line(None, "-") == "-"
+
+
+def gapped_answer() -> Answer:
+    """Two spans of one passage that do not touch, then a span of another source."""
+    quotes = [Quote("Missiles hit *two* districts.", 1, 10, 0, 29, 0.6),
+              Quote("Power was cut.", 1, 10, 80, 94, 0.5, gap_before=True),
+              Quote("Trains ran late.", 2, 11, 5, 21, 0.4, gap_before=True)]
+    sources = [Source(1, info(), 0.7), Source(2, info(id="d2"), 0.6)]
+    return Answer("What happened in Kharkiv?", quotes, sources, 0.7)
+
+
+def test_plain_marks_each_gap_between_quoted_spans() -> None:
+    body = render_plain(gapped_answer(), TODAY).split("\n")[0]
+    assert body == "Missiles hit *two* districts. [1] […] Power was cut. [1] […] Trains ran late. [2]"
+
+
+def test_markdown_marks_each_gap_between_quoted_spans() -> None:
+    body = render_markdown(gapped_answer(), TODAY).split("\n")[0]
+    assert body == "Missiles hit \\*two\\* districts. [1] […] Power was cut. [1] […] Trains ran late. [2]"
+
+
+def test_a_quote_that_continues_the_one_before_has_no_gap_mark() -> None:
+    assert "[…]" not in render_plain(answer(), TODAY)

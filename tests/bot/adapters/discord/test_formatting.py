@@ -390,3 +390,13 @@ def test_sources_page_shortens_huge_entries_so_a_page_fits(per_page: int) -> Non
 def test_sources_page_refuses_a_page_size_that_cannot_fit(per_page: int) -> None:
     with pytest.raises(ValueError):
         sources_page(listing(3), 0, per_page=per_page)
+
+
+def test_a_gap_between_quoted_spans_is_marked() -> None:
+    quotes = [Quote("Missiles hit two districts.", 1, 0, 0, 27, 0.5),
+              Quote("Power was cut.", 1, 0, 60, 74, 0.5, gap_before=True)]
+    answer = Answer("question?", quotes, [Source(1, doc(), 0.5)], 0.6)
+    [[embed]] = answer_messages(answer, TODAY)
+    assert embed.description == ("Missiles hit two districts. [[1]](https://example.org/k) "
+                                 "\\[…\\] Power was cut. [[1]](https://example.org/k)")
+    assert_markdown_intact(embed.description)

@@ -383,3 +383,14 @@ def test_sources_page_shortens_huge_titles_so_a_page_fits() -> None:
     entries = visible_text(text).split("\n")[1:]
     assert len(entries) == 8
     assert all(e.startswith("• &<&<") and "… — " in e and "P…, news" in e for e in entries)
+
+
+def test_a_gap_between_quoted_spans_is_marked_and_a_cut_may_fall_before_the_mark() -> None:
+    quotes = [Quote("Missiles hit two districts.", 1, 0, 0, 27, 0.5),
+              Quote("Power was cut.", 1, 0, 60, 74, 0.5, gap_before=True)]
+    answer = Answer("question?", quotes, [Source(1, doc(), 0.5)], 0.6)
+    [message] = answer_messages(answer, TODAY)
+    assert message.startswith('Missiles hit two districts. <a href="https://example.org/k">[1]</a> '
+                              '[…] Power was cut. <a href="https://example.org/k">[1]</a>\n')
+    parts = answer_messages(answer, TODAY, limit=40)
+    assert not any(visible_text(part).rstrip().endswith("[…]") for part in parts)  # the mark stays with its quote

@@ -1,0 +1,280 @@
+"""Which spans of the accepted passages answer the question, and in what order.
+
+After the relevance gate has accepted passages, the answer is chosen sentence by sentence:
+
+1. Passages must be about the places the question names (`bot.core.question_entities`): a
+   passage that never mentions Bucha does not answer "How many were killed in Bucha?". If no
+   accepted passage does, there is no answer. Other names (people, organisations) lift the
+   sentences that mention them but are not insisted on: a quiz's evidence often calls them
+   otherwise ("the company", "the singer"). With several places, one is enough.
+2. Sentences are ranked by their cosine with the question, lifted a little by their passage's
+   cosine and by what the question type asks for (a number for "how many", a date for "when",
+   see `bot.core.question_types`), a direct mention of the named entity, and a fact check for
+   "is it true...". A claim that needs its rebuttal beside it is ranked lower.
+3. The best sentence leads; for "is it true...?" the best sentence of a fact check when there
+   is one, for "what is the latest..." the best sentence of the newest source. More sentences join when close to it (any sentence of the lead's own passage
+   that clears the floor).
+4. Every chosen sentence grows into the span it needs (`bot.core.quote_context`), which must
+   still mention the named entity; spans of one passage that touch are merged.
+
+No model runs here: the sentence vectors and cosines come from the composer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from bot.core.question_entities import Entity, mentions_any, places
+from bot.core.question_types import QuestionType, type_bonus
+from bot.core.quote_context import MAX_SENTENCES, Context, disputed_source, is_caption, quote_context
+from index.recency import published_date
+from index.retriever import ScoredPassage
+from knowledge.documents import Kind
+
+ENTITY_BONUS = 0.04  # for each name of the question the sentence itself mentions
+FACT_CHECK_BONUS = 0.06  # "is it true...?" and the source is a fact check
+CONTESTED_PENALTY = 0.10  # a claim quoted with its rebuttal: an answer only when nothing else is
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the selection needs to know about the question."""
+
+    kind: QuestionType
+    entities: list[Entity] = field(default_factory=list)  # required: see `required_entities`
+    newest_first: bool = False  # "latest", "now", "this week"...
+
+    @property
+    def places(self) -> list[Entity]:
+        return places(self.entities)
+
+
+@dataclass(frozen=True)
+class PassageSentences:
+    """A candidate passage and the (start, end) of each quotable sentence in its text."""
+
+    hit: ScoredPassage
+    spans: list[tuple[int, int]]
+
+    @property
+    def texts(self) -> list[str]:
+        text = self.hit.stored.passage.text
+        return [text[start:end] for start, end in self.spans]
+
+    @property
+    def title(self) -> str:
+        return self.hit.stored.document.title
+
+
+@dataclass(frozen=True)
+class SentenceRef:
+    passage: int  # index into the passages
+    index: int  # index into that passage's sentences
+
+
+@dataclass(frozen=True)
+class ChosenSpan:
+    """Sentences `first`..`last` of passage `passage`, quoted as one contiguous span."""
+
+    passage: int
+    first: int
+    last: int
+    score: float  # the best cosine with the question among its sentences
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SelectionPolicy:
+    min_sentence_score: float = 0.30
+    max_sentences: int = 3  # sentences chosen on their own merit; their context comes on top
+    max_quoted_sentences: int = 6  # everything quoted, context included
+    sentence_margin: float = 0.15  # sentences from other passages must be this close to the lead
+    duplicate_cosine: float = 0.90
+
+
+def about_entities(hit: ScoredPassage, entities: list[Entity]) -> bool:
+    """The passage (with its document's title) mentions a named entity (any one: "Britain and
+    France" may be written "the United Kingdom and France"; sentences naming more rank higher)."""
+    stored = hit.stored
+    return not entities or bool(mentions_any(entities, stored.document.title, stored.passage.text))
+
+
+def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: int) -> list[ScoredPassage]:
+    """Up to `count` accepted passages to quote from, best first: only those about the places
+    the question names (none: no answer); other names only lift the sentences that mention
+    them (see `question_entities.places`). For "latest" questions the newest passage is
+    always among them."""
+    about = [h for h in relevant if about_entities(h, reading.places)]
+    chosen = about[:count]
+    if reading.newest_first and about:
+        newest = max(about, key=_published)
+        if newest not in chosen:
+            chosen = chosen[: count - 1] + [newest]
+    return chosen
+
+
+def _published(hit: ScoredPassage) -> date:
+    return published_date(hit.stored.document.published) or date.min
+
+
+class QuoteSelection:
+    """Ranks the sentences of the candidate passages and grows the chosen ones into spans."""
+
+    def __init__(self, reading: Reading, passages: list[PassageSentences], policy: SelectionPolicy) -> None:
+        """Only sentences that may be quoted become `refs` (so only they are embedded): not a
+        caption, not a claim without its rebuttal, not a sentence whose context is missing,
+        and within a span that mentions the question's names."""
+        self.reading = reading
+        self.passages = passages
+        self.policy = policy
+        self._texts = [passage.texts for passage in passages]
+        # Which of the question's names each sentence (and each title) mentions, found once.
+        self._named = [[mentions_any(reading.entities, text) for text in texts] for texts in self._texts]
+        self._title_named = [bool(mentions_any(reading.entities, p.title)) for p in passages]
+        self._placed = [[any(e.place for e in named) for named in sentences] for sentences in self._named]
+        self._title_places = [bool(mentions_any(reading.places, p.title)) for p in passages]
+        self.refs: list[SentenceRef] = []
+        self._contexts: list[Context] = []
+        for p, passage in enumerate(passages):
+            document = passage.hit.stored.document
+            disputed = disputed_source(document.title, document.kind == Kind.FACT_CHECK)
+            texts = self._texts[p]
+            for i, text in enumerate(texts):
+                if is_caption(text):
+                    continue
+                context = quote_context(texts, i, disputed)
+                if context.quotable and self._about(p, context):
+                    self.refs.append(SentenceRef(p, i))
+                    self._contexts.append(context)
+
+    def _fact_check(self, passage: int) -> bool:
+        return self.passages[passage].hit.stored.document.kind == Kind.FACT_CHECK
+
+    def text(self, ref: SentenceRef) -> str:
+        return self._texts[ref.passage][ref.index]
+
+    def rank(self, scores: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+        """The ranking score of each sentence (cosine-based, with bonuses) and why it got them."""
+        ranks = np.empty(len(self.refs))
+        reasons: list[list[str]] = []
+        for n, ref in enumerate(self.refs):
+            passage = self.passages[ref.passage]
+            text = self.text(ref)
+            value = 0.7 * float(scores[n]) + 0.3 * passage.hit.score
+            why: list[str] = []
+            bonus, reason = type_bonus(self.reading.kind, text)
+            if bonus:
+                value += bonus
+                why.append(reason)
+            named = self._named[ref.passage][ref.index]
+            if named:
+                value += ENTITY_BONUS * len(named)
+                why.append("mentions " + ", ".join(e.name for e in named))
+            if self.reading.kind is QuestionType.IS_IT_TRUE and self._fact_check(ref.passage):
+                value += FACT_CHECK_BONUS
+                why.append("fact check")
+            if "keeps the rebuttal" in self._contexts[n].reasons:
+                value -= CONTESTED_PENALTY
+            ranks[n] = value
+            reasons.append(why)
+        return ranks, reasons
+
+    def context(self, n: int) -> Context:
+        """The span sentence `n` (of `refs`) needs."""
+        return self._contexts[n]
+
+    def _about(self, passage: int, context: Context) -> bool:
+        """The span, its title or the sentence it continues names a place the question names."""
+        if not self.reading.places or self._title_places[passage]:
+            return True
+        return any(self._placed[passage][max(0, context.first - 1) : context.last + 1])
+
+    def choose(self, scores: np.ndarray, vectors: np.ndarray) -> list[ChosenSpan]:
+        """The spans to quote, in reading order (passages in the order first chosen)."""
+        if not self.refs:
+            return []
+        ranks, bonus_reasons = self.rank(scores)
+        order = [int(n) for n in np.argsort(-ranks, kind="stable") if scores[n] >= self.policy.min_sentence_score]
+        if not order:
+            return []
+        lead = order[0]
+        newest = False
+        checks = [n for n in order if self._fact_check(self.refs[n].passage)]
+        if self.reading.kind is QuestionType.IS_IT_TRUE and checks:
+            lead = checks[0]  # "is it true...?": a fact check answers first when there is one
+        elif self.reading.newest_first:
+            newest_passage = max({self.refs[n].passage for n in order},
+                                 key=lambda p: _published(self.passages[p].hit))
+            lead = next(n for n in order if self.refs[n].passage == newest_passage)
+            newest = True
+        spans: list[list[int]] = []  # [passage, first, last, seed]
+        reasons: dict[int, list[str]] = {}
+        seeds = [lead]
+        self._add_span(spans, reasons, lead, scores, bonus_reasons, lead=True, newest=newest)
+        near = max(self.policy.min_sentence_score, float(scores[lead]) - self.policy.sentence_margin)
+        lead_passage = self.refs[lead].passage
+        for n in order:
+            if len(seeds) >= self.policy.max_sentences:
+                break
+            if n == lead or any(s[0] == self.refs[n].passage and s[1] <= self.refs[n].index <= s[2] for s in spans):
+                continue
+            same_passage = self.refs[n].passage == lead_passage
+            if not same_passage and scores[n] < near:
+                continue
+            if np.max(vectors[seeds] @ vectors[n]) >= self.policy.duplicate_cosine:
+                continue
+            if self._add_span(spans, reasons, n, scores, bonus_reasons):
+                seeds.append(n)
+        return self._reading_order(spans, reasons, scores)
+
+    def _add_span(self, spans: list[list[int]], reasons: dict[int, list[str]], n: int, scores: np.ndarray,
+                  bonus_reasons: list[list[str]], lead: bool = False, newest: bool = False) -> bool:
+        context = self._contexts[n]
+        ref = self.refs[n]
+        total = sum(s[2] - s[1] + 1 for s in spans)
+        new = [ref.passage, context.first, context.last, n]
+        for span in spans:  # a span touching one already chosen joins it
+            if span[0] == ref.passage and new[1] <= span[2] + 1 and span[1] <= new[2] + 1:
+                merged_first, merged_last = min(span[1], new[1]), max(span[2], new[2])
+                added = (merged_last - merged_first) - (span[2] - span[1])
+                if merged_last - merged_first + 1 > MAX_SENTENCES + 1 or total + added > self.policy.max_quoted_sentences:
+                    return False
+                span[1], span[2] = merged_first, merged_last
+                reasons[span[3]].extend(r for r in self._reasons(n, scores, bonus_reasons, context)
+                                        if r not in reasons[span[3]])
+                return True
+        if total + context.last - context.first + 1 > self.policy.max_quoted_sentences:
+            return False
+        spans.append(new)
+        why = [f"{'best' if lead else 'close'} sentence (cosine {float(scores[n]):.2f})"]
+        if newest:
+            why.append("newest source")
+        reasons[n] = why + self._reasons(n, scores, bonus_reasons, context)[1:]
+        return True
+
+    @staticmethod
+    def _reasons(n: int, scores: np.ndarray, bonus_reasons: list[list[str]], context: Context) -> list[str]:
+        return [f"also a close sentence (cosine {float(scores[n]):.2f})", *bonus_reasons[n], *context.reasons]
+
+    def _reading_order(self, spans: list[list[int]], reasons: dict[int, list[str]],
+                       scores: np.ndarray) -> list[ChosenSpan]:
+        passages: list[int] = []
+        for span in spans:
+            if span[0] not in passages:
+                passages.append(span[0])
+        ordered = sorted(spans, key=lambda s: (passages.index(s[0]), s[1]))
+        chosen: list[ChosenSpan] = []
+        for passage, first, last, seed in ordered:
+            previous = chosen[-1] if chosen else None
+            best = max(float(scores[n]) for n, ref in enumerate(self.refs)
+                       if ref.passage == passage and first <= ref.index <= last)
+            if previous is not None and previous.passage == passage and previous.last + 1 >= first:
+                chosen[-1] = ChosenSpan(passage, previous.first, max(last, previous.last),
+                                        max(previous.score, best),
+                                        previous.reasons + tuple(r for r in reasons[seed] if r not in previous.reasons))
+            else:
+                chosen.append(ChosenSpan(passage, first, last, best, tuple(reasons[seed])))
+        return chosen

@@ -1,0 +1,141 @@
+"""Choosing the spans to quote: about what the question names, in context, typed, newest first.
+
+The passages are short texts written from situations in news-2022.jsonl; cosines are given
+(the composer computes them with the model), so each rule is seen on its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bot.core.answer_sentences import answer_sentence_spans
+from bot.core.composer import read_question
+from bot.core.quote_selection import (
+    ChosenSpan,
+    PassageSentences,
+    QuoteSelection,
+    SelectionPolicy,
+    candidate_passages,
+)
+from index.retriever import ScoredPassage
+from knowledge.documents import Kind, Passage, StoredPassage
+from tests.factories import document_info
+
+KREMINNA = ("Haidai said it was impossible to know how many civilians had been killed in Kreminna. "
+            "“We have official statistics – about 200 dead – but in reality there are many more,” he said.")
+BUCHA = ("Witnesses of alleged atrocities in Bucha told the Guardian that Russian soldiers had fired on men "
+         "fleeing the town. Local officials said more than 400 bodies had been found in Bucha and nearby towns.")
+BUCHA_DEBUNKED = ("“The UK Guardian published the first postmortem findings of the Bucha incidents: they were "
+                  "caused by Ukraine shelling Bucha,” reads the article from South Review. On Weibo, a "
+                  "military-focused account with millions of followers shared it. Civilians in Bucha were killed "
+                  "by flechettes from shells of a type fired by Russian artillery, a Guardian investigation found.")
+KHERSON_OLD = ("Recapturing Kherson could help restore momentum to Ukraine, analysts said on Wednesday. "
+               "A counteroffensive around Kherson may come within weeks.")
+KHERSON_NEW = ("Ukrainian forces struck a Russian ammunition train in Kherson oblast on Sunday. "
+               "The rail link between Kherson and Crimea is highly unlikely to be operational.")
+
+_ids = iter(range(1, 1000))
+
+
+def hit(text: str, score: float, title: str = "War report", published: str = "2022-05-01",
+        kind: Kind = Kind.NEWS) -> ScoredPassage:
+    number = next(_ids)
+    document = document_info(id=f"d{number}", title=title, published=published, kind=kind)
+    return ScoredPassage(StoredPassage(Passage(number, document.id, 0, text, 0, len(text)), document), score)
+
+
+def select(question: str, hits: list[ScoredPassage], cosines: list[list[float]]) -> tuple[list[ChosenSpan], list[str]]:
+    """Chosen spans for `question`, and their texts; `cosines[i]` are passage i's sentences' cosines."""
+    reading = read_question(question)
+    kept = candidate_passages(hits, reading, 8)
+    passages = [PassageSentences(h, answer_sentence_spans(h.stored.passage.text)) for h in kept]
+    by_passage = {id(h): c for h, c in zip(hits, cosines)}
+    for passage in passages:
+        assert len(by_passage[id(passage.hit)]) == len(passage.spans)
+    selection = QuoteSelection(reading, passages, SelectionPolicy())
+    # Only quotable sentences are refs (and would be embedded): their cosines, in order.
+    scores = np.array([by_passage[id(passages[r.passage].hit)][r.index] for r in selection.refs])
+    vectors = np.eye(len(scores))  # no two sentences are duplicates
+    chosen = selection.choose(scores, vectors)
+    texts = []
+    for span in chosen:
+        passage = passages[span.passage]
+        texts.append(passage.hit.stored.passage.text[passage.spans[span.first][0]:passage.spans[span.last][1]])
+    return chosen, texts
+
+
+def test_a_sentence_about_another_place_is_not_an_answer() -> None:
+    kreminna, bucha = hit(KREMINNA, 0.62), hit(BUCHA, 0.48)
+    chosen, texts = select("How many were killed in Bucha?", [kreminna, bucha], [[0.6, 0.7], [0.45, 0.5]])
+    assert texts and all("Bucha" in t for t in texts)
+    assert not any("200 dead" in t for t in texts)
+    assert "has a quantity" in chosen[0].reasons or "has a quantity" in " ".join(r for c in chosen for r in c.reasons)
+
+
+def test_no_passage_about_the_named_place_means_no_candidates() -> None:
+    assert candidate_passages([hit(KREMINNA, 0.62)], read_question("How many were killed in Bucha?"), 8) == []
+
+
+def test_a_rebutted_claim_is_not_the_answer_and_the_finding_is() -> None:
+    debunk = hit(BUCHA_DEBUNKED, 0.57, title="China’s pro-Russia propaganda exposed by online activists")
+    chosen, texts = select("What happened in Bucha?", [debunk], [[0.64, 0.2, 0.5]])
+    assert texts == ["Civilians in Bucha were killed by flechettes from shells of a type fired by Russian "
+                     "artillery, a Guardian investigation found."]
+    assert chosen[0].reasons[0] == "best sentence (cosine 0.50)"
+
+
+def test_a_claim_quoted_with_its_rebuttal_follows_the_plain_report() -> None:
+    claim = hit("Russia’s defense minister claimed that Ukraine had used a HIMARS to strike the prison in Olenivka. "
+                "Ukraine rejected the claim, accusing Russia of bombing the facility in Olenivka.", 0.55)
+    report = hit("At least 40 captured fighters were killed in the blast at the prison in Olenivka, "
+                 "according to both Ukrainian and Russian officials.", 0.5)
+    chosen, texts = select("What happened at the prison in Olenivka?", [claim, report], [[0.6, 0.4], [0.58]])
+    assert texts[0].startswith("At least 40 captured fighters")
+    assert texts[1].endswith("bombing the facility in Olenivka.")  # the claim comes with its rebuttal
+    assert "keeps the rebuttal" in chosen[1].reasons
+
+
+def test_the_latest_question_leads_with_the_newest_source() -> None:
+    old = hit(KHERSON_OLD, 0.6, published="2022-07-27")
+    new = hit(KHERSON_NEW, 0.45, published="2022-07-31")
+    chosen, texts = select("What is the latest on Kherson?", [old, new], [[0.55, 0.5], [0.4, 0.38]])
+    assert texts[0].startswith("Ukrainian forces struck a Russian ammunition train")
+    assert "newest source" in chosen[0].reasons
+
+
+def test_sentences_that_touch_are_one_span_and_the_rest_are_separate() -> None:
+    text = ("Russian forces shelled Kharkiv on Wednesday. At least 15 civilians were killed in Kharkiv. "
+            "Snake Island was attacked on Monday. Kharkiv’s metro reopened in May.")
+    chosen, texts = select("What happened in Kharkiv?", [hit(text, 0.6)], [[0.6, 0.55, 0.1, 0.4]])
+    assert texts == ["Russian forces shelled Kharkiv on Wednesday. At least 15 civilians were killed in Kharkiv.",
+                     "Kharkiv’s metro reopened in May."]
+    assert [(c.first, c.last) for c in chosen] == [(0, 1), (3, 3)]
+
+
+def test_a_how_many_question_prefers_the_sentence_with_a_number_on_a_near_tie() -> None:
+    text = ("Russia said Ukrainian troops had surrendered at the Azovstal steelworks. "
+            "Russia said a further 771 Ukrainian troops had surrendered at Azovstal.")
+    chosen, texts = select("How many troops surrendered at Azovstal?", [hit(text, 0.6)], [[0.62, 0.6]])
+    # The numbered sentence leads (cosine 0.60 beats 0.62 with its bonus); the other touches it,
+    # so both are one span.
+    assert chosen[0].reasons[:2] == ("best sentence (cosine 0.60)", "has a quantity")
+    assert texts == [text]
+
+
+def test_is_it_true_leads_with_a_fact_check_when_there_is_one() -> None:
+    news = hit("Russian media said the Bucha images were staged by Kyiv, and Moscow repeated it.", 0.6)
+    check = hit("Satellite images show bodies lay in a Bucha street while Russian troops held it; the claim "
+                "that they were staged is false.", 0.58, kind=Kind.FACT_CHECK, title="Bucha images: fact check")
+    chosen, texts = select("Is it true that the Bucha images were staged?", [news, check], [[0.7], [0.5]])
+    assert texts[0].startswith("Satellite images") and "fact check" in chosen[0].reasons
+
+
+def test_a_person_the_passages_do_not_name_is_preferred_not_insisted_on() -> None:
+    # The quiz's evidence says "the company's founder", not her name: still an answer.
+    evidence = hit("The founder of Theranos was found guilty of defrauding investors.", 0.6)
+    other = hit("Elizabeth Holmes said she would appeal the verdict.", 0.5)
+    reading = read_question("Was Elizabeth Holmes found guilty?")
+    assert candidate_passages([evidence], reading, 8) == [evidence]
+    assert candidate_passages([evidence, other], reading, 8) == [evidence, other]  # her name only lifts
+    # A place is insisted on.
+    assert candidate_passages([evidence], read_question("Who was found guilty in Bucha?"), 8) == []
