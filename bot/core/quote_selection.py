@@ -22,7 +22,7 @@ No model runs here: the sentence vectors and cosines come from the composer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -146,6 +146,10 @@ class QuoteSelection:
                 if is_caption(text):
                     continue
                 context = quote_context(texts, i, disputed)
+                if context.orphan and context.first == 0 and passage.hit.stored.passage.start == 0:
+                    # The document's opening sentence ("The ministry said..."): nothing comes
+                    # before it, so its subject is not in another passage.
+                    context = replace(context, orphan=False)
                 if context.quotable and self._about(p, context):
                     self.refs.append(SentenceRef(p, i))
                     self._contexts.append(context)

@@ -38,10 +38,12 @@ _ids = iter(range(1, 1000))
 
 
 def hit(text: str, score: float, title: str = "War report", published: str = "2022-05-01",
-        kind: Kind = Kind.NEWS) -> ScoredPassage:
+        kind: Kind = Kind.NEWS, start: int = 0) -> ScoredPassage:
+    """`start`: the passage's offset in its document (0: it opens the document)."""
     number = next(_ids)
     document = document_info(id=f"d{number}", title=title, published=published, kind=kind)
-    return ScoredPassage(StoredPassage(Passage(number, document.id, 0, text, 0, len(text)), document), score)
+    passage = Passage(number, document.id, 1 if start else 0, text, start, start + len(text))
+    return ScoredPassage(StoredPassage(passage, document), score)
 
 
 def select(question: str, hits: list[ScoredPassage], cosines: list[list[float]]) -> tuple[list[ChosenSpan], list[str]]:
@@ -139,3 +141,14 @@ def test_a_person_the_passages_do_not_name_is_preferred_not_insisted_on() -> Non
     assert candidate_passages([evidence, other], reading, 8) == [evidence, other]  # her name only lifts
     # A place is insisted on.
     assert candidate_passages([evidence], read_question("Who was found guilty in Bucha?"), 8) == []
+
+
+def test_a_document_opening_with_the_ministry_is_quoted_but_a_later_passage_opening_so_is_not() -> None:
+    """"The ministry said..." opening a document has no antecedent elsewhere; opening a later
+    passage, which ministry is in the passage before, so it is not quoted on its own."""
+    text = "The ministry said deliveries of fuel and food to Kherson resumed on Monday."
+    question = "Did deliveries of fuel and food to Kherson resume?"
+    _, texts = select(question, [hit(text, 0.8)], [[0.8]])
+    assert texts == [text]
+    _, texts = select(question, [hit(text, 0.8, start=400)], [[0.8]])
+    assert texts == []
