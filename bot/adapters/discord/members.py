@@ -90,7 +90,7 @@ class Members(commands.Cog):
         Blocking (the help counts the sources): run it on the question pool."""
         if notice.wants_help:
             return HELP.format(sources=self.core.service.questions.source_count(),
-                               minutes=f"{self.core.service.settings.conversation_minutes:g}")
+                               minutes=f"{self.core.service.conversation.limits.minutes:g}")
         return notice.text
 
     async def _messages(self, reply: Reply) -> list[tuple[list[discord.Embed], str, discord.ui.View | None]]:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.core.answer import NO_ANSWER
 from bot.core.errors import QuestionError
-from bot.core.render import render_markdown, render_plain
+from bot.core.render import gap_prefix, render_markdown, render_plain
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import Settings
 from index.embedder import SentenceTransformerEmbedder
@@ -63,7 +63,7 @@ def test_off_topic_questions_are_declined(seeded_bot: CrisisBot, question: str) 
 def test_answer_text_is_only_quotes_and_markers(seeded_bot: CrisisBot) -> None:
     answer = seeded_bot.ask("What did Zelensky say to Trump?")
     body = render_plain(answer).split("\n\nSources:")[0]
-    rebuilt = " ".join(f"{q.text} [{q.source}]" for q in answer.quotes)
+    rebuilt = " ".join(f"{gap_prefix(q)}{q.text} [{q.source}]" for q in answer.quotes)
     assert body == rebuilt
     source_lines = render_plain(answer).split("\n\nSources:\n")[1]
     assert "Turning Tides" in source_lines and "analysis" in source_lines
