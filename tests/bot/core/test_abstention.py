@@ -40,7 +40,7 @@ def test_seed_questions_quote_the_article_verbatim(seeded_bot: CrisisBot) -> Non
 
 @pytest.mark.slow
 def test_off_topic_questions_are_declined_on_the_statements_corpus(tmp_path: Path, real_embedder: object) -> None:
-    """The realistic case: 1,796 official statements about the war; at most 3 of 60 answered."""
+    """The realistic case: 1,796 official statements about the war; at most 2 of 60 answered."""
     from bot.runtime.settings import load_settings
     from tests.conftest import shared_file
 
@@ -49,7 +49,7 @@ def test_off_topic_questions_are_declined_on_the_statements_corpus(tmp_path: Pat
     # A third of the corpus keeps the test under a minute and the rate representative.
     bot.ingest(statements[::3])
     answered = [q for q in OFF_TOPIC if bot.ask(q).found]
-    assert len(answered) <= 3, answered
+    assert len(answered) <= 2, answered
 
 
 @pytest.fixture(scope="module")
@@ -83,4 +83,4 @@ def test_off_topic_questions_on_general_news_are_mostly_declined(realtimeqa_bot:
     """The worst case: general news covers sports and celebrities too, so some off-topic
     questions meet a related passage. docs/evaluation.md reports the measured rate; this keeps it."""
     answered = [q for q in OFF_TOPIC if realtimeqa_bot.ask(q).found]
-    assert len(answered) <= 18, answered  # 15 measured
+    assert len(answered) <= 18, answered  # 17 measured (15 with the cosine threshold of 0.45)
