@@ -8,11 +8,12 @@ prints the same figures per kind with every miss (benchmarks/results/answer_set.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import pytest
 
+from bot.core.conversation import Reply
+from bot.core.conversation_memory import ConversationKey
 from bot.runtime.answer_set import Report, load_items, run_answer_set
 from bot.runtime.service import CrisisBot
 from bot.runtime.settings import load_settings
@@ -22,20 +23,14 @@ from tests.conftest import PROJECT, shared_file
 ANSWER_SET = PROJECT / "tests" / "data" / "answer_set.jsonl"
 
 
-def ask_turns_of(bot: CrisisBot) -> Any:
-    """One conversation per call: through the bot's conversation memory when it has one,
-    else each message on its own (follow-ups then lack their context and mostly miss)."""
-    conversation = getattr(bot, "conversation", None)
-    if conversation is None:
-        return lambda messages: [bot.ask(m) for m in messages]
-    from importlib import import_module
-
-    key_type = import_module("bot.core.conversation_memory").ConversationKey
+def ask_turns_of(bot: CrisisBot) -> Callable[[list[str]], Sequence[Reply]]:
+    """One conversation per call, through the bot's conversation memory: a follow-up pair's
+    second message leans on the first, as it does in a private chat."""
     counter = iter(range(1_000_000))
 
-    def ask_turns(messages: list[str]) -> Sequence[Any]:
-        key = key_type("test", f"conversation-{next(counter)}", "reader")
-        return [conversation.reply(m, key=key) for m in messages]
+    def ask_turns(messages: list[str]) -> Sequence[Reply]:
+        key = ConversationKey("test", f"conversation-{next(counter)}", "reader")
+        return [bot.conversation.reply(m, key=key) for m in messages]
 
     return ask_turns
 
