@@ -25,6 +25,8 @@ from knowledge.documents import DocumentInfo
 from knowledge.store_interface import KnowledgeStore
 
 
+_MAX_RETRIEVED = 100  # passages searched for one answer, "tell me more" included
+
 
 def clean_question(text: str, limit: int) -> str:
     """Collapse white space and refuse empty or over-long questions before any work."""
@@ -102,9 +104,12 @@ class Questions:
         ports.ensure_open()
         searched = searchable_question(text)  # "Is it true that X?" is searched as "X?"
         query = ports.retriever.embed_query(searched)
-        hits = ports.retriever.search_vector(query, self.limits.retrieve_k + len(exclude_passages), searched, asked_at)
+        # Bounded: a person pressing "More" again and again must not make each search, and
+        # the composer's work on its hits, grow with the passages already quoted.
+        wanted = min(self.limits.retrieve_k + len(exclude_passages), _MAX_RETRIEVED)
+        hits = ports.retriever.search_vector(query, wanted, searched, asked_at)
         if exclude_passages:
-            hits = [h for h in hits if h.stored.passage.id not in exclude_passages]
+            hits = [h for h in hits if h.stored.passage.id not in exclude_passages][: self.limits.retrieve_k]
         answer = ports.composer.compose(text, query, hits, asked_at)
         if actor is not None:
             answer = replace(answer, id=ports.feedback.record_answer(actor, answer))
