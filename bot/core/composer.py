@@ -56,6 +56,7 @@ class AnswerPolicy:
     candidate_passages: int = 3  # more (8) let weaker passages crowd the answer: realtimeqa "contains" fell 2 points
     sentence_margin: float = 0.15  # extra sentences must be this close to the best one
     duplicate_cosine: float = 0.90
+    lead_words: int = 80  # the best sentence's span takes in its neighbours up to this many words
 
 
 class AnswerComposer:
@@ -108,7 +109,8 @@ class AnswerComposer:
         p = self.policy
         return SelectionPolicy(min_sentence_score=p.min_sentence_score, max_sentences=p.max_sentences,
                                max_quoted_sentences=p.max_quoted_sentences,
-                               sentence_margin=p.sentence_margin, duplicate_cosine=p.duplicate_cosine)
+                               sentence_margin=p.sentence_margin, duplicate_cosine=p.duplicate_cosine,
+                               lead_words=p.lead_words)
 
     @staticmethod
     def _number(question: str, chosen: list[ChosenSpan], passages: list[PassageSentences], best: float,

@@ -93,6 +93,7 @@ class SelectionPolicy:
     max_quoted_sentences: int = 6  # everything quoted, context included
     sentence_margin: float = 0.15  # sentences from other passages must be this close to the lead
     duplicate_cosine: float = 0.90
+    lead_words: int = 0  # the lead span grows into its neighbours up to this many words (0: not at all)
 
 
 def about_entities(hit: ScoredPassage, entities: list[Entity]) -> bool:
@@ -214,6 +215,8 @@ class QuoteSelection:
         reasons: dict[int, list[str]] = {}
         seeds = [lead]
         self._add_span(spans, reasons, lead, scores, bonus_reasons, lead=True, newest=newest)
+        if self.policy.lead_words:
+            self._widen(spans[0], reasons[lead])
         near = max(self.policy.min_sentence_score, float(scores[lead]) - self.policy.sentence_margin)
         lead_passage = self.refs[lead].passage
         for n in order:
@@ -254,6 +257,37 @@ class QuoteSelection:
             why.append("newest source")
         reasons[n] = why + self._reasons(n, scores, bonus_reasons, context)[1:]
         return True
+
+    def _widen(self, span: list[int], reasons: list[str]) -> None:
+        """The lead span takes in its neighbours in the passage, one sentence at a time, after
+        then before, while the whole stays within `lead_words`: a quiz's answer (and a
+        reader's context) is usually next to the sentence most like the question. A neighbour
+        that may not be quoted (a caption, a claim without its rebuttal, a sentence whose
+        antecedent is outside the passage) stops the growth on its side."""
+        texts = self._texts[span[0]]
+        document = self.passages[span[0]].hit.stored.document
+        disputed = disputed_source(document.title, document.kind == Kind.FACT_CHECK)
+        words = sum(len(texts[i].split()) for i in range(span[1], span[2] + 1))
+        open_sides = {1: True, -1: True}
+        grown = False
+        while any(open_sides.values()):
+            for side in (1, -1):
+                if not open_sides[side]:
+                    continue
+                j = span[2] + 1 if side == 1 else span[1] - 1
+                if not 0 <= j < len(texts) or is_caption(texts[j]):
+                    open_sides[side] = False
+                    continue
+                context = quote_context(texts, j, disputed)
+                first, last = min(span[1], context.first), max(span[2], context.last)
+                added = sum(len(texts[i].split()) for i in range(first, last + 1)) - words
+                if context.rebutted or (context.orphan and context.first < span[1]) \
+                        or words + added > self.policy.lead_words:
+                    open_sides[side] = False
+                    continue
+                span[1], span[2], words, grown = first, last, words + added, True
+        if grown and "with its neighbours" not in reasons:
+            reasons.append("with its neighbours")
 
     @staticmethod
     def _reasons(n: int, scores: np.ndarray, bonus_reasons: list[list[str]], context: Context) -> list[str]:

@@ -139,3 +139,27 @@ def test_a_person_the_passages_do_not_name_is_preferred_not_insisted_on() -> Non
     assert candidate_passages([evidence, other], reading, 8) == [evidence, other]  # her name only lifts
     # A place is insisted on.
     assert candidate_passages([evidence], read_question("Who was found guilty in Bucha?"), 8) == []
+
+
+def test_the_best_sentence_brings_its_neighbours_within_the_word_budget() -> None:
+    text = ("Ukrainian forces struck a Russian ammunition train in Kherson oblast on Sunday. "
+            "The rail link between Kherson and Crimea is highly unlikely to be operational. "
+            "Officials said the strike destroyed at least 20 wagons of shells.")
+    passage = hit(text, 0.6)
+    reading = read_question("Was the Kherson rail link hit?")
+    passages = [PassageSentences(passage, answer_sentence_spans(text))]
+    for budget, expected in ((0, (1, 1)), (80, (0, 2))):
+        selection = QuoteSelection(reading, passages, SelectionPolicy(lead_words=budget))
+        scores = np.array([0.2, 0.6, 0.1])[[r.index for r in selection.refs]]
+        [span] = selection.choose(scores, np.eye(len(scores)))
+        assert (span.first, span.last) == expected
+    tight = QuoteSelection(reading, passages, SelectionPolicy(lead_words=27))
+    [span] = tight.choose(np.array([0.2, 0.6, 0.1]), np.eye(3))
+    assert (span.first, span.last) == (1, 2)  # the sentence after fits in 27 words, the one before no more
+
+
+def test_the_neighbours_stop_at_a_rebutted_claim() -> None:
+    chosen, texts = select("Who killed the civilians in Bucha?",
+                           [hit(BUCHA_DEBUNKED, 0.57, title="China’s pro-Russia propaganda exposed by online activists")],
+                           [[0.6, 0.2, 0.5]])
+    assert texts and not any("caused by Ukraine shelling" in t for t in texts)
