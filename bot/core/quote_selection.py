@@ -117,6 +117,12 @@ def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: i
     return chosen
 
 
+def published_by(hit: ScoredPassage, day: date) -> bool:
+    """The passage's source was published on or before `day` (or carries no date)."""
+    published = published_date(hit.stored.document.published)
+    return published is None or published <= day
+
+
 def _published(hit: ScoredPassage) -> date:
     return published_date(hit.stored.document.published) or date.min
 
