@@ -102,3 +102,9 @@ def test_the_other_spelling_of_a_place_is_a_mention() -> None:
     assert kiev.place and kiev.found_in("a puppet government in Kyiv")
     [odesa] = question_entities("Was the port in Odesa hit?")
     assert odesa.found_in("missiles struck Odessa")
+
+
+def test_an_event_an_institution_or_a_quoted_phrase_is_not_a_place() -> None:
+    assert places_in("How long is London Cocktail Week running in London?") == ["London"]
+    assert places_in("Which official faces impeachment proceedings in the House?") == []
+    assert places_in('An event billed as "the showdown on Earth" was launched in which state?') == []
