@@ -99,7 +99,7 @@ class AnswerComposer:
         relevant = sorted(accepted, key=lambda h: not published_by(h, known_by))
         if not relevant:
             return Answer(question, best_passage_score=best, explanation=explanation)
-        reading = read_question(question)
+        reading = replace(read_question(question), known_by=known_by)
         passages = [PassageSentences(hit, _sentence_spans(hit.stored.passage.text))
                     for hit in candidate_passages(relevant, reading, self.policy.candidate_passages)]
         selection = QuoteSelection(reading, passages, self._selection_policy())

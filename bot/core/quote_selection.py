@@ -46,6 +46,11 @@ class Reading:
     kind: QuestionType
     entities: list[Entity] = field(default_factory=list)  # required: see `required_entities`
     newest_first: bool = False  # "latest", "now", "this week"...
+    known_by: date = date.max  # sources dated later were not there to read on the day asked
+
+    def newness(self, hit: ScoredPassage) -> tuple[bool, date]:
+        """Sorts sources oldest to newest as of the day asked: any dated after it comes first."""
+        return published_by(hit, self.known_by), _published(hit)
 
     @property
     def places(self) -> list[Entity]:
@@ -111,7 +116,7 @@ def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: i
     about = [h for h in relevant if about_entities(h, reading.places)]
     chosen = about[:count]
     if reading.newest_first and about:
-        newest = max(about, key=_published)
+        newest = max(about, key=reading.newness)
         if newest not in chosen:
             chosen = chosen[: count - 1] + [newest]
     return chosen
@@ -214,7 +219,7 @@ class QuoteSelection:
             lead = checks[0]  # "is it true...?": a fact check answers first when there is one
         elif self.reading.newest_first:
             newest_passage = max({self.refs[n].passage for n in order},
-                                 key=lambda p: _published(self.passages[p].hit))
+                                 key=lambda p: self.reading.newness(self.passages[p].hit))
             lead = next(n for n in order if self.refs[n].passage == newest_passage)
             newest = True
         spans: list[list[int]] = []  # [passage, first, last, seed]

@@ -6,6 +6,9 @@ The passages are short texts written from situations in news-2022.jsonl; cosines
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 import numpy as np
 
 from bot.core.answer_sentences import answer_sentence_spans
@@ -163,3 +166,10 @@ def test_the_neighbours_stop_at_a_rebutted_claim() -> None:
                            [hit(BUCHA_DEBUNKED, 0.57, title="China’s pro-Russia propaganda exposed by online activists")],
                            [[0.6, 0.2, 0.5]])
     assert texts and not any("caused by Ukraine shelling" in t for t in texts)
+
+
+def test_the_latest_is_the_newest_source_as_of_the_day_asked() -> None:
+    old, new = hit(KHERSON_OLD, 0.55, published="2022-07-27"), hit(KHERSON_NEW, 0.5, published="2022-07-31")
+    reading = replace(read_question("What is the latest on Kherson?"), known_by=date(2022, 7, 28))
+    assert candidate_passages([old, new], reading, 1) == [old]
+    assert candidate_passages([old, new], read_question("What is the latest on Kherson?"), 1) == [new]
