@@ -15,7 +15,8 @@ After the relevance gate has accepted passages, the answer is chosen sentence by
    is one, for "what is the latest..." the best sentence of the newest source. More sentences join when close to it (any sentence of the lead's own passage
    that clears the floor).
 4. Every chosen sentence grows into the span it needs (`bot.core.quote_context`), which must
-   still mention the named entity; spans of one passage that touch are merged.
+   still mention the named entity; spans of one passage that touch are merged. The lead span
+   also takes in its neighbours up to `lead_words` (`QuoteSelection._widen`).
 
 No model runs here: the sentence vectors and cosines come from the composer.
 """
