@@ -8,7 +8,8 @@ source. `compose` is a short pipeline:
 1. every hit's answer sentences are embedded once (cached vectors); the gate judges each hit
    on its features, its best sentence's cosine among them, and accepts passages;
 2. the question is read: its type, the names it asks about (`read_question`);
-3. the passages about those names are the candidates (`quote_selection.candidate_passages`);
+3. the passages about those names are the candidates (`quote_selection.candidate_passages`),
+   sources published by the day asked before any dated after it;
 4. their sentences are embedded (cached vectors) and compared with the question;
 5. `quote_selection.QuoteSelection` picks sentences and grows each into the contiguous span its
    meaning needs (`quote_context`);
@@ -21,7 +22,7 @@ and adapters say plainly that the knowledge base has no answer.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -38,11 +39,15 @@ from bot.core.quote_selection import (
     Reading,
     SelectionPolicy,
     candidate_passages,
+    published_by,
 )
 from bot.core.relevance import GatePolicy, RelevanceGate
 from index.embedder import Embedder
 from index.recency import mentions_recency
 from index.retriever import ScoredPassage
+
+
+FUTURE_SLACK_DAYS = 1  # a source dated tomorrow may be today's in another time zone
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class AnswerPolicy:
     candidate_passages: int = 3  # more (8) let weaker passages crowd the answer: realtimeqa "contains" fell 2 points
     sentence_margin: float = 0.15  # extra sentences must be this close to the best one
     duplicate_cosine: float = 0.90
+    lead_words: int = 80  # the best sentence's span takes in its neighbours up to this many words
 
 
 class AnswerComposer:
@@ -86,10 +92,14 @@ class AnswerComposer:
             row += len(hit_spans)
             judged.append(gate.judge(hit, float(own.max()) if len(own) else hit.score))
         explanation = Explanation(classify(question).value, searched, candidates=judged)
-        relevant = [h for h, verdict in zip(hits, judged) if verdict.accepted]
+        # A source dated after the day asked was not there to read on that day (questions replayed
+        # on their date, `crisisbot eval`): it only answers when nothing older does.
+        known_by = (asked_at or date.today()) + timedelta(days=FUTURE_SLACK_DAYS)
+        accepted = [h for h, verdict in zip(hits, judged) if verdict.accepted]
+        relevant = sorted(accepted, key=lambda h: not published_by(h, known_by))
         if not relevant:
             return Answer(question, best_passage_score=best, explanation=explanation)
-        reading = read_question(question)
+        reading = replace(read_question(question), known_by=known_by)
         passages = [PassageSentences(hit, _sentence_spans(hit.stored.passage.text))
                     for hit in candidate_passages(relevant, reading, self.policy.candidate_passages)]
         selection = QuoteSelection(reading, passages, self._selection_policy())
@@ -108,7 +118,8 @@ class AnswerComposer:
         p = self.policy
         return SelectionPolicy(min_sentence_score=p.min_sentence_score, max_sentences=p.max_sentences,
                                max_quoted_sentences=p.max_quoted_sentences,
-                               sentence_margin=p.sentence_margin, duplicate_cosine=p.duplicate_cosine)
+                               sentence_margin=p.sentence_margin, duplicate_cosine=p.duplicate_cosine,
+                               lead_words=p.lead_words)
 
     @staticmethod
     def _number(question: str, chosen: list[ChosenSpan], passages: list[PassageSentences], best: float,

@@ -51,6 +51,24 @@ _LOCATIVE = ("in", "to", "at", "on", "from", "near", "around", "into", "outside"
 _DEMONYM_ENDINGS = ("ian", "ians", "ean", "eans", "can", "cans", "uan", "uans", "ese", "ish", "ch", "ern")
 _RUN_BREAK = re.compile(r"[,;:?!()\"“”«».]")
 _SENTENCE_END = re.compile(r"[.?!]\s*$")
+_NOT_PLACES = frozenset("""
+week day days weekend awards award festival cup games olympics championship championships open
+summit conference show prize league party committee house senate parliament congress commons
+council assembly court expo fair marathon tour series election elections
+""".split())
+_NUMBERED = re.compile(r"\.?\s+(?:of\s+)?\d")
+# Spellings of the same place that share no stem: a question may use either.
+_VARIANTS = {"kiev": "Kyiv", "kyiv": "Kiev", "kharkov": "Kharkiv", "kharkiv": "Kharkov",
+             "odessa": "Odesa", "odesa": "Odessa", "lvov": "Lviv", "lviv": "Lvov",
+             "nikolaev": "Mykolaiv", "mykolaiv": "Nikolaev", "zaporozhye": "Zaporizhzhia",
+             "zaporizhzhia": "Zaporozhye"}
+
+
+def _inside_quotes(text: str, position: int) -> bool:
+    """An odd number of quotation marks stands before `position` (typographic pairs counted
+    as opened minus closed)."""
+    before = text[:position]
+    return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
 
 
 def _without_possessive(word: str) -> str:
@@ -106,6 +124,8 @@ def _entity(words: list[str], optional: bool = False, place: bool = False) -> En
     capitals = [w[0] for w in words if w[0].isupper()]
     if len(capitals) >= 2 and not acronym:  # "United States": "US", "U.S."; "European Union": "EU"
         forms.append(r"\.?".join(capitals) + r"\.?(?![\w.])")
+    if len(words) == 1 and (variant := _VARIANTS.get(_without_possessive(words[0]).lower())):
+        forms.append(_word_pattern(_stem(variant)))
     if acronym and len(words) == 1 and 2 <= len(stems[0]) <= 4 and stems[0].isalpha():
         forms.append(r"\s+".join(re.escape(letter) + r"[a-z]+" for letter in stems[0]))
     # An inflection continues in lower case ("Kyivan", "Бучі"); "KyivIndependent" is another name.
@@ -134,8 +154,9 @@ def question_entities(question: str) -> list[Entity]:
     run: list[str] = []
     after_wh = False  # the run follows "which"/"what" (maybe with one adjective between)
     located = False  # the run follows "in", "to", "at"... (maybe with "the" between)
+    quoted = False  # the run stands inside quotation marks: "the showdown on Earth" is a quote's wording
 
-    def close(next_word: str) -> None:
+    def close(next_word: str, owner: bool = False, numbered: bool = False) -> None:
         nonlocal run
         if run:
             # "Which US state...?", "which English city...?": the name narrows the thing asked
@@ -143,8 +164,14 @@ def question_entities(question: str) -> list[Entity]:
             modifier = after_wh and next_word[:1].islower()
             # "in Bucha?", "to Kyiv last week": a place; "on the Netflix show", "at the
             # Azovstal plant": the name qualifies a thing, which is what the answer is about.
-            qualifies = next_word[:1].islower() and next_word.lower() not in _NOT_NAMES | _AFTER_PLACE
-            entities.append(_entity(run, optional=modifier, place=located and not qualifies))
+            # "on Crossrail's delayed line", "in India's latest elections": the owner of a thing;
+            # "at Euro 2024", "the Group of 7", "No. 10": an event, a body, an address.
+            qualifies = owner or numbered or (
+                next_word[:1].islower() and next_word.lower() not in _NOT_NAMES | _AFTER_PLACE)
+            # "in London Cocktail Week", "in the House": an event or an institution, not a place.
+            institution = _without_possessive(run[-1]).lower() in _NOT_PLACES
+            entities.append(_entity(run, optional=modifier,
+                                    place=located and not (qualifies or institution or quoted)))
             run = []
 
     matches = list(_WORD.finditer(question))
@@ -162,10 +189,14 @@ def question_entities(question: str) -> list[Entity]:
                 after_wh = bool(recent) and (recent[-1] in _WH or (
                     len(recent) > 1 and recent[-2] in _WH and recent[-1] not in _NOT_NAMES))
                 located = bool(recent) and (recent[-1] in _LOCATIVE or (
-                    len(recent) > 1 and recent[-2] in _LOCATIVE and recent[-1] == "the"))
+                    len(recent) > 1 and recent[-2] in _LOCATIVE and recent[-1] == "the")) \
+                    and not re.search(r"\d\s*$", gap)  # "at the 2023 Laureus Awards": an event
+                quoted = _inside_quotes(question, match.start())
             run.append(word)
             if word.endswith(_POSSESSIVE):  # "Biden's Ukraine policy": two names
-                close("")
+                close("", owner=True)
+            elif _NUMBERED.match(question, match.end()):
+                close("", numbered=True)
         elif run and word == "of" and following[:1].isupper():  # "University of California"
             run.append(word)
         else:

@@ -15,7 +15,8 @@ After the relevance gate has accepted passages, the answer is chosen sentence by
    is one, for "what is the latest..." the best sentence of the newest source. More sentences join when close to it (any sentence of the lead's own passage
    that clears the floor).
 4. Every chosen sentence grows into the span it needs (`bot.core.quote_context`), which must
-   still mention the named entity; spans of one passage that touch are merged.
+   still mention the named entity; spans of one passage that touch are merged. The lead span
+   also takes in its neighbours up to `lead_words` (`QuoteSelection._widen`).
 
 No model runs here: the sentence vectors and cosines come from the composer.
 """
@@ -46,6 +47,11 @@ class Reading:
     kind: QuestionType
     entities: list[Entity] = field(default_factory=list)  # required: see `required_entities`
     newest_first: bool = False  # "latest", "now", "this week"...
+    known_by: date = date.max  # sources dated later were not there to read on the day asked
+
+    def newness(self, hit: ScoredPassage) -> tuple[bool, date]:
+        """Sorts sources oldest to newest as of the day asked: any dated after it comes first."""
+        return published_by(hit, self.known_by), _published(hit)
 
     @property
     def places(self) -> list[Entity]:
@@ -93,6 +99,7 @@ class SelectionPolicy:
     max_quoted_sentences: int = 6  # everything quoted, context included
     sentence_margin: float = 0.15  # sentences from other passages must be this close to the lead
     duplicate_cosine: float = 0.90
+    lead_words: int = 0  # the lead span grows into its neighbours up to this many words (0: not at all)
 
 
 def about_entities(hit: ScoredPassage, entities: list[Entity]) -> bool:
@@ -110,10 +117,16 @@ def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: i
     about = [h for h in relevant if about_entities(h, reading.places)]
     chosen = about[:count]
     if reading.newest_first and about:
-        newest = max(about, key=_published)
+        newest = max(about, key=reading.newness)
         if newest not in chosen:
             chosen = chosen[: count - 1] + [newest]
     return chosen
+
+
+def published_by(hit: ScoredPassage, day: date) -> bool:
+    """The passage's source was published on or before `day` (or carries no date)."""
+    published = published_date(hit.stored.document.published)
+    return published is None or published <= day
 
 
 def _published(hit: ScoredPassage) -> date:
@@ -211,13 +224,15 @@ class QuoteSelection:
             lead = checks[0]  # "is it true...?": a fact check answers first when there is one
         elif self.reading.newest_first:
             newest_passage = max({self.refs[n].passage for n in order},
-                                 key=lambda p: _published(self.passages[p].hit))
+                                 key=lambda p: self.reading.newness(self.passages[p].hit))
             lead = next(n for n in order if self.refs[n].passage == newest_passage)
             newest = True
         spans: list[list[int]] = []  # [passage, first, last, seed]
         reasons: dict[int, list[str]] = {}
         seeds = [lead]
         self._add_span(spans, reasons, lead, scores, bonus_reasons, lead=True, newest=newest)
+        if self.policy.lead_words:
+            self._widen(spans[0], reasons[lead])
         near = max(self.policy.min_sentence_score, float(scores[lead]) - self.policy.sentence_margin)
         lead_passage = self.refs[lead].passage
         for n in order:
@@ -258,6 +273,37 @@ class QuoteSelection:
             why.append("newest source")
         reasons[n] = why + self._reasons(n, scores, bonus_reasons, context)[1:]
         return True
+
+    def _widen(self, span: list[int], reasons: list[str]) -> None:
+        """The lead span takes in its neighbours in the passage, one sentence at a time, after
+        then before, while the whole stays within `lead_words`: a quiz's answer (and a
+        reader's context) is usually next to the sentence most like the question. A neighbour
+        that may not be quoted (a caption, a claim without its rebuttal, a sentence whose
+        antecedent is outside the passage) stops the growth on its side."""
+        texts = self._texts[span[0]]
+        document = self.passages[span[0]].hit.stored.document
+        disputed = disputed_source(document.title, document.kind == Kind.FACT_CHECK)
+        words = sum(len(texts[i].split()) for i in range(span[1], span[2] + 1))
+        open_sides = {1: True, -1: True}
+        grown = False
+        while any(open_sides.values()):
+            for side in (1, -1):
+                if not open_sides[side]:
+                    continue
+                j = span[2] + 1 if side == 1 else span[1] - 1
+                if not 0 <= j < len(texts) or is_caption(texts[j]):
+                    open_sides[side] = False
+                    continue
+                context = quote_context(texts, j, disputed)
+                first, last = min(span[1], context.first), max(span[2], context.last)
+                added = sum(len(texts[i].split()) for i in range(first, last + 1)) - words
+                if context.rebutted or (context.orphan and context.first < span[1]) \
+                        or words + added > self.policy.lead_words:
+                    open_sides[side] = False
+                    continue
+                span[1], span[2], words, grown = first, last, words + added, True
+        if grown and "with its neighbours" not in reasons:
+            reasons.append("with its neighbours")
 
     @staticmethod
     def _reasons(n: int, scores: np.ndarray, bonus_reasons: list[list[str]], context: Context) -> list[str]:

@@ -78,3 +78,33 @@ def test_a_name_of_several_words_is_also_found_by_its_initials() -> None:
 def test_nationalities_and_short_acronyms_set_the_scene() -> None:
     assert required_entities(question_entities("The Dutch food safety regulator warned about which brand?")) == []
     assert [e.name for e in required_entities(question_entities("What did the UN say about Bucha?"))] == ["Bucha"]
+
+
+def places_in(question: str) -> list[str]:
+    return [e.name for e in question_entities(question) if e.place]
+
+
+def test_a_place_is_what_follows_in_to_at() -> None:
+    assert places_in("How many were killed in Bucha?") == ["Bucha"]
+    assert places_in("Is it safe to return to Kyiv?") == ["Kyiv"]
+
+
+def test_an_owner_or_a_numbered_event_is_not_a_place() -> None:
+    assert places_in("How many stations will be on Crossrail’s delayed Elizabeth line?") == []
+    assert places_in("How many seats did the BJP win in India's latest elections?") == []
+    assert places_in("Which country got the most fines at Euro 2024?") == []
+    assert places_in("Which country hosted the leaders at the Group of 7 summit?") == []
+    assert places_in("Who won at the 2023 Laureus World Sports Awards?") == []
+
+
+def test_the_other_spelling_of_a_place_is_a_mention() -> None:
+    [kiev] = question_entities("Who would lead a puppet regime in Kiev?")
+    assert kiev.place and kiev.found_in("a puppet government in Kyiv")
+    [odesa] = question_entities("Was the port in Odesa hit?")
+    assert odesa.found_in("missiles struck Odessa")
+
+
+def test_an_event_an_institution_or_a_quoted_phrase_is_not_a_place() -> None:
+    assert places_in("How long is London Cocktail Week running in London?") == ["London"]
+    assert places_in("Which official faces impeachment proceedings in the House?") == []
+    assert places_in('An event billed as "the showdown on Earth" was launched in which state?') == []

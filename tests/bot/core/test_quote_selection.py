@@ -6,6 +6,9 @@ The passages are short texts written from situations in news-2022.jsonl; cosines
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 import numpy as np
 
 from bot.core.answer_sentences import answer_sentence_spans
@@ -152,3 +155,34 @@ def test_a_document_opening_with_the_ministry_is_quoted_but_a_later_passage_open
     assert texts == [text]
     _, texts = select(question, [hit(text, 0.8, start=400)], [[0.8]])
     assert texts == []
+
+
+def test_the_best_sentence_brings_its_neighbours_within_the_word_budget() -> None:
+    text = ("Ukrainian forces struck a Russian ammunition train in Kherson oblast on Sunday. "
+            "The rail link between Kherson and Crimea is highly unlikely to be operational. "
+            "Officials said the strike destroyed at least 20 wagons of shells.")
+    passage = hit(text, 0.6)
+    reading = read_question("Was the Kherson rail link hit?")
+    passages = [PassageSentences(passage, answer_sentence_spans(text))]
+    for budget, expected in ((0, (1, 1)), (80, (0, 2))):
+        selection = QuoteSelection(reading, passages, SelectionPolicy(lead_words=budget))
+        scores = np.array([0.2, 0.6, 0.1])[[r.index for r in selection.refs]]
+        [span] = selection.choose(scores, np.eye(len(scores)))
+        assert (span.first, span.last) == expected
+    tight = QuoteSelection(reading, passages, SelectionPolicy(lead_words=27))
+    [span] = tight.choose(np.array([0.2, 0.6, 0.1]), np.eye(3))
+    assert (span.first, span.last) == (1, 2)  # the sentence after fits in 27 words, the one before no more
+
+
+def test_the_neighbours_stop_at_a_rebutted_claim() -> None:
+    chosen, texts = select("Who killed the civilians in Bucha?",
+                           [hit(BUCHA_DEBUNKED, 0.57, title="China’s pro-Russia propaganda exposed by online activists")],
+                           [[0.6, 0.2, 0.5]])
+    assert texts and not any("caused by Ukraine shelling" in t for t in texts)
+
+
+def test_the_latest_is_the_newest_source_as_of_the_day_asked() -> None:
+    old, new = hit(KHERSON_OLD, 0.55, published="2022-07-27"), hit(KHERSON_NEW, 0.5, published="2022-07-31")
+    reading = replace(read_question("What is the latest on Kherson?"), known_by=date(2022, 7, 28))
+    assert candidate_passages([old, new], reading, 1) == [old]
+    assert candidate_passages([old, new], read_question("What is the latest on Kherson?"), 1) == [new]
