@@ -86,6 +86,16 @@ def is_rebuttal(text: str) -> bool:
     return claim is not None and _BUT.search(text, claim.end()) is not None
 
 
+_QUOTED = re.compile(r"“[^”]*”|«[^»]*»|\"[^\"]*\"")
+
+
+@lru_cache(maxsize=_CACHED)
+def rebuts_in_own_voice(text: str) -> bool:
+    """A rebuttal outside any quotation: "propaganda is lying", inside the quotation marks of
+    the man who says it, is his claim, not the article's rebuttal of it."""
+    return is_rebuttal(_QUOTED.sub(" ", text))
+
+
 @lru_cache(maxsize=_CACHED)
 def is_caption(sentence: str) -> bool:
     """A video or photo caption left in the text ("01:34 Bucha resident recounts... – video"):
@@ -170,7 +180,7 @@ def quote_context(sentences: Sequence[str], index: int, disputed_source: bool = 
     orphan = refers_back(sentences[first])
     rebutted = False
     span = sentences[first:last + 1]
-    if not any(map(is_rebuttal, span)):
+    if not any(map(rebuts_in_own_voice, span)):
         before = first > 0 and is_rebuttal(sentences[first - 1])
         after = last + 1 < len(sentences) and is_rebuttal(sentences[last + 1])
         claim = any(map(is_claim, span))

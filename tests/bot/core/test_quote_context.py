@@ -85,3 +85,17 @@ def test_a_span_never_exceeds_the_limit() -> None:
 def test_captions_are_recognised() -> None:
     assert is_caption("01:34 Bucha resident recounts finding husband dead in basement – video")
     assert not is_caption("Bucha residents recounted finding bodies in basements.")
+
+
+def test_rebuttal_words_inside_the_claimants_own_quotation_do_not_rebut_it() -> None:
+    """"Western propaganda is lying", in the mouth of the man the article says lied, is the
+    claim: the article's rebuttal ("falsely claimed") comes with it."""
+    sentences = [
+        "The Russian man appeared in a livestream in March and falsely claimed that it was not an invasion.",
+        "“Western propaganda is lying when they say that Russia invaded Ukraine,” he said through an interpreter.",
+        "His name was Aleksandr Ionov.",
+    ]
+    context = quote_context(sentences, 1)
+    assert (context.first, context.last) == (0, 1) and "keeps the rebuttal" in context.reasons
+    assert quote_context(sentences[1:], 0).quotable  # with no rebuttal beside it, a plain quote
+    assert not quote_context(sentences[1:], 0, disputed_source=True).quotable
