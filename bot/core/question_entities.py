@@ -57,11 +57,22 @@ summit conference show prize league party committee house senate parliament cong
 council assembly court expo fair marathon tour series election elections
 """.split())
 _NUMBERED = re.compile(r"\.?\s+(?:of\s+)?\d")
-# Spellings of the same place that share no stem: a question may use either.
-_VARIANTS = {"kiev": "Kyiv", "kyiv": "Kiev", "kharkov": "Kharkiv", "kharkiv": "Kharkov",
-             "odessa": "Odesa", "odesa": "Odessa", "lvov": "Lviv", "lviv": "Lvov",
-             "nikolaev": "Mykolaiv", "mykolaiv": "Nikolaev", "zaporozhye": "Zaporizhzhia",
-             "zaporizhzhia": "Zaporozhye"}
+# Spellings and adjectives of the same place that share no stem: a question may say "Britain"
+# where the report says "UK" or "British", "Kiev" where it says "Kyiv".
+_VARIANTS: dict[str, tuple[str, ...]] = {
+    "kiev": ("Kyiv",), "kyiv": ("Kiev",), "kharkov": ("Kharkiv",), "kharkiv": ("Kharkov",),
+    "odessa": ("Odesa",), "odesa": ("Odessa",), "lvov": ("Lviv",), "lviv": ("Lvov",),
+    "nikolaev": ("Mykolaiv",), "mykolaiv": ("Nikolaev",), "zaporozhye": ("Zaporizhzhia",),
+    "zaporizhzhia": ("Zaporozhye",),
+    "britain": ("UK", "British", "England", "English"), "uk": ("Britain", "British", "England", "English"),
+    "england": ("English", "Britain", "British", "UK"), "america": ("US", "American"),
+    "greece": ("Greek",), "france": ("French",), "netherlands": ("Dutch", "Holland"),
+    "holland": ("Dutch", "Netherlands"), "switzerland": ("Swiss",), "sweden": ("Swedish", "Swede"),
+    "finland": ("Finnish", "Finn"), "poland": ("Polish", "Pole"), "denmark": ("Danish", "Dane"),
+    "spain": ("Spanish",), "turkey": ("Turkish", "Türkiye"), "ireland": ("Irish",),
+    "wales": ("Welsh",), "scotland": ("Scottish", "Scots"), "norway": ("Norwegian",),
+    "belarus": ("Belarusian",), "moldova": ("Moldovan",), "georgia": ("Georgian",),
+}
 
 
 def _inside_quotes(text: str, position: int) -> bool:
@@ -124,8 +135,9 @@ def _entity(words: list[str], optional: bool = False, place: bool = False) -> En
     capitals = [w[0] for w in words if w[0].isupper()]
     if len(capitals) >= 2 and not acronym:  # "United States": "US", "U.S."; "European Union": "EU"
         forms.append(r"\.?".join(capitals) + r"\.?(?![\w.])")
-    if len(words) == 1 and (variant := _VARIANTS.get(_without_possessive(words[0]).lower())):
-        forms.append(_word_pattern(_stem(variant)))
+    if len(words) == 1:
+        for variant in _VARIANTS.get(_without_possessive(words[0]).lower(), ()):
+            forms.append(re.escape(variant) + r"(?!\w)" if variant.isupper() else _word_pattern(_stem(variant)))
     if acronym and len(words) == 1 and 2 <= len(stems[0]) <= 4 and stems[0].isalpha():
         forms.append(r"\s+".join(re.escape(letter) + r"[a-z]+" for letter in stems[0]))
     # An inflection continues in lower case ("Kyivan", "Бучі"); "KyivIndependent" is another name.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.question_entities import question_entities, required_entities
+from bot.core.question_entities import mentions_any, question_entities, required_entities
 
 
 def names(question: str) -> list[str]:
@@ -108,3 +108,12 @@ def test_an_event_an_institution_or_a_quoted_phrase_is_not_a_place() -> None:
     assert places_in("How long is London Cocktail Week running in London?") == ["London"]
     assert places_in("Which official faces impeachment proceedings in the House?") == []
     assert places_in('An event billed as "the showdown on Earth" was launched in which state?') == []
+
+
+def test_a_country_is_found_by_its_other_names_and_adjective_but_not_inside_another_word() -> None:
+    britain = question_entities("How many people died in Britain?")
+    assert mentions_any(britain, "The UK said 30 people died.") and mentions_any(britain, "British officials said")
+    assert not mentions_any(britain, "Ukrainian forces advanced.")  # "UK" is not the start of "Ukrainian"
+    assert not mentions_any(britain, "the Uk said")
+    greece = question_entities("What happened in Greece?")
+    assert mentions_any(greece, "Greek police said") and not mentions_any(greece, "Turkish police said")
