@@ -110,7 +110,7 @@ async def test_follow_up_in_the_thread_opened_for_a_question(threaded: Running) 
     server = threaded.server
     start = len(server.requests)
     await server.dispatch("MESSAGE_CREATE", server.message_create(QUESTION, user_id=704, mentions_bot=True))
-    thread = await server.wait_for("POST", "/threads", after=start)
+    await server.wait_for("POST", "/threads", after=start)
     await server.wait_for("POST", "/messages", predicate=lambda r: bool(embeds_of(r)), after=start)
     thread_id = next(int(c["id"]) for c in server.channels.values() if c.get("type") == 11)
     follow = await say(threaded, server.message_create("why?", user_id=704, channel_id=thread_id, mentions_bot=True))
