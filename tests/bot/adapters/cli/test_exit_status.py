@@ -68,9 +68,12 @@ def test_ctrl_c_mid_ingest_keeps_audits_and_says_what_was_committed(tmp_path: Pa
     source.write_text(shared_file("corpus/news-2022.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
     total = sum(1 for line in source.read_text().splitlines() if line.strip())
     data_dir = tmp_path / "data"
+    # A shell without job control starts background commands with SIGINT ignored, and a child
+    # inherits that: the CLI must get Ctrl-C as an operator's terminal delivers it.
     process = subprocess.Popen([sys.executable, "-m", "bot.adapters.cli.app", "ingest", str(source)],
                                cwd=PROJECT, env=cli_env(data_dir), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 600
     try:
         while committed(data_dir / "knowledge.sqlite3")[0] < 2:  # the seed article, then a batch
