@@ -86,8 +86,9 @@ class AnswerComposer:
         vectors = self.embedder.embed(texts) if texts else np.zeros((0, len(query)), dtype=np.float32)
         scores = vectors @ query
         gate = RelevanceGate(searched, asked_at, self.policy.relevance)
-        judged, row = [], 0
+        judged, first_row, row = [], {}, 0  # first_row: id(hit) -> its first sentence's row
         for hit, hit_spans in zip(hits, spans):
+            first_row[id(hit)] = row
             own = scores[row : row + len(hit_spans)]
             row += len(hit_spans)
             judged.append(gate.judge(hit, float(own.max()) if len(own) else hit.score))
@@ -100,18 +101,14 @@ class AnswerComposer:
         if not relevant:
             return Answer(question, best_passage_score=best, explanation=explanation)
         reading = replace(read_question(question), known_by=known_by)
-        passages = [PassageSentences(hit, _sentence_spans(hit.stored.passage.text))
+        passages = [PassageSentences(hit, _sentence_spans(hit.stored.passage.text))  # cached: the spans above
                     for hit in candidate_passages(relevant, reading, self.policy.candidate_passages)]
         selection = QuoteSelection(reading, passages, self._selection_policy())
         if not selection.refs:
             return Answer(question, best_passage_score=best, explanation=explanation)
-        known = dict(zip(texts, vectors))
-        wanted = [selection.text(ref) for ref in selection.refs]
-        missing = [t for t in dict.fromkeys(wanted) if t not in known]
-        if missing:  # a sentence the selection splits differently: embed it too
-            known.update(zip(missing, self.embedder.embed(missing)))
-        chosen_vectors = np.stack([known[t] for t in wanted])
-        chosen = selection.choose(chosen_vectors @ query, chosen_vectors)
+        # The candidates are hits and their sentences the spans embedded above: reuse the rows.
+        rows = [first_row[id(passages[ref.passage].hit)] + ref.index for ref in selection.refs]
+        chosen = selection.choose(scores[rows], vectors[rows])
         return self._number(question, chosen, passages, best, explanation)
 
     def _selection_policy(self) -> SelectionPolicy:
