@@ -34,6 +34,7 @@ from bot.core.question_entities import question_entities, required_entities
 from bot.core.question_types import classify, searchable_question
 from bot.core.quote_selection import (
     ChosenSpan,
+    DocumentText,
     PassageSentences,
     QuoteSelection,
     Reading,
@@ -43,6 +44,7 @@ from bot.core.quote_selection import (
 )
 from bot.core.relevance import GatePolicy, RelevanceGate
 from index.embedder import Embedder
+from knowledge.errors import StoreError
 from index.recency import mentions_recency
 from index.retriever import ScoredPassage
 
@@ -67,11 +69,15 @@ class AnswerPolicy:
 class AnswerComposer:
     """Question + scored passages -> `Answer` made only of quoted spans."""
 
-    def __init__(self, embedder: Embedder, policy: AnswerPolicy = AnswerPolicy()) -> None:
+    def __init__(self, embedder: Embedder, policy: AnswerPolicy = AnswerPolicy(),
+                 document_text: DocumentText | None = None) -> None:
         """`embedder` embeds sentences of the knowledge base only (never the question), so it
-        may be cached (see bot.core.answer_sentences)."""
+        may be cached (see bot.core.answer_sentences). `document_text` (the store's) lets a
+        passage that names no place take its setting from the paragraphs before it; without
+        it such a passage is judged by its title alone."""
         self.embedder = embedder
         self.policy = policy
+        self.document_text = document_text
 
     def compose(self, question: str, query: np.ndarray, hits: list[ScoredPassage],
                 asked_at: date | None = None) -> Answer:
@@ -101,9 +107,10 @@ class AnswerComposer:
         if not relevant:
             return Answer(question, best_passage_score=best, explanation=explanation)
         reading = replace(read_question(question), known_by=known_by)
+        documents = _DocumentTexts(self.document_text) if reading.places and self.document_text else None
         passages = [PassageSentences(hit, _sentence_spans(hit.stored.passage.text))  # cached: the spans above
-                    for hit in candidate_passages(relevant, reading, self.policy.candidate_passages)]
-        selection = QuoteSelection(reading, passages, self._selection_policy())
+                    for hit in candidate_passages(relevant, reading, self.policy.candidate_passages, documents)]
+        selection = QuoteSelection(reading, passages, self._selection_policy(), documents)
         if not selection.refs:
             return Answer(question, best_passage_score=best, explanation=explanation)
         # The candidates are hits and their sentences the spans embedded above: reuse the rows.
@@ -140,6 +147,22 @@ class AnswerComposer:
                                 gap_before=bool(quotes)))
             reasons.append(QuoteExplanation(len(quotes) - 1, list(span.reasons)))
         return Answer(question, quotes, sources, best, explanation=replace(explanation, quotes=reasons))
+
+
+class _DocumentTexts:
+    """Documents' texts read once per answer; a document removed meanwhile reads as ""."""
+
+    def __init__(self, read: DocumentText) -> None:
+        self._read = read
+        self._texts: dict[str, str] = {}
+
+    def __call__(self, document_id: str) -> str:
+        if document_id not in self._texts:
+            try:
+                self._texts[document_id] = self._read(document_id)
+            except StoreError:
+                self._texts[document_id] = ""
+        return self._texts[document_id]
 
 
 @lru_cache(maxsize=4096)

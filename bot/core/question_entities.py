@@ -1,12 +1,13 @@
 """The places, people and organisations a question names, and whether a text mentions them.
 
 "How many were killed in Bucha?" must not be answered with a sentence about Kreminna, however
-close its wording: the quoted span has to mention Bucha. Names are found without a gazetteer:
-capitalised words that do not open the question (the first word is capitalised anyway),
+close its wording: the quoted span has to be about Bucha (`bot.core.place_setting`). Names are
+found by their shape: capitalised words that do not open the question (the first word is capitalised anyway),
 runs of them joined ("Joe Biden", "North Korea"), acronyms anywhere ("NATO", "ATACMS", "NK"
 also found as "North Korean"), in Latin or Cyrillic script. A text mentions a name when a word of it starts with the name's
 stem, so "Ukraine's", "Zelenskyy" (for "Zelensky"), "Korean" (for "Korea") and the Ukrainian
-and Russian case endings ("Бучі" for "Буча") all count.
+and Russian case endings ("Бучі" for "Буча") all count. Only a name after "in", "to", "at"...
+that the gazetteer (`knowledge.gazetteer`) knows is a place: "talking to Putin" names a person.
 
 A few names are the background of the whole knowledge base (Ukraine, Russia...): a question
 that names them and something else is about the something else.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from knowledge.gazetteer import Place, gazetteer
 
 # Capitalised words that are not names: question words, pronouns, months, days, titles.
 _NOT_NAMES = frozenset("""
@@ -116,7 +119,8 @@ class Entity:
     pattern: re.Pattern[str]
     background: bool = False
     optional: bool = False  # sets the scene ("which US state", "the Dutch regulator"): not required
-    place: bool = False  # after "in", "to", "on", "at"...: the answer must be about it
+    place: bool = False  # after "in", "to", "on", "at"... and a known place: the answer must be about it
+    where: Place | None = None  # what the gazetteer knows of a place (the country it lies in)
 
     def found_in(self, text: str) -> bool:
         return self.pattern.search(text) is not None
@@ -148,7 +152,11 @@ def _entity(words: list[str], optional: bool = False, place: bool = False) -> En
     # supermarket", "US market") sets the scene rather than naming what the answer is about.
     last = _without_possessive(words[-1])
     scene = last.lower().endswith(_DEMONYM_ENDINGS) or (acronym and len(words) == 1 and len(last) <= 2)
-    return Entity(name, pattern, background, optional or scene, place and not (optional or scene))
+    where = None
+    if place and not (optional or scene):
+        # "to Putin", "from Target", "at Stormont": only a name the gazetteer knows is a place.
+        where = gazetteer().find(name)
+    return Entity(name, pattern, background, optional or scene, where is not None, where)
 
 
 def _is_name(word: str, first: bool) -> bool:
@@ -235,6 +243,10 @@ def places(entities: list[Entity]) -> list[Entity]:
     Other names (people, organisations, things) are preferred but not insisted on: a quiz's
     evidence often calls them otherwise ("the company", "the singer")."""
     return [e for e in entities if e.place]
+
+
+def known_places(entities: list[Entity]) -> list[Place]:
+    return [e.where for e in entities if e.where is not None]
 
 
 def mentions_any(entities: list[Entity], *texts: str) -> list[Entity]:

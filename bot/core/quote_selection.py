@@ -2,9 +2,9 @@
 
 After the relevance gate has accepted passages, the answer is chosen sentence by sentence:
 
-1. Passages must be about the places the question names (`bot.core.question_entities`): a
-   passage that never mentions Bucha does not answer "How many were killed in Bucha?". If no
-   accepted passage does, there is no answer. Other names (people, organisations) lift the
+1. Passages must be set in the places the question names (`bot.core.place_setting`): a
+   paragraph that follows paragraphs about Kreminna does not answer "How many were killed in
+   Bucha?". If no accepted passage is, there is no answer. Other names (people, organisations) lift the
    sentences that mention them but are not insisted on: a quiz's evidence often calls them
    otherwise ("the company", "the singer"). With several places, one is enough.
 2. Sentences are ranked by their cosine with the question, lifted a little by their passage's
@@ -23,11 +23,13 @@ No model runs here: the sentence vectors and cosines come from the composer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
 
+from bot.core.place_setting import PlaceSetting
 from bot.core.question_entities import Entity, mentions_any, places
 from bot.core.question_types import QuestionType, type_bonus
 from bot.core.quote_context import MAX_SENTENCES, Context, disputed_source, is_caption, quote_context
@@ -102,19 +104,42 @@ class SelectionPolicy:
     lead_words: int = 0  # the lead span grows into its neighbours up to this many words (0: not at all)
 
 
-def about_entities(hit: ScoredPassage, entities: list[Entity]) -> bool:
-    """The passage (with its document's title) mentions a named entity (any one: "Britain and
-    France" may be written "the United Kingdom and France"; sentences naming more rank higher)."""
+DocumentText = Callable[[str], str]  # document id -> its whole text ("" when it is gone)
+
+
+def set_before(hit: ScoredPassage, setting: PlaceSetting, document_text: DocumentText | None) -> bool | None:
+    """Where the document is set just before the passage (None: it does not say, or unknown)."""
+    passage = hit.stored.passage
+    if document_text is None or passage.start <= 0:
+        return None
+    return setting.before(document_text(passage.document_id), passage.start)
+
+
+def set_there(hit: ScoredPassage, setting: PlaceSetting, document_text: DocumentText | None) -> bool:
+    """The passage is about one of the question's places (any one: "Britain and France" may be
+    written "the United Kingdom and France"): it or its title names one (or a place within
+    one), or it names no place and the paragraphs before it are set there, or nothing says
+    where it is set at all."""
     stored = hit.stored
-    return not entities or bool(mentions_any(entities, stored.document.title, stored.passage.text))
+    if setting.mentions(stored.document.title) or setting.mentions(stored.passage.text):
+        return True
+    if setting.elsewhere(stored.passage.text):
+        return False
+    before = set_before(hit, setting, document_text)
+    if before is not None:
+        return before
+    return not setting.elsewhere(stored.document.title)
 
 
-def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: int) -> list[ScoredPassage]:
-    """Up to `count` accepted passages to quote from, best first: only those about the places
+def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: int,
+                       document_text: DocumentText | None = None) -> list[ScoredPassage]:
+    """Up to `count` accepted passages to quote from, best first: only those set in the places
     the question names (none: no answer); other names only lift the sentences that mention
     them (see `question_entities.places`). For "latest" questions the newest passage is
-    always among them."""
-    about = [h for h in relevant if about_entities(h, reading.places)]
+    always among them. `document_text` lets a passage that names no place take its setting
+    from the paragraphs before it."""
+    setting = PlaceSetting(reading.places) if reading.places else None
+    about = [h for h in relevant if setting is None or set_there(h, setting, document_text)]
     chosen = about[:count]
     if reading.newest_first and about:
         newest = max(about, key=reading.newness)
@@ -136,7 +161,8 @@ def _published(hit: ScoredPassage) -> date:
 class QuoteSelection:
     """Ranks the sentences of the candidate passages and grows the chosen ones into spans."""
 
-    def __init__(self, reading: Reading, passages: list[PassageSentences], policy: SelectionPolicy) -> None:
+    def __init__(self, reading: Reading, passages: list[PassageSentences], policy: SelectionPolicy,
+                 document_text: DocumentText | None = None) -> None:
         """Only sentences that may be quoted become `refs` (so only they are embedded): not a
         caption, not a claim without its rebuttal, not a sentence whose context is missing,
         and within a span that mentions the question's names."""
@@ -147,8 +173,10 @@ class QuoteSelection:
         # Which of the question's names each sentence (and each title) mentions, found once.
         self._named = [[mentions_any(reading.entities, text) for text in texts] for texts in self._texts]
         self._title_named = [bool(mentions_any(reading.entities, p.title)) for p in passages]
-        self._placed = [[any(e.place for e in named) for named in sentences] for sentences in self._named]
-        self._title_places = [bool(mentions_any(reading.places, p.title)) for p in passages]
+        self._setting = PlaceSetting(reading.places) if reading.places else None
+        self._document_text = document_text
+        self._before: dict[int, bool | None] = {}  # passage -> its setting from the text before it
+        self._title_places = [bool(self._setting and self._setting.mentions(p.title)) for p in passages]
         self.refs: list[SentenceRef] = []
         self._contexts: list[Context] = []
         for p, passage in enumerate(passages):
@@ -204,10 +232,26 @@ class QuoteSelection:
         return self._contexts[n]
 
     def _about(self, passage: int, context: Context) -> bool:
-        """The span, its title or the sentence it continues names a place the question names."""
-        if not self.reading.places or self._title_places[passage]:
+        """The span is set in a place the question names: its title, the span or a sentence
+        before it names the place; or the span names no other place and the nearest sentence
+        before it that names one (in the passage, then in the paragraphs before the passage)
+        names the question's place; or nothing says where it is set."""
+        setting = self._setting
+        if setting is None or self._title_places[passage]:
             return True
-        return any(self._placed[passage][max(0, context.first - 1) : context.last + 1])
+        texts = self._texts[passage]
+        if any(setting.mentions(texts[i]) for i in range(max(0, context.first - 1), context.last + 1)):
+            return True
+        if any(setting.elsewhere(texts[i]) for i in range(context.first, context.last + 1)):
+            return False
+        found = setting.nearest([texts[i] for i in range(context.first - 2, -1, -1)])
+        if found is None:
+            if passage not in self._before:
+                self._before[passage] = set_before(self.passages[passage].hit, setting, self._document_text)
+            found = self._before[passage]
+        if found is None:
+            found = not setting.elsewhere(self.passages[passage].title)
+        return found
 
     def choose(self, scores: np.ndarray, vectors: np.ndarray) -> list[ChosenSpan]:
         """The spans to quote, in reading order (passages in the order first chosen)."""

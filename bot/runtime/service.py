@@ -215,7 +215,7 @@ class CrisisBot:
             min_sentence_score=s.min_sentence_score,
             max_sentences=s.max_answer_sentences,
         )
-        return AnswerComposer(self.knowledge_embedder, policy)
+        return AnswerComposer(self.knowledge_embedder, policy, document_text=self.store.document_text)
 
     def open(self) -> RepairReport:
         """Seed an empty knowledge base, then load the index and mend it against the store."""

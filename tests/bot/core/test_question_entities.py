@@ -89,6 +89,14 @@ def test_a_place_is_what_follows_in_to_at() -> None:
     assert places_in("Is it safe to return to Kyiv?") == ["Kyiv"]
 
 
+def test_only_a_name_the_gazetteer_knows_is_a_place() -> None:
+    assert places_in("How many hours has Macron spent talking to Putin?") == []
+    assert places_in("Which London council fell to Labour in the local elections?") == []
+    assert places_in("Which products were removed from Target this week?") == []
+    [bucha] = [e for e in question_entities("How many were killed in Bucha?") if e.place]
+    assert bucha.where is not None and bucha.where.countries == frozenset({"UA"})
+
+
 def test_an_owner_or_a_numbered_event_is_not_a_place() -> None:
     assert places_in("How many stations will be on Crossrail’s delayed Elizabeth line?") == []
     assert places_in("How many seats did the BJP win in India's latest elections?") == []

@@ -142,8 +142,43 @@ def test_a_person_the_passages_do_not_name_is_preferred_not_insisted_on() -> Non
     reading = read_question("Was Elizabeth Holmes found guilty?")
     assert candidate_passages([evidence], reading, 8) == [evidence]
     assert candidate_passages([evidence, other], reading, 8) == [evidence, other]  # her name only lifts
-    # A place is insisted on.
-    assert candidate_passages([evidence], read_question("Who was found guilty in Bucha?"), 8) == []
+
+
+def test_a_place_is_insisted_on_a_passage_set_elsewhere_is_not_a_candidate() -> None:
+    elsewhere = hit("A court in Kreminna found the founder guilty of looting.", 0.6)
+    unplaced = hit("The founder was found guilty of looting.", 0.55)
+    there = hit("A court in Bucha found two soldiers guilty of looting.", 0.5)
+    reading = read_question("Who was found guilty in Bucha?")
+    assert candidate_passages([elsewhere, there], reading, 8) == [there]
+    assert candidate_passages([elsewhere], reading, 8) == []
+    # Nothing says where the second is set (and no document text is at hand): the benefit of the doubt.
+    assert candidate_passages([elsewhere, unplaced], reading, 8) == [unplaced]
+
+
+def test_a_paragraph_that_names_no_place_is_set_where_the_paragraphs_before_it_are() -> None:
+    """The issue's case: "about 200 dead" follows paragraphs about Kreminna."""
+    opening = ("Russian troops overran the city of Kreminna on Tuesday.\n\n"
+               "“Kreminna is under the control of the Russians,” the governor of the Luhansk region said.\n\n")
+    toll = "Haidai said it was impossible to know how many had been killed: “about 200 dead”."
+    documents = {"d-kreminna": opening + toll}
+    toll_hit = replace(hit(toll, 0.7, title="Russia takes Donbas town", start=len(opening)))
+    toll_hit = replace(toll_hit, stored=replace(toll_hit.stored, passage=replace(
+        toll_hit.stored.passage, document_id="d-kreminna")))
+    bucha = read_question("How many were killed in Bucha?")
+    kreminna = read_question("How many were killed in Kreminna?")
+    assert candidate_passages([toll_hit], bucha, 8, documents.__getitem__) == []
+    assert candidate_passages([toll_hit], kreminna, 8, documents.__getitem__) == [toll_hit]
+    passages = [PassageSentences(toll_hit, answer_sentence_spans(toll))]
+    assert QuoteSelection(bucha, passages, SelectionPolicy(), documents.__getitem__).refs == []
+    assert QuoteSelection(kreminna, passages, SelectionPolicy(), documents.__getitem__).refs
+
+
+def test_a_place_within_the_one_asked_about_counts_and_a_name_that_is_no_place_is_not_insisted_on() -> None:
+    crash = hit("Two trains collided near Larissa, killing 57 people; the stationmaster was arrested.", 0.6)
+    assert candidate_passages([crash], read_question("What caused the train crash in Greece?"), 8) == [crash]
+    talks = hit("Macron said he had spent 100 hours talking with the Russian leader.", 0.6)
+    reading = read_question("How many hours has Macron spent talking to Putin?")
+    assert reading.places == [] and candidate_passages([talks], reading, 8) == [talks]
 
 
 def test_a_document_opening_with_the_ministry_is_quoted_but_a_later_passage_opening_so_is_not() -> None:
