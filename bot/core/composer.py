@@ -64,6 +64,7 @@ class AnswerPolicy:
     sentence_margin: float = 0.15  # extra sentences must be this close to the best one
     duplicate_cosine: float = 0.90
     lead_words: int = 80  # the best sentence's span takes in its neighbours up to this many words
+    span_words: int = 40  # every other span up to this many (answer set: contains gold 69.4% -> 71.6%)
 
 
 class AnswerComposer:
@@ -123,7 +124,7 @@ class AnswerComposer:
         return SelectionPolicy(min_sentence_score=p.min_sentence_score, max_sentences=p.max_sentences,
                                max_quoted_sentences=p.max_quoted_sentences,
                                sentence_margin=p.sentence_margin, duplicate_cosine=p.duplicate_cosine,
-                               lead_words=p.lead_words)
+                               lead_words=p.lead_words, span_words=p.span_words)
 
     @staticmethod
     def _number(question: str, chosen: list[ChosenSpan], passages: list[PassageSentences], best: float,

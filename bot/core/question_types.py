@@ -73,9 +73,20 @@ _REASON = re.compile(
 
 
 def classify(question: str) -> QuestionType:
-    """The first matching type; `OTHER` when the question asks for nothing in particular."""
+    """The first matching type; `OTHER` when the question asks for nothing in particular. A
+    follow-up joined to the question it leans on ("who did it: How many prisoners died at
+    Olenivka?", see `bot.core.followups`) is of the follow-up's type when it has one."""
+    head, joined, _ = question.partition(": ")
+    if joined:
+        kind = _first_type(head)
+        if kind is not QuestionType.OTHER:
+            return kind
+    return _first_type(question)
+
+
+def _first_type(text: str) -> QuestionType:
     for kind, pattern in _TYPES:
-        if pattern.search(question):
+        if pattern.search(text):
             return kind
     return QuestionType.OTHER
 

@@ -16,7 +16,9 @@ After the relevance gate has accepted passages, the answer is chosen sentence by
    that clears the floor).
 4. Every chosen sentence grows into the span it needs (`bot.core.quote_context`), which must
    still mention the named entity; spans of one passage that touch are merged. The lead span
-   also takes in its neighbours up to `lead_words` (`QuoteSelection._widen`).
+   also takes in its neighbours up to `lead_words`, every other span up to `span_words`
+   (`QuoteSelection._widen`): "“I have lost count of the conversations,” Macron said." is
+   followed by "They amounted to 100 hours' worth, he added".
 
 No model runs here: the sentence vectors and cosines come from the composer.
 """
@@ -102,6 +104,7 @@ class SelectionPolicy:
     sentence_margin: float = 0.15  # sentences from other passages must be this close to the lead
     duplicate_cosine: float = 0.90
     lead_words: int = 0  # the lead span grows into its neighbours up to this many words (0: not at all)
+    span_words: int = 0  # and every other span up to this many
 
 
 DocumentText = Callable[[str], str]  # document id -> its whole text ("" when it is gone)
@@ -232,18 +235,21 @@ class QuoteSelection:
         return self._contexts[n]
 
     def _about(self, passage: int, context: Context) -> bool:
-        """The span is set in a place the question names: its title, the span or a sentence
-        before it names the place; or the span names no other place and the nearest sentence
-        before it that names one (in the passage, then in the paragraphs before the passage)
-        names the question's place; or nothing says where it is set."""
+        """The span is set in a place the question names: it names the place; or it names no
+        other place and its title or the nearest sentence before it that names one (in the
+        passage, then in the paragraphs before the passage) names the question's place; or
+        nothing says where it is set."""
         setting = self._setting
-        if setting is None or self._title_places[passage]:
+        if setting is None:
             return True
         texts = self._texts[passage]
-        if any(setting.mentions(texts[i]) for i in range(max(0, context.first - 1), context.last + 1)):
+        span = range(context.first, context.last + 1)
+        if any(setting.mentions(texts[i]) for i in span):
             return True
-        if any(setting.elsewhere(texts[i]) for i in range(context.first, context.last + 1)):
+        if any(setting.elsewhere(texts[i]) for i in span):
             return False
+        if self._title_places[passage] or (context.first > 0 and setting.mentions(texts[context.first - 1])):
+            return True
         found = setting.nearest([texts[i] for i in range(context.first - 2, -1, -1)])
         if found is None:
             if passage not in self._before:
@@ -276,7 +282,7 @@ class QuoteSelection:
         seeds = [lead]
         self._add_span(spans, reasons, lead, scores, bonus_reasons, lead=True, newest=newest)
         if self.policy.lead_words:
-            self._widen(spans[0], reasons[lead])
+            self._widen(spans[0], reasons[lead], self.policy.lead_words)
         near = max(self.policy.min_sentence_score, float(scores[lead]) - self.policy.sentence_margin)
         lead_passage = self.refs[lead].passage
         for n in order:
@@ -291,6 +297,9 @@ class QuoteSelection:
                 continue
             if self._add_span(spans, reasons, n, scores, bonus_reasons):
                 seeds.append(n)
+        if self.policy.span_words:
+            for span in spans[1:]:
+                self._widen(span, reasons[span[3]], self.policy.span_words)
         return self._reading_order(spans, reasons, scores)
 
     def _add_span(self, spans: list[list[int]], reasons: dict[int, list[str]], n: int, scores: np.ndarray,
@@ -318,12 +327,13 @@ class QuoteSelection:
         reasons[n] = why + self._reasons(n, scores, bonus_reasons, context)[1:]
         return True
 
-    def _widen(self, span: list[int], reasons: list[str]) -> None:
-        """The lead span takes in its neighbours in the passage, one sentence at a time, after
-        then before, while the whole stays within `lead_words`: a quiz's answer (and a
+    def _widen(self, span: list[int], reasons: list[str], budget: int) -> None:
+        """A span takes in its neighbours in the passage, one sentence at a time, after then
+        before, while the whole stays within `budget` words: a quiz's answer (and a
         reader's context) is usually next to the sentence most like the question. A neighbour
         that may not be quoted (a caption, a claim without its rebuttal, a sentence whose
-        antecedent is outside the passage) stops the growth on its side."""
+        antecedent is outside the passage, one set in another place than the question's)
+        stops the growth on its side."""
         texts = self._texts[span[0]]
         document = self.passages[span[0]].hit.stored.document
         disputed = disputed_source(document.title, document.kind == Kind.FACT_CHECK)
@@ -335,19 +345,23 @@ class QuoteSelection:
                 if not open_sides[side]:
                     continue
                 j = span[2] + 1 if side == 1 else span[1] - 1
-                if not 0 <= j < len(texts) or is_caption(texts[j]):
+                if not 0 <= j < len(texts) or is_caption(texts[j]) or self._elsewhere(texts[j]):
                     open_sides[side] = False
                     continue
                 context = quote_context(texts, j, disputed)
                 first, last = min(span[1], context.first), max(span[2], context.last)
                 added = sum(len(texts[i].split()) for i in range(first, last + 1)) - words
                 if context.rebutted or (context.orphan and context.first < span[1]) \
-                        or words + added > self.policy.lead_words:
+                        or words + added > budget:
                     open_sides[side] = False
                     continue
                 span[1], span[2], words, grown = first, last, words + added, True
         if grown and "with its neighbours" not in reasons:
             reasons.append("with its neighbours")
+
+    def _elsewhere(self, text: str) -> bool:
+        """The sentence is about another place than the one the question names."""
+        return self._setting is not None and not self._setting.mentions(text) and self._setting.elsewhere(text)
 
     @staticmethod
     def _reasons(n: int, scores: np.ndarray, bonus_reasons: list[list[str]], context: Context) -> list[str]:

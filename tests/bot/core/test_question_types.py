@@ -27,6 +27,10 @@ from bot.core.question_types import (
     ("Is it true that 300 people died in the theatre?", QuestionType.IS_IT_TRUE),
     ("What is the latest on Kherson?", QuestionType.LATEST),
     ("What happened in Bucha?", QuestionType.OTHER),
+    # A follow-up joined to the question it leans on is of its own type, when it has one.
+    ("who did it: How many prisoners died in the explosion at the Olenivka prison?", QuestionType.WHO),
+    ("why does it matter: Did Ukraine withdraw from Lysychansk?", QuestionType.WHY),
+    ("tell me: How many prisoners died at Olenivka?", QuestionType.HOW_MANY),
 ])
 def test_classify(question: str, kind: QuestionType) -> None:
     assert classify(question) is kind

@@ -209,6 +209,34 @@ def test_the_best_sentence_brings_its_neighbours_within_the_word_budget() -> Non
     assert (span.first, span.last) == (1, 2)  # the sentence after fits in 27 words, the one before no more
 
 
+def test_a_further_span_brings_its_neighbours_within_its_own_budget() -> None:
+    """The issue's Macron case: the sentence most like the question is followed by the one
+    that holds the figure."""
+    lead_text = "Macron has repeatedly called Putin, including on an 80-minute phone call last month."
+    text = ("“I have lost count of the conversations I have had with Vladimir Putin since December,” "
+            "Macron said. They amounted to 100 hours’ worth, he added.")
+    lead, other = hit(lead_text, 0.7), hit(text, 0.6)
+    reading = read_question("How many hours has Macron spent talking to Putin?")
+    passages = [PassageSentences(h, answer_sentence_spans(h.stored.passage.text)) for h in (lead, other)]
+    for budget, expected in ((0, "Macron said."), (40, "100 hours’ worth, he added.")):
+        selection = QuoteSelection(reading, passages, SelectionPolicy(span_words=budget))
+        scores = [[[0.6], [0.58, 0.3]][r.passage][r.index] for r in selection.refs]
+        chosen = selection.choose(np.array(scores), np.eye(len(scores)))
+        assert [c.passage for c in chosen] == [0, 1]
+        quoted = text[passages[1].spans[chosen[1].first][0]:passages[1].spans[chosen[1].last][1]]
+        assert quoted.endswith(expected)
+
+
+def test_the_neighbours_stop_at_a_sentence_about_another_place() -> None:
+    text = ("Local officials said more than 400 bodies had been found in Bucha. "
+            "In Kreminna, the governor counted about 200 dead.")
+    reading = read_question("How many were killed in Bucha?")
+    passages = [PassageSentences(hit(text, 0.6), answer_sentence_spans(text))]
+    selection = QuoteSelection(reading, passages, SelectionPolicy(lead_words=80))
+    [span] = selection.choose(np.array([0.6] * len(selection.refs)), np.eye(len(selection.refs)))
+    assert (span.first, span.last) == (0, 0)
+
+
 def test_the_neighbours_stop_at_a_rebutted_claim() -> None:
     chosen, texts = select("Who killed the civilians in Bucha?",
                            [hit(BUCHA_DEBUNKED, 0.57, title="China’s pro-Russia propaganda exposed by online activists")],
