@@ -17,7 +17,9 @@ from datetime import date
 _RECENCY = re.compile(
     r"\b(latest|newest|most recent|recent|recently|now|nowadays|currently|current|at present|"
     r"presently|at the moment|today|tonight|this (?:week|month|year|morning|evening)|"
-    r"(?:last|past) (?:week|few days|days)|so far|as of now|up to date|still)\b",
+    r"(?:last|past) (?:week|few days|days)|so far|as of now|up to date|still|yesterday|"
+    r"(?:this|last|past) weekend|(?:on|last|this) (?:Monday|Tuesday|Wednesday|Thursday|Friday|"
+    r"Saturday|Sunday)(?: night| morning| evening)?)\b",
     re.IGNORECASE,
 )
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from bot.core.answer import Answer, Quote, Source
 from bot.core.answer_sentences import answer_sentence_spans
-from bot.core.explanation import Explanation, QuoteExplanation
+from bot.core.explanation import CandidateExplanation, Explanation, QuoteExplanation
 from bot.core.question_entities import question_entities, required_entities
 from bot.core.question_types import classify, searchable_question
 from bot.core.quote_selection import (
@@ -99,10 +99,12 @@ class AnswerComposer:
             own = scores[row : row + len(hit_spans)]
             row += len(hit_spans)
             judged.append(gate.judge(hit, float(own.max()) if len(own) else hit.score))
-        explanation = Explanation(classify(question).value, searched, candidates=judged)
         # A source dated after the day asked was not there to read on that day (questions replayed
         # on their date, `crisisbot eval`): it only answers when nothing older does.
         known_by = (asked_at or date.today()) + timedelta(days=FUTURE_SLACK_DAYS)
+        if any(verdict.accepted for verdict in judged):
+            judged = [_beside_accepted(v, self.policy.relevance.quote_floor) for v in judged]
+        explanation = Explanation(classify(question).value, searched, candidates=judged)
         accepted = [h for h, verdict in zip(hits, judged) if verdict.accepted]
         relevant = sorted(accepted, key=lambda h: not published_by(h, known_by))
         if not relevant:
@@ -148,6 +150,15 @@ class AnswerComposer:
                                 gap_before=bool(quotes)))
             reasons.append(QuoteExplanation(len(quotes) - 1, list(span.reasons)))
         return Answer(question, quotes, sources, best, explanation=replace(explanation, quotes=reasons))
+
+
+def _beside_accepted(verdict: CandidateExplanation, floor: float) -> CandidateExplanation:
+    """A passage below the gate's threshold that may still be quoted, the question being
+    answered by another (`GatePolicy.quote_floor`)."""
+    if verdict.accepted or verdict.probability < floor:
+        return verdict
+    return replace(verdict, accepted=True,
+                   reason=f"{verdict.reason}, but >= {floor:.2f} beside an accepted passage")
 
 
 class _DocumentTexts:

@@ -11,6 +11,9 @@ from index.recency import mentions_recency, published_date, recency_bonus
     "What is the latest on Bakhmut?", "Who controls Kupiansk now?", "what happened this week",
     "Is the bridge currently open?", "any recent strikes on Kyiv?", "How many so far?",
     "What's the situation today", "Is the road still closed?",
+    # A weekday or the weekend names the last few days.
+    "What was hit in Kyiv on Tuesday?", "who won last Sunday night", "What happened yesterday?",
+    "Was Odesa shelled this weekend?",
 ])
 def test_recency_words_are_recognised(question: str) -> None:
     assert mentions_recency(question)
@@ -18,7 +21,7 @@ def test_recency_words_are_recognised(question: str) -> None:
 
 @pytest.mark.parametrize("question", [
     "How many North Korean troops were sent?", "What did the known reports say?",
-    "Who won the 2022 election?", "Where is Snowdon?",
+    "Who won the 2022 election?", "Where is Snowdon?", "What is Black Friday?",
 ])
 def test_questions_without_them_are_not(question: str) -> None:
     assert not mentions_recency(question)
