@@ -37,9 +37,12 @@ def _named(text: str) -> tuple[Place, ...]:
 class PlaceSetting:
     """The question's places and how to tell whether a text is set there."""
 
-    def __init__(self, entities: Sequence[Entity]) -> None:
+    def __init__(self, entities: Sequence[Entity], named: Sequence[Entity] = ()) -> None:
+        """`entities`: the places asked about; `named`: every name of the question ("How far
+        are Sloviansk and Kramatorsk from Kreminna?": a text naming Sloviansk is not elsewhere)."""
         self.entities = list(entities)
         self._places = known_places(self.entities)
+        self._named_keys = {place.key for e in named if (place := gazetteer().find(e.name)) is not None}
 
     def mentions(self, text: str) -> bool:
         """The text names the place, or a place within it."""
@@ -51,7 +54,7 @@ class PlaceSetting:
         """The text names a town, city or region unrelated to the place: neither in it nor
         containing it (a US state holding the city asked about)."""
         for named in _named(text):
-            if named.country:
+            if named.country or named.key in self._named_keys:
                 continue
             if not any(named.within(place) or place.within(named) for place in self._places):
                 return True

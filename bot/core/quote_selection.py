@@ -141,7 +141,7 @@ def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: i
     them (see `question_entities.places`). For "latest" questions the newest passage is
     always among them. `document_text` lets a passage that names no place take its setting
     from the paragraphs before it."""
-    setting = PlaceSetting(reading.places) if reading.places else None
+    setting = PlaceSetting(reading.places, reading.entities) if reading.places else None
     about = [h for h in relevant if setting is None or set_there(h, setting, document_text)]
     chosen = about[:count]
     if reading.newest_first and about:
@@ -176,7 +176,7 @@ class QuoteSelection:
         # Which of the question's names each sentence (and each title) mentions, found once.
         self._named = [[mentions_any(reading.entities, text) for text in texts] for texts in self._texts]
         self._title_named = [bool(mentions_any(reading.entities, p.title)) for p in passages]
-        self._setting = PlaceSetting(reading.places) if reading.places else None
+        self._setting = PlaceSetting(reading.places, reading.entities) if reading.places else None
         self._document_text = document_text
         self._before: dict[int, bool | None] = {}  # passage -> its setting from the text before it
         self._title_places = [bool(self._setting and self._setting.mentions(p.title)) for p in passages]

@@ -173,6 +173,15 @@ def test_a_paragraph_that_names_no_place_is_set_where_the_paragraphs_before_it_a
     assert QuoteSelection(kreminna, passages, SelectionPolicy(), documents.__getitem__).refs
 
 
+def test_a_place_the_question_itself_names_is_not_elsewhere() -> None:
+    distance = hit("Russian forces are now creeping towards the cities of Sloviansk and Kramatorsk, "
+                   "40 miles (60km) south-east.", 0.7)
+    reading = read_question("How far are Sloviansk and Kramatorsk from Kreminna?")
+    assert [e.name for e in reading.places] == ["Kreminna"]
+    assert candidate_passages([distance], reading, 8) == [distance]
+    assert candidate_passages([distance], read_question("How far is the front from Kreminna?"), 8) == []
+
+
 def test_a_place_within_the_one_asked_about_counts_and_a_name_that_is_no_place_is_not_insisted_on() -> None:
     crash = hit("Two trains collided near Larissa, killing 57 people; the stationmaster was arrested.", 0.6)
     assert candidate_passages([crash], read_question("What caused the train crash in Greece?"), 8) == [crash]
