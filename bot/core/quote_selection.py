@@ -194,9 +194,10 @@ class QuoteSelection:
                     # The document's opening sentence ("The ministry said..."): nothing comes
                     # before it, so its subject is not in another passage.
                     context = replace(context, orphan=False)
-                if context.quotable and self._about(p, context):
+                setting = self._set_at_place(p, context) if context.quotable else None
+                if setting is not None:
                     self.refs.append(SentenceRef(p, i))
-                    self._contexts.append(context)
+                    self._contexts.append(replace(context, reasons=context.reasons + setting))
 
     def _fact_check(self, passage: int) -> bool:
         return self.passages[passage].hit.stored.document.kind == Kind.FACT_CHECK
@@ -234,30 +235,35 @@ class QuoteSelection:
         """The span sentence `n` (of `refs`) needs."""
         return self._contexts[n]
 
-    def _about(self, passage: int, context: Context) -> bool:
-        """The span is set in a place the question names: it names the place; or it names no
-        other place and its title or the nearest sentence before it that names one (in the
-        passage, then in the paragraphs before the passage) names the question's place; or
-        nothing says where it is set."""
+    def _set_at_place(self, passage: int, context: Context) -> tuple[str, ...] | None:
+        """Whether the span is set in a place the question names (None: it is not), with the
+        reason to show when that is not plain from the span itself. It is when it names the
+        place; or it names no other place and its title or the nearest sentence before it
+        that names one (in the passage, then in the paragraphs before the passage) names the
+        question's place; or nothing says where it is set."""
         setting = self._setting
         if setting is None:
-            return True
+            return ()
         texts = self._texts[passage]
         span = range(context.first, context.last + 1)
         if any(setting.mentions(texts[i]) for i in span):
-            return True
+            return ()
         if any(setting.elsewhere(texts[i]) for i in span):
-            return False
-        if self._title_places[passage] or (context.first > 0 and setting.mentions(texts[context.first - 1])):
-            return True
+            return None
+        if context.first > 0 and setting.mentions(texts[context.first - 1]):
+            return ("set there by the sentence before it",)
+        if self._title_places[passage]:
+            return ("set there by its title",)
         found = setting.nearest([texts[i] for i in range(context.first - 2, -1, -1)])
-        if found is None:
-            if passage not in self._before:
-                self._before[passage] = set_before(self.passages[passage].hit, setting, self._document_text)
-            found = self._before[passage]
-        if found is None:
-            found = not setting.elsewhere(self.passages[passage].title)
-        return found
+        if found is not None:
+            return ("set there by an earlier sentence",) if found else None
+        if passage not in self._before:
+            self._before[passage] = set_before(self.passages[passage].hit, setting, self._document_text)
+        if self._before[passage] is not None:
+            return ("set there by the paragraphs before it",) if self._before[passage] else None
+        if setting.elsewhere(self.passages[passage].title):
+            return None
+        return ("nothing says where it is set",)
 
     def choose(self, scores: np.ndarray, vectors: np.ndarray) -> list[ChosenSpan]:
         """The spans to quote, in reading order (passages in the order first chosen)."""

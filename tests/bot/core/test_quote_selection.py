@@ -170,7 +170,9 @@ def test_a_paragraph_that_names_no_place_is_set_where_the_paragraphs_before_it_a
     assert candidate_passages([toll_hit], kreminna, 8, documents.__getitem__) == [toll_hit]
     passages = [PassageSentences(toll_hit, answer_sentence_spans(toll))]
     assert QuoteSelection(bucha, passages, SelectionPolicy(), documents.__getitem__).refs == []
-    assert QuoteSelection(kreminna, passages, SelectionPolicy(), documents.__getitem__).refs
+    selection = QuoteSelection(kreminna, passages, SelectionPolicy(), documents.__getitem__)
+    [span] = selection.choose(np.array([0.6] * len(selection.refs)), np.eye(len(selection.refs)))
+    assert "set there by the paragraphs before it" in span.reasons  # shown by `ask --explain`
 
 
 def test_a_place_the_question_itself_names_is_not_elsewhere() -> None:
