@@ -9,7 +9,8 @@ of named features per passage (`FEATURES` of bot.core.gate_model):
 - `cosine`: the passage's cosine with the question; `sentence_cosine`: its best answer
   sentence's (a passage that answers holds one sentence that matches closely);
 - `lexical_z`: the passage's BM25 z-score (how unusual its lexical score is for this question);
-- `term_share`: the share of the question's content words found in title and passage;
+- `term_share`: the share of the question's content words found in title and passage (its
+  stems as the lexical index counts them, when there is one);
   `idf_share`: the same weighted by each stem's rarity in the knowledge base (BM25's IDF, so
   "Eurovision" counts for more than "war"); `phrase`: a three-word phrase of the question
   stands verbatim in the passage ("peace through strength");
@@ -142,13 +143,17 @@ class RelevanceGate:
         cosine with the question; the passage's own when it has no answer sentence)."""
         document = hit.stored.document
         text = f"{document.title} {hit.stored.passage.text}"
-        terms = _passage_terms(text)
-        term_share = len(self.terms & terms) / len(self.terms) if self.terms else 0.0
         if hit.term_idf:
+            # The question's stems as the lexical index counts them, found among the passage's:
+            # one stemming pass per passage serves both shares.
             stems = _passage_stems(text)
+            found = [weight for stem, weight in hit.term_idf.items() if stem in stems]
             total = sum(hit.term_idf.values())
-            idf_share = sum(w for s, w in hit.term_idf.items() if s in stems) / total if total else 0.0
+            idf_share = sum(found) / total if total else 0.0
+            term_share = len(found) / len(hit.term_idf)
         else:  # dense-only retrieval: no document frequencies, every term weighs the same
+            terms = _passage_terms(text)
+            term_share = len(self.terms & terms) / len(self.terms) if self.terms else 0.0
             idf_share = term_share
         padded = _padded_words(text) if self.phrases else ""
         phrase = any(f" {p} " in padded for p in self.phrases)
