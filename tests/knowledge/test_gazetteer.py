@@ -55,3 +55,32 @@ def test_a_place_lies_in_its_country_and_a_us_city_in_its_state(places: Gazettee
     britain, uk, london = places.find("Britain"), places.find("UK"), places.find("London")
     assert britain is not None and uk is not None and london is not None
     assert uk.within(britain) and london.within(britain) and not britain.within(london)
+
+
+def test_the_table_is_read_by_a_child_that_gets_no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from knowledge import gazetteer as module
+
+    monkeypatch.setenv("CRISISBOT_TELEGRAM_TOKEN", "123:secret")
+    seen: list[dict[str, str]] = []
+    real_run = subprocess.run
+
+    def run(*args: object, **kwargs: object) -> object:
+        seen.append(dict(kwargs["env"]))  # type: ignore[call-overload]
+        return real_run(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(module.subprocess, "run", run)
+    loaded = module._load()
+    assert len(seen) == 1 and "CRISISBOT_TELEGRAM_TOKEN" not in seen[0]
+    assert len(loaded) == len(gazetteer()) and loaded.find("Kreminna") == gazetteer().find("Kreminna")
+
+
+def test_without_a_child_process_the_table_is_read_here(monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    from knowledge import gazetteer as module
+
+    monkeypatch.setattr(module.sys, "executable", "/nonexistent/python")
+    loaded = module._load()
+    assert loaded.find("Bucha") is not None and len(loaded) == len(gazetteer())
+    assert "place names read in this process" in caplog.text
