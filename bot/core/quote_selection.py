@@ -26,6 +26,7 @@ No model runs here: the sentence vectors and cosines come from the composer.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -142,9 +143,14 @@ def candidate_passages(relevant: list[ScoredPassage], reading: Reading, count: i
     always among them. `document_text` lets a passage that names no place take its setting
     from the paragraphs before it."""
     setting = PlaceSetting(reading.places, reading.entities) if reading.places else None
-    about = [h for h in relevant if setting is None or set_there(h, setting, document_text)]
+    found = (h for h in relevant if setting is None or set_there(h, setting, document_text))
+    if not reading.newest_first:
+        # Judged in order and no further than needed: a passage's setting may mean reading
+        # the paragraphs before it.
+        return list(islice(found, count))
+    about = list(found)
     chosen = about[:count]
-    if reading.newest_first and about:
+    if about:
         newest = max(about, key=reading.newness)
         if newest not in chosen:
             chosen = chosen[: count - 1] + [newest]
