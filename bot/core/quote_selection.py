@@ -373,7 +373,7 @@ class QuoteSelection:
 
     def _elsewhere(self, text: str) -> bool:
         """The sentence is about another place than the one the question names."""
-        return self._setting is not None and not self._setting.mentions(text) and self._setting.elsewhere(text)
+        return self._setting is not None and self._setting.verdict(text) is False
 
     @staticmethod
     def _reasons(n: int, scores: np.ndarray, bonus_reasons: list[list[str]], context: Context) -> list[str]:
