@@ -12,9 +12,11 @@ question) can tell why a message was read the way it was:
 - **Follow-up**: a message leans on the previous question when it starts with a connector
   ("and", "what about", "how about", "but", "so") followed by a few words or by words that
   name nothing, is only a question word ("why?", "how
-  many?"), or is short (at most `SHORT_WORDS` words), names nothing (no capitalised name or
-  number) and has at most one content word or a pronoun ("who was responsible?", "is it
-  safe?"). Anything else stands on its own and is never rewritten.
+  many?"), says "it" or "they" of nothing in it (at most `REFERRING_WORDS` words: "what did
+  Russia say it was aiming at?"), or is short (at most `SHORT_WORDS` words), names nothing (no
+  capitalised name or number) and has at most one content word, a pronoun or "the" ("who was
+  responsible?", "is it safe?", "who wrote the report?"). Anything else stands on its own and
+  is never rewritten.
 - **Resolution**: "and X?" / "what about X?" with X a name or short noun phrase replaces the
   first name of the previous question with X (or adds X when it names none); a bare "why",
   "when", "where" or "how" replaces the previous question's own when that is one of these four
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 SHORT_WORDS = 6
+REFERRING_WORDS = 10  # a message this short that says "it" or "they" of nothing in it leans on the previous
 
 
 class SmallTalk(Enum):
@@ -61,6 +64,7 @@ _CONNECTORS = ("and what about", "what about", "how about", "and how about", "wh
 _FILLER = {"then", "exactly", "so", "again", "now", "though", "really", "that"}
 _PRONOUNS = {"it", "its", "this", "that", "they", "them", "their", "he", "him", "his", "she",
              "her", "these", "those", "there", "then"}
+_THING_PRONOUNS = {"it", "its", "they", "them", "their"}
 _STOPWORDS = frozenset(
     """a an the of in on at to for from by with about into over after before and or but if
     than so as is are was were be been being do does did doing have has had what which who whom
@@ -164,11 +168,26 @@ def leans_on_previous(text: str) -> bool:
         return len(rest) <= SHORT_WORDS or not _names(rest)  # "so how many troops did North Korea send?" stands
     if _bare_question_word(words) is not None:
         return True
+    if len(words) <= REFERRING_WORDS and _refers_back(words):
+        return True
     if len(words) > SHORT_WORDS:
         return False
     if _names(tokens) or any(ch.isdigit() for ch in text):
         return False
-    return len(_content_words(words)) <= 1 or any(w in _PRONOUNS for w in words)
+    return len(_content_words(words)) <= 1 or "the" in words or any(w in _PRONOUNS for w in words)
+
+
+def _refers_back(words: list[str]) -> bool:
+    """"it", "they", "them"... that nothing in the message can stand for: "what did Russia say
+    it was aiming at?", "why does Ukraine need it?". A person's pronoun ("did Zelensky say he
+    would resign?") may stand for the name beside it, so only a message without a name counts
+    it (the short rule); nor does the "it" of "is it safe to...?" or "it is true that..."."""
+    if words[:2] in (["is", "it"], ["was", "it"], ["isn't", "it"], ["wasn't", "it"]):
+        words = words[2:]
+    for i, word in enumerate(words):
+        if word in _THING_PRONOUNS and not (word == "it" and i + 1 < len(words) and words[i + 1] in {"is", "'s", "’s"}):
+            return True
+    return False
 
 
 def _bare_question_word(words: list[str]) -> str | None:

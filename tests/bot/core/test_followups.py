@@ -26,6 +26,12 @@ BUCHA = "What happened in Bucha?"
     ("who was responsible?", BUCHA, "who was responsible: What happened in Bucha?", "joined"),
     ("and what did Biden do?", ATACMS, "what did Biden do: Why did the US allow ATACMS strikes?", "joined"),
     ("is it safe?", BUCHA, "is it safe: What happened in Bucha?", "joined"),
+    ("what did Russia say it was aiming at?", "How many were killed in Vinnytsia?",
+     "what did Russia say it was aiming at: How many were killed in Vinnytsia?", "joined"),
+    ("why does Ukraine need it?", "How much did the G7 pledge?", "why does Ukraine need it: How much did the G7 pledge?",
+     "joined"),
+    ("who wrote the report?", "Is Russia guilty of genocide?", "who wrote the report: Is Russia guilty of genocide?",
+     "joined"),
 ])
 def test_follow_ups_are_resolved_against_the_previous_question(
         follow_up: str, previous: str, resolved: str, rule: str) -> None:
@@ -41,6 +47,9 @@ def test_follow_ups_are_resolved_against_the_previous_question(
     "so how many troops did North Korea send to Russia?",
     "Why did Biden allow ATACMS strikes?",
     "what is the situation at the front line",
+    "Is it true that Russia did not invade Ukraine?",
+    "Did Zelensky say he would resign?",
+    "It is true that the grain deal collapsed?",
 ])
 def test_a_standalone_question_is_not_rewritten(question: str) -> None:
     assert not leans_on_previous(question)
