@@ -9,7 +9,7 @@ QUESTION ?= How many North Korean troops arrived in Russia?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test fuzz typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import bench-speed bench-flood bench-answers calibrate clean
+.PHONY: install demo test fuzz typecheck bench bench-chat bench-eval bench-gaps bench-summaries bench-vectors bench-backends bench-approximate bench-import bench-speed bench-flood bench-answers calibrate calibrate-sentences clean
 
 install: $(STAMP)
 
@@ -87,6 +87,12 @@ bench-answers: install
 
 calibrate: install
 	$(BIN)/python -m benchmarks.quality.fit_gate --write
+
+# About 6 minutes (realtimeqa-dev's knowledge base built, then every question asked):
+# refits the sentence ranker, bot/core/sentence_model.py. SENTENCES_KEEP=DIR reuses the base.
+SENTENCES_KEEP ?=
+calibrate-sentences: install
+	$(BIN)/python -m benchmarks.quality.fit_sentences --write $(if $(SENTENCES_KEEP),--keep $(SENTENCES_KEEP))
 
 clean:
 	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache

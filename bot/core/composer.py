@@ -7,10 +7,11 @@ source. `compose` is a short pipeline:
 
 1. every hit's answer sentences are embedded once (cached vectors); the gate judges each hit
    on its features, its best sentence's cosine among them, and accepts passages;
-2. the question is read: its type, the names it asks about (`read_question`);
-3. the passages about those names are the candidates (`quote_selection.candidate_passages`),
+2. the sentence ranker (`bot.core.sentence_ranking`) gives every sentence of the accepted
+   passages its log-odds of holding the answer;
+3. the question is read: its type, the names it asks about (`read_question`);
+4. the passages about those names are the candidates (`quote_selection.candidate_passages`),
    sources published by the day asked before any dated after it;
-4. their sentences are embedded (cached vectors) and compared with the question;
 5. `quote_selection.QuoteSelection` picks sentences and grows each into the contiguous span its
    meaning needs (`quote_context`);
 6. the spans are numbered into quotes, a gap marked between spans that do not touch.
@@ -42,7 +43,9 @@ from bot.core.quote_selection import (
     candidate_passages,
     published_by,
 )
+from bot.core import sentence_model
 from bot.core.relevance import GatePolicy, RelevanceGate
+from bot.core.sentence_ranking import RankedPassage, sentence_scores
 from index.embedder import Embedder
 from knowledge.errors import StoreError
 from index.recency import mentions_recency
@@ -105,10 +108,19 @@ class AnswerComposer:
         if any(verdict.accepted for verdict in judged):
             judged = [_beside_accepted(v, self.policy.relevance.quote_floor) for v in judged]
         explanation = Explanation(classify(question).value, searched, candidates=judged)
-        accepted = [h for h, verdict in zip(hits, judged) if verdict.accepted]
-        relevant = sorted(accepted, key=lambda h: not published_by(h, known_by))
-        if not relevant:
+        accepted = [(rank, h, verdict) for rank, (h, verdict) in enumerate(zip(hits, judged)) if verdict.accepted]
+        if not accepted:
             return Answer(question, best_passage_score=best, explanation=explanation)
+        # Each accepted passage's sentences ranked by how likely they are to hold the answer.
+        # (Trying the passages in the order of their best sentence, rather than the retriever's,
+        # quoted the answer no more often and lost the Azovstal defenders' surrender.)
+        ranked = self.rank_sentences(searched, [
+            RankedPassage([h.stored.passage.text[a:b] for a, b in spans[rank]],
+                          scores[first_row[id(h)] : first_row[id(h)] + len(spans[rank])],
+                          verdict.probability, h.score, rank, h.term_idf)
+            for rank, h, verdict in accepted])
+        ranking = {id(h): own for (_, h, _), own in zip(accepted, ranked)}
+        relevant = sorted((h for _, h, _ in accepted), key=lambda h: not published_by(h, known_by))
         reading = replace(read_question(question), known_by=known_by)
         documents = _DocumentTexts(self.document_text) if reading.places and self.document_text else None
         passages = [PassageSentences(hit, _sentence_spans(hit.stored.passage.text))  # cached: the spans above
@@ -118,15 +130,22 @@ class AnswerComposer:
             return Answer(question, best_passage_score=best, explanation=explanation)
         # The candidates are hits and their sentences the spans embedded above: reuse the rows.
         rows = [first_row[id(passages[ref.passage].hit)] + ref.index for ref in selection.refs]
-        chosen = selection.choose(scores[rows], vectors[rows])
+        odds = np.array([ranking[id(passages[ref.passage].hit)][ref.index] for ref in selection.refs])
+        chosen = selection.choose(scores[rows], vectors[rows], odds)
         return self._number(question, chosen, passages, best, explanation)
+
+    def rank_sentences(self, question: str, passages: list[RankedPassage]) -> list[np.ndarray]:
+        """Each accepted passage's sentences' log-odds of holding the answer (a method, so that
+        benchmarks/quality/fit_sentences.py can read the features it is fitted on)."""
+        return sentence_scores(question, passages)
 
     def _selection_policy(self) -> SelectionPolicy:
         p = self.policy
         return SelectionPolicy(min_sentence_score=p.min_sentence_score, max_sentences=p.max_sentences,
                                max_quoted_sentences=p.max_quoted_sentences,
                                sentence_margin=p.sentence_margin, duplicate_cosine=p.duplicate_cosine,
-                               lead_words=p.lead_words, span_words=p.span_words)
+                               lead_words=p.lead_words, span_words=p.span_words,
+                               bonus_scale=sentence_model.BONUS_SCALE)
 
     @staticmethod
     def _number(question: str, chosen: list[ChosenSpan], passages: list[PassageSentences], best: float,

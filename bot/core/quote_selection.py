@@ -7,8 +7,10 @@ After the relevance gate has accepted passages, the answer is chosen sentence by
    Bucha?". If no accepted passage is, there is no answer. Other names (people, organisations) lift the
    sentences that mention them but are not insisted on: a quiz's evidence often calls them
    otherwise ("the company", "the singer"). With several places, one is enough.
-2. Sentences are ranked by their cosine with the question, lifted a little by their passage's
-   cosine and by what the question type asks for (a number for "how many", a date for "when",
+2. Sentences are ranked by the sentence ranker's log-odds that they hold the answer
+   (`bot.core.sentence_ranking`: their cosine, their passage's gate probability and place in
+   the retrieval, the question's rare terms they contain...), lifted a little by what the
+   question type asks for (a number for "how many", a date for "when",
    see `bot.core.question_types`), a direct mention of the named entity, and a fact check for
    "is it true...". A claim that needs its rebuttal beside it is ranked lower.
 3. The best sentence leads; for "is it true...?" the best sentence of a fact check when there
@@ -106,6 +108,7 @@ class SelectionPolicy:
     duplicate_cosine: float = 0.90
     lead_words: int = 0  # the lead span grows into its neighbours up to this many words (0: not at all)
     span_words: int = 0  # and every other span up to this many
+    bonus_scale: float = 1.0  # the bonuses below are in cosines; times this on the ranking's scale
 
 
 DocumentText = Callable[[str], str]  # document id -> its whole text ("" when it is gone)
@@ -211,29 +214,31 @@ class QuoteSelection:
     def text(self, ref: SentenceRef) -> str:
         return self._texts[ref.passage][ref.index]
 
-    def rank(self, scores: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
-        """The ranking score of each sentence (cosine-based, with bonuses) and why it got them."""
+    def rank(self, ranking: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+        """The ranking score of each sentence (`ranking`, the sentence ranker's log-odds or the
+        cosines, with bonuses for what the question asks for) and why it got them."""
         ranks = np.empty(len(self.refs))
         reasons: list[list[str]] = []
+        scale = self.policy.bonus_scale
         for n, ref in enumerate(self.refs):
-            passage = self.passages[ref.passage]
             text = self.text(ref)
-            value = 0.7 * float(scores[n]) + 0.3 * passage.hit.score
+            value = float(ranking[n])
+            bonuses = 0.0
             why: list[str] = []
             bonus, reason = type_bonus(self.reading.kind, text)
             if bonus:
-                value += bonus
+                bonuses += bonus
                 why.append(reason)
             named = self._named[ref.passage][ref.index]
             if named:
-                value += ENTITY_BONUS * len(named)
+                bonuses += ENTITY_BONUS * len(named)
                 why.append("mentions " + ", ".join(e.name for e in named))
             if self.reading.kind is QuestionType.IS_IT_TRUE and self._fact_check(ref.passage):
-                value += FACT_CHECK_BONUS
+                bonuses += FACT_CHECK_BONUS
                 why.append("fact check")
             if "keeps the rebuttal" in self._contexts[n].reasons:
-                value -= CONTESTED_PENALTY
-            ranks[n] = value
+                bonuses -= CONTESTED_PENALTY
+            ranks[n] = value + scale * bonuses
             reasons.append(why)
         return ranks, reasons
 
@@ -271,11 +276,15 @@ class QuoteSelection:
             return None
         return ("nothing says where it is set",)
 
-    def choose(self, scores: np.ndarray, vectors: np.ndarray) -> list[ChosenSpan]:
-        """The spans to quote, in reading order (passages in the order first chosen)."""
+    def choose(self, scores: np.ndarray, vectors: np.ndarray, ranking: np.ndarray | None = None) -> list[ChosenSpan]:
+        """The spans to quote, in reading order (passages in the order first chosen). `scores`
+        are the sentences' cosines with the question (the floor and the margin are in cosines),
+        `ranking` what orders them (the sentence ranker's log-odds; the cosines when None)."""
         if not self.refs:
             return []
-        ranks, bonus_reasons = self.rank(scores)
+        ranks, bonus_reasons = self.rank(scores if ranking is None else ranking)
+        if ranking is not None:  # shown beside the cosine: the ranking is what chose the sentence
+            bonus_reasons = [[f"log-odds {float(ranking[n]):+.2f}", *why] for n, why in enumerate(bonus_reasons)]
         order = [int(n) for n in np.argsort(-ranks, kind="stable") if scores[n] >= self.policy.min_sentence_score]
         if not order:
             return []
