@@ -3,9 +3,9 @@
 
 Every question of ../shared/eval/realtimeqa-dev is asked through the real bot (the bundled
 model, hybrid retrieval, the relevance gate), on its quiz's date, against a knowledge base of
-the whole corpus. The composer's `rank_sentences` is where every sentence of every accepted
-passage gets its features (bot.core.sentence_ranking); this script's composer records them
-there. A sentence is positive when it contains one of the quiz's answers (folded as `crisisbot
+the whole corpus. The composer's `rank_sentences` is where every quotable sentence of the
+candidate passages gets its features (bot.core.sentence_ranking); this script's composer
+records them there. A sentence is positive when it contains one of the quiz's answers (folded as `crisisbot
 eval` folds them). Every 7th question is held out, as for the relevance gate
 (benchmarks/quality/fit_gate.py); the others are fitted by a logistic regression (scikit-learn,
 standardised features, C = --c).
@@ -65,16 +65,17 @@ def fold(text: str) -> str:
 def collect(bot: CrisisBot, queries: list[Any]) -> list[Asked]:
     """Ask every query; what the composer ranked, with labels from the quiz's answers."""
     from bot.core.composer import AnswerComposer
-    from bot.core.sentence_ranking import RankedPassage, sentence_features
+    from bot.core.sentence_ranking import RankedSentence, sentence_features
 
     recorded: list[tuple[np.ndarray, list[str], np.ndarray]] = []
 
     class Recording(AnswerComposer):
-        def rank_sentences(self, question: str, passages: list[RankedPassage]) -> list[np.ndarray]:
-            old = np.concatenate([0.7 * p.cosines + 0.3 * p.cosine for p in passages])
-            recorded.append((sentence_features(question, passages),
-                             [s for p in passages for s in p.sentences], old))
-            return super().rank_sentences(question, passages)
+        def rank_sentences(self, question: str, sentences: list[RankedSentence], best_cosine: float,
+                           best_probability: float) -> np.ndarray:
+            old = np.array([0.7 * s.cosine + 0.3 * s.passage.cosine for s in sentences])
+            recorded.append((sentence_features(question, sentences, best_cosine, best_probability),
+                             [s.text for s in sentences], old))
+            return super().rank_sentences(question, sentences, best_cosine, best_probability)
 
     base = bot.composer
     bot.composer = Recording(base.embedder, base.policy, base.document_text)  # type: ignore[misc]

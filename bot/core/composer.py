@@ -7,11 +7,11 @@ source. `compose` is a short pipeline:
 
 1. every hit's answer sentences are embedded once (cached vectors); the gate judges each hit
    on its features, its best sentence's cosine among them, and accepts passages;
-2. the sentence ranker (`bot.core.sentence_ranking`) gives every sentence of the accepted
-   passages its log-odds of holding the answer;
-3. the question is read: its type, the names it asks about (`read_question`);
-4. the passages about those names are the candidates (`quote_selection.candidate_passages`),
+2. the question is read: its type, the names it asks about (`read_question`);
+3. the passages about those names are the candidates (`quote_selection.candidate_passages`),
    sources published by the day asked before any dated after it;
+4. the sentence ranker (`bot.core.sentence_ranking`) gives each of their quotable sentences
+   its log-odds of holding the answer;
 5. `quote_selection.QuoteSelection` picks sentences and grows each into the contiguous span its
    meaning needs (`quote_context`);
 6. the spans are numbered into quotes, a gap marked between spans that do not touch.
@@ -45,7 +45,7 @@ from bot.core.quote_selection import (
 )
 from bot.core import sentence_model
 from bot.core.relevance import GatePolicy, RelevanceGate
-from bot.core.sentence_ranking import RankedPassage, sentence_scores
+from bot.core.sentence_ranking import PassageEvidence, RankedSentence, sentence_scores
 from index.embedder import Embedder
 from knowledge.errors import StoreError
 from index.recency import mentions_recency
@@ -111,15 +111,6 @@ class AnswerComposer:
         accepted = [(rank, h, verdict) for rank, (h, verdict) in enumerate(zip(hits, judged)) if verdict.accepted]
         if not accepted:
             return Answer(question, best_passage_score=best, explanation=explanation)
-        # Each accepted passage's sentences ranked by how likely they are to hold the answer.
-        # (Trying the passages in the order of their best sentence, rather than the retriever's,
-        # quoted the answer no more often and lost the Azovstal defenders' surrender.)
-        ranked = self.rank_sentences(searched, [
-            RankedPassage([h.stored.passage.text[a:b] for a, b in spans[rank]],
-                          scores[first_row[id(h)] : first_row[id(h)] + len(spans[rank])],
-                          verdict.probability, h.score, rank, h.term_idf)
-            for rank, h, verdict in accepted])
-        ranking = {id(h): own for (_, h, _), own in zip(accepted, ranked)}
         relevant = sorted((h for _, h, _ in accepted), key=lambda h: not published_by(h, known_by))
         reading = replace(read_question(question), known_by=known_by)
         documents = _DocumentTexts(self.document_text) if reading.places and self.document_text else None
@@ -130,14 +121,23 @@ class AnswerComposer:
             return Answer(question, best_passage_score=best, explanation=explanation)
         # The candidates are hits and their sentences the spans embedded above: reuse the rows.
         rows = [first_row[id(passages[ref.passage].hit)] + ref.index for ref in selection.refs]
-        odds = np.array([ranking[id(passages[ref.passage].hit)][ref.index] for ref in selection.refs])
+        # Ranked by how likely each is to hold the answer, against the best of every accepted
+        # passage (`bot.core.sentence_ranking`).
+        evidence = {id(h): PassageEvidence(v.probability, h.score, rank, h.term_idf) for rank, h, v in accepted}
+        sentences = [RankedSentence(selection.text(ref), float(scores[row]), ref.index,
+                                    evidence[id(passages[ref.passage].hit)])
+                     for ref, row in zip(selection.refs, rows)]
+        best_cosine = max(float(scores[first_row[id(h)] : first_row[id(h)] + len(spans[rank])].max(initial=-1.0))
+                          for rank, h, _ in accepted)
+        odds = self.rank_sentences(searched, sentences, best_cosine, max(v.probability for _, _, v in accepted))
         chosen = selection.choose(scores[rows], vectors[rows], odds)
         return self._number(question, chosen, passages, best, explanation)
 
-    def rank_sentences(self, question: str, passages: list[RankedPassage]) -> list[np.ndarray]:
-        """Each accepted passage's sentences' log-odds of holding the answer (a method, so that
+    def rank_sentences(self, question: str, sentences: list[RankedSentence], best_cosine: float,
+                       best_probability: float) -> np.ndarray:
+        """The candidates' quotable sentences' log-odds of holding the answer (a method, so that
         benchmarks/quality/fit_sentences.py can read the features it is fitted on)."""
-        return sentence_scores(question, passages)
+        return sentence_scores(question, sentences, best_cosine, best_probability)
 
     def _selection_policy(self) -> SelectionPolicy:
         p = self.policy

@@ -54,15 +54,23 @@ def _sentence_terms(text: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class RankedPassage:
-    """What the ranker needs of one accepted passage."""
+class PassageEvidence:
+    """What the ranker reads of a sentence's passage."""
 
-    sentences: Sequence[str]
-    cosines: np.ndarray  # each sentence's cosine with the question
     probability: float  # the gate's
     cosine: float  # the passage's own
     rank: int  # its place in the retrieval order (0: first)
     term_idf: Mapping[str, float] | None  # the question's stems and their IDF (None: dense only)
+
+
+@dataclass(frozen=True)
+class RankedSentence:
+    """One sentence that may be quoted."""
+
+    text: str
+    cosine: float  # with the question
+    index: int  # its place in its passage (0: it opens the passage)
+    passage: PassageEvidence
 
 
 def idf_share(sentence: str, term_idf: Mapping[str, float] | None, question_terms: frozenset[str]) -> float:
@@ -76,33 +84,23 @@ def idf_share(sentence: str, term_idf: Mapping[str, float] | None, question_term
     return len(question_terms & _sentence_terms(sentence)) / len(question_terms)
 
 
-def sentence_features(question: str, passages: Sequence[RankedPassage]) -> np.ndarray:
-    """One row per sentence (passages in order, their sentences in order), one column per
-    feature of `sentence_model.FEATURES`."""
-    rows = sum(len(p.sentences) for p in passages)
-    features = np.zeros((rows, len(sentence_model.FEATURES)), dtype=np.float64)
-    if not rows:
-        return features
-    best_cosine = max(float(p.cosines.max()) for p in passages if len(p.sentences))
-    best_probability = max(p.probability for p in passages)
-    terms = frozenset(content_terms(question))
-    row = 0
-    for passage in passages:
-        for i, sentence in enumerate(passage.sentences):
-            cosine = float(passage.cosines[i])
-            features[row] = (cosine, cosine - best_cosine, passage.probability,
-                             passage.probability - best_probability, passage.cosine,
-                             math.log1p(passage.rank), idf_share(sentence, passage.term_idf, terms),
-                             float(i == 0))
-            row += 1
+def sentence_features(question: str, sentences: Sequence[RankedSentence], best_cosine: float,
+                      best_probability: float) -> np.ndarray:
+    """One row per sentence, one column per feature of `sentence_model.FEATURES`.
+    `best_cosine` and `best_probability` are over every accepted passage (its best sentence's
+    cosine, the gate's probability), not only the sentences ranked: only the candidates'
+    sentences are ranked, and their stems are the ranker's cost."""
+    features = np.zeros((len(sentences), len(sentence_model.FEATURES)), dtype=np.float64)
+    terms = frozenset(content_terms(question)) if sentences else frozenset()
+    for row, sentence in enumerate(sentences):
+        passage = sentence.passage
+        features[row] = (sentence.cosine, sentence.cosine - best_cosine, passage.probability,
+                         passage.probability - best_probability, passage.cosine, math.log1p(passage.rank),
+                         idf_share(sentence.text, passage.term_idf, terms), float(sentence.index == 0))
     return features
 
 
-def sentence_scores(question: str, passages: Sequence[RankedPassage]) -> list[np.ndarray]:
-    """Each passage's sentences' log-odds of holding the answer (higher: more likely)."""
-    scores = sentence_model.log_odds(sentence_features(question, passages))
-    out, row = [], 0
-    for passage in passages:
-        out.append(scores[row : row + len(passage.sentences)])
-        row += len(passage.sentences)
-    return out
+def sentence_scores(question: str, sentences: Sequence[RankedSentence], best_cosine: float,
+                    best_probability: float) -> np.ndarray:
+    """Each sentence's log-odds of holding the answer (higher: more likely)."""
+    return sentence_model.log_odds(sentence_features(question, sentences, best_cosine, best_probability))

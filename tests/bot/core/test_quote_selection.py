@@ -260,3 +260,17 @@ def test_the_latest_is_the_newest_source_as_of_the_day_asked() -> None:
     reading = replace(read_question("What is the latest on Kherson?"), known_by=date(2022, 7, 28))
     assert candidate_passages([old, new], reading, 1) == [old]
     assert candidate_passages([old, new], read_question("What is the latest on Kherson?"), 1) == [new]
+
+
+def test_the_rankers_log_odds_order_the_sentences_and_the_cosines_still_set_the_floor() -> None:
+    kherson = hit(KHERSON_NEW, 0.5)
+    reading = read_question("What happened in Kherson?")
+    passages = [PassageSentences(kherson, answer_sentence_spans(KHERSON_NEW))]
+    selection = QuoteSelection(reading, passages, SelectionPolicy(max_sentences=1))
+    cosines = np.array([0.6, 0.5])
+    [by_cosine] = selection.choose(cosines, np.eye(2))
+    [by_odds] = selection.choose(cosines, np.eye(2), ranking=np.array([-1.0, 0.5]))
+    assert (by_cosine.first, by_odds.first) == (0, 1)
+    assert by_odds.reasons[:2] == ("best sentence (cosine 0.50)", "log-odds +0.50")
+    # A sentence below the cosine floor is never quoted, whatever its log-odds.
+    assert selection.choose(np.array([0.2, 0.1]), np.eye(2), ranking=np.array([3.0, 2.0])) == []

@@ -5,25 +5,30 @@ import pytest
 
 from bot.core import sentence_model
 from bot.core.relevance import content_terms
-from bot.core.sentence_ranking import RankedPassage, idf_share, sentence_features, sentence_scores
+from bot.core.sentence_ranking import PassageEvidence, RankedSentence, idf_share, sentence_features, sentence_scores
 
 COLUMN = {name: i for i, name in enumerate(sentence_model.FEATURES)}
 
 
-def passage(sentences: list[str], cosines: list[float], probability: float = 0.6, cosine: float = 0.5,
-            rank: int = 0, term_idf: dict[str, float] | None = None) -> RankedPassage:
-    return RankedPassage(sentences, np.array(cosines), probability, cosine, rank, term_idf)
+def evidence(probability: float = 0.6, cosine: float = 0.5, rank: int = 0,
+             term_idf: dict[str, float] | None = None) -> PassageEvidence:
+    return PassageEvidence(probability, cosine, rank, term_idf)
+
+
+def sentence(text: str, cosine: float, index: int = 0, passage: PassageEvidence | None = None) -> RankedSentence:
+    return RankedSentence(text, cosine, index, passage or evidence())
 
 
 def test_one_row_per_sentence_one_column_per_feature() -> None:
-    features = sentence_features("Who won?", [passage(["A.", "B."], [0.4, 0.5]), passage(["C."], [0.3], rank=1)])
-    assert features.shape == (3, len(sentence_model.FEATURES))
+    features = sentence_features("Who won?", [sentence("A.", 0.4), sentence("B.", 0.5, 1)], 0.5, 0.6)
+    assert features.shape == (2, len(sentence_model.FEATURES))
 
 
-def test_features_are_relative_to_the_best_sentence_and_passage() -> None:
-    features = sentence_features("Who won?", [passage(["A.", "B."], [0.4, 0.5], probability=0.9),
-                                              passage(["C."], [0.3], probability=0.5, rank=3)])
-    assert features[:, COLUMN["below_best_cosine"]].tolist() == pytest.approx([-0.1, 0.0, -0.2])
+def test_features_are_relative_to_the_best_of_every_accepted_passage() -> None:
+    first, third = evidence(probability=0.9), evidence(probability=0.5, rank=3)
+    features = sentence_features("Who won?", [sentence("A.", 0.4, 0, first), sentence("B.", 0.5, 1, first),
+                                              sentence("C.", 0.3, 0, third)], best_cosine=0.7, best_probability=0.9)
+    assert features[:, COLUMN["below_best_cosine"]].tolist() == pytest.approx([-0.3, -0.2, -0.4])
     assert features[:, COLUMN["below_best_probability"]].tolist() == pytest.approx([0.0, 0.0, -0.4])
     assert features[:, COLUMN["log_rank"]].tolist() == pytest.approx([0.0, 0.0, np.log(4)])
     assert features[:, COLUMN["opens_passage"]].tolist() == [1.0, 0.0, 1.0]
@@ -43,27 +48,27 @@ def test_without_a_lexical_index_every_term_weighs_the_same() -> None:
 
 
 def test_no_sentences_no_rows() -> None:
-    assert sentence_features("Who won?", []).shape == (0, len(sentence_model.FEATURES))
-    assert sentence_scores("Who won?", []) == []
+    assert sentence_features("Who won?", [], 0.5, 0.5).shape == (0, len(sentence_model.FEATURES))
+    assert len(sentence_scores("Who won?", [], 0.5, 0.5)) == 0
 
 
 def test_the_sentence_with_the_questions_rare_term_ranks_first_at_equal_cosine() -> None:
-    idf = {"therano": 6.0, "compani": 1.0}
+    passage = evidence(term_idf={"therano": 6.0, "compani": 1.0})
     vague, named = sentence_scores("Which company did Holmes found?", [
-        passage(["She started a company."], [0.5], term_idf=idf),
-        passage(["Holmes founded Theranos in 2003."], [0.5], term_idf=idf)])
-    assert named[0] > vague[0]
+        sentence("She started a company.", 0.5, 1, passage),
+        sentence("Holmes founded Theranos in 2003.", 0.5, 1, passage)], 0.5, 0.6)
+    assert named > vague
 
 
 def test_a_passage_the_gate_is_surer_of_ranks_first_at_equal_cosine() -> None:
-    sure, unsure = sentence_scores("Who won?", [passage(["X won."], [0.5], probability=0.9),
-                                                passage(["Y won."], [0.5], probability=0.4)])
-    assert sure[0] > unsure[0]
+    sure, unsure = sentence_scores("Who won?", [sentence("X won.", 0.5, 0, evidence(probability=0.9)),
+                                                sentence("Y won.", 0.5, 0, evidence(probability=0.4))], 0.5, 0.9)
+    assert sure > unsure
 
 
 def test_a_closer_sentence_ranks_first_in_one_passage() -> None:
-    [scores] = sentence_scores("Who won?", [passage(["Lead.", "Close.", "Far."], [0.5, 0.7, 0.2])])
-    assert scores[1] > scores[2]
+    close, far = sentence_scores("Who won?", [sentence("Close.", 0.7, 1), sentence("Far.", 0.2, 2)], 0.7, 0.6)
+    assert close > far
 
 
 def test_the_models_signs_make_sense() -> None:
