@@ -54,11 +54,12 @@ def misses(report: Report, what: str) -> list[tuple[str, str]]:
 
 @pytest.mark.slow
 def test_the_quoted_text_contains_the_gold_as_often_as_measured(report: Report) -> None:
-    """71.6% measured at 54ab3a6 (67.9% at 2e10a9c; docs/evaluation.md, "Answer set"); issue
-    19 asks for 85%, not reached yet: this floor keeps what was gained from slipping back."""
+    """73.9% measured at 238a6c5 (71.6% at 54ab3a6, 67.9% at 2e10a9c; docs/evaluation.md,
+    "Answer set"); issue 19 asks for 85%, not reached yet: this floor keeps what was gained
+    from slipping back."""
     total = report.total
     failed = [(v.item.id, v.quoted[:120]) for v in report.verdicts if not v.contains_gold]
-    assert total.gold_rate >= 0.70, (f"{total.contains_gold}/{total.questions}", failed[:20])
+    assert total.gold_rate >= 0.72, (f"{total.contains_gold}/{total.questions}", failed[:20])
 
 
 @pytest.mark.slow
