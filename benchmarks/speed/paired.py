@@ -15,7 +15,9 @@ Run from the project root (the "after" checkout; about 20 s per child on 2 cores
     .venv/bin/python -m benchmarks.speed.paired --keep DIR --before CHECKOUT [--job 10000-default] [--rounds 8]
 
 CHECKOUT is a work tree of the earlier commit (`git worktree add ../before 6f53158 --detach`);
-it runs with this project's virtual environment.
+it runs with this project's virtual environment. When the later commit changes the data
+folder's files (the embedding cache's schema 2, which the earlier commit cannot read), copy
+the folder before the later commit opens it and pass the copy as --before-data.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ def main() -> None:
     parser.add_argument("--before", type=Path, required=True, help="a checkout of the earlier commit")
     parser.add_argument("--job", default="10000-default", help="which job of the scale run (default: 10000-default)")
     parser.add_argument("--rounds", type=int, default=8, help="pairs of runs (default: 8)")
+    parser.add_argument("--before-data", type=Path, metavar="FOLDER",
+                        help="the earlier commit's own copy of the job's data folder, when the later one "
+                        "changed its files (copy it before the later commit opens it)")
     args = parser.parse_args()
     job_file = args.keep / "jobs" / f"{args.job}.json"
     if not job_file.is_file():
@@ -66,11 +71,13 @@ def main() -> None:
         parser.error(f"{args.before}: not a checkout of this project")
     job = json.loads(job_file.read_text(encoding="utf-8"))
     checkouts = {"before": args.before.resolve(), "after": PROJECT}
+    data = {"before": str(args.before_data or job["data_dir"]), "after": job["data_dir"]}
     rows: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for round_ in range(args.rounds):
         for name in (("before", "after") if round_ % 2 == 0 else ("after", "before")):
             out = args.keep / "jobs" / f"paired-{name}-{round_}.out.json"
-            result = run_child(checkouts[name], {**job, "out": str(out)}, out.with_suffix("").with_suffix(".json"))
+            result = run_child(checkouts[name], {**job, "out": str(out), "data_dir": data[name]},
+                               out.with_suffix("").with_suffix(".json"))
             queries = result["queries"]
             row = {f: float(queries[f]["p50_ms"]) for f in FIELDS}
             row["rss"] = float(result.get("serving_peak_rss_mb") or 0)

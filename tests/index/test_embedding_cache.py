@@ -261,3 +261,39 @@ def test_the_cache_can_be_turned_off(
     assert not settings.embedding_cache_path.exists()
     assert not list(settings.data_dir.glob("embeddings*"))
     bot.close()
+
+
+SCHEMA_1 = """CREATE TABLE vectors (model TEXT NOT NULL, text_sha256 BLOB NOT NULL, dimension INTEGER NOT NULL,
+    vector BLOB NOT NULL, PRIMARY KEY (model, text_sha256)) WITHOUT ROWID"""
+
+
+def test_a_schema_1_file_keeps_its_vectors_in_the_rowid_table(tmp_path: Path) -> None:
+    path = tmp_path / "embeddings.sqlite3"
+    vectors = HashingEmbedder().embed(TEXTS)
+    with sqlite3.connect(path) as db:
+        db.execute(SCHEMA_1)
+        db.executemany("INSERT INTO vectors VALUES ('hashing-test', ?, 64, ?)",
+                       [(text_key(t), v.astype("<f4").tobytes()) for t, v in zip(TEXTS, vectors)])
+        db.execute("PRAGMA user_version=1")
+    cache = EmbeddingCache(path)
+    found = cache.lookup("hashing-test", 64, TEXTS)
+    assert sorted(found) == [0, 1, 2] and all(np.array_equal(found[i], vectors[i]) for i in found)
+    cache.store("hashing-test", TEXTS[:1], vectors[:1] * 0.5)  # REPLACE still finds the row it mends
+    assert np.array_equal(cache.lookup("hashing-test", 64, TEXTS[:1])[0], vectors[0] * 0.5)
+    cache.close()
+    with sqlite3.connect(path) as db:
+        sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'vectors'").fetchone()[0]
+        assert "WITHOUT ROWID" not in sql.upper() and "UNIQUE" in sql.upper()
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM vectors").fetchone()[0] == 3
+
+
+def test_a_file_of_a_newer_schema_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "embeddings.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(SCHEMA_1)
+        db.execute("PRAGMA user_version=3")
+    cache = EmbeddingCache(path)
+    assert not cache.available
+    with sqlite3.connect(path) as db:
+        assert "WITHOUT ROWID" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'vectors'").fetchone()[0]
