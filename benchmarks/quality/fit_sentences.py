@@ -72,7 +72,7 @@ def collect(bot: CrisisBot, queries: list[Any]) -> list[Asked]:
     class Recording(AnswerComposer):
         def rank_sentences(self, question: str, sentences: list[RankedSentence], best_cosine: float,
                            best_probability: float) -> np.ndarray:
-            old = np.array([0.7 * s.cosine + 0.3 * s.passage.cosine for s in sentences])
+            old = np.array([OLD_COSINE_WEIGHT * s.cosine + (1 - OLD_COSINE_WEIGHT) * s.passage.cosine for s in sentences])
             recorded.append((sentence_features(question, sentences, best_cosine, best_probability),
                              [s.text for s in sentences], old))
             return super().rank_sentences(question, sentences, best_cosine, best_probability)

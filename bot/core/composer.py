@@ -97,11 +97,14 @@ class AnswerComposer:
         scores = vectors @ query
         gate = RelevanceGate(searched, asked_at, self.policy.relevance)
         judged, first_row, row = [], {}, 0  # first_row: id(hit) -> its first sentence's row
+        best_sentence: dict[int, float] = {}  # id(hit) -> its best sentence's cosine
         for hit, hit_spans in zip(hits, spans):
             first_row[id(hit)] = row
             own = scores[row : row + len(hit_spans)]
             row += len(hit_spans)
-            judged.append(gate.judge(hit, float(own.max()) if len(own) else hit.score))
+            if len(own):
+                best_sentence[id(hit)] = float(own.max())
+            judged.append(gate.judge(hit, best_sentence.get(id(hit), hit.score)))
         # A source dated after the day asked was not there to read on that day (questions replayed
         # on their date, `crisisbot eval`): it only answers when nothing older does.
         known_by = (asked_at or date.today()) + timedelta(days=FUTURE_SLACK_DAYS)
@@ -127,8 +130,7 @@ class AnswerComposer:
         sentences = [RankedSentence(selection.text(ref), float(scores[row]), ref.index,
                                     evidence[id(passages[ref.passage].hit)])
                      for ref, row in zip(selection.refs, rows)]
-        best_cosine = max(float(scores[first_row[id(h)] : first_row[id(h)] + len(spans[rank])].max(initial=-1.0))
-                          for rank, h, _ in accepted)
+        best_cosine = max(best_sentence.get(id(h), -1.0) for _, h, _ in accepted)
         odds = self.rank_sentences(searched, sentences, best_cosine, max(v.probability for _, _, v in accepted))
         chosen = selection.choose(scores[rows], vectors[rows], odds)
         return self._number(question, chosen, passages, best, explanation)

@@ -185,7 +185,7 @@ def _refers_back(words: list[str]) -> bool:
     if words[:2] in (["is", "it"], ["was", "it"], ["isn't", "it"], ["wasn't", "it"]):
         words = words[2:]
     for i, word in enumerate(words):
-        if word in _THING_PRONOUNS and not (word == "it" and i + 1 < len(words) and words[i + 1] in {"is", "'s", "’s"}):
+        if word in _THING_PRONOUNS and not (word == "it" and words[i + 1 : i + 2] == ["is"]):
             return True
     return False
 

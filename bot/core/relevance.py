@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -74,23 +75,37 @@ def content_terms(text: str) -> set[str]:
     return {_stem(w) for w in _words(text) if _is_content(w)}
 
 
-@lru_cache(maxsize=8192)
-def _passage_terms(text: str) -> frozenset[str]:
-    """A passage's content terms, kept: the same passages come back question after question,
-    and stemming eight of them was a fifth of an answer's time."""
+@lru_cache(maxsize=65536)
+def text_terms(text: str) -> frozenset[str]:
+    """A text's content terms, kept: the same passages and sentences come back question after
+    question, and stemming eight passages was a fifth of an answer's time."""
     return frozenset(content_terms(text))
 
 
 _tokenizers = threading.local()
 
 
-@lru_cache(maxsize=8192)
-def _passage_stems(text: str) -> frozenset[str]:
-    """A passage's stems as the lexical index counts them (Snowball), for `idf_share`."""
+@lru_cache(maxsize=65536)
+def text_stems(text: str) -> frozenset[str]:
+    """A text's stems as the lexical index counts them (Snowball), for `idf_share`."""
     tokenizer: QuestionTokenizer | None = getattr(_tokenizers, "tokenizer", None)
     if tokenizer is None:  # PyStemmer's stemmers are not thread-safe: one per thread
         tokenizer = _tokenizers.tokenizer = QuestionTokenizer()
     return frozenset(tokenizer.stems(text))
+
+
+def term_shares(text: str, term_idf: Mapping[str, float] | None, terms: frozenset[str] | set[str]) -> tuple[float, float]:
+    """(term share, IDF share) of the question's terms found in `text`: its stems as the
+    lexical index counts them, each weighted by its IDF for the second, when the retriever
+    has a lexical index (`term_idf`); else its content `terms`, every one weighing the same
+    in both."""
+    if term_idf:
+        stems = text_stems(text)  # one stemming pass serves both shares
+        found = [weight for stem, weight in term_idf.items() if stem in stems]
+        total = sum(term_idf.values())
+        return len(found) / len(term_idf), (sum(found) / total if total else 0.0)
+    share = len(terms & text_terms(text)) / len(terms) if terms else 0.0
+    return share, share
 
 
 @lru_cache(maxsize=8192)
@@ -143,18 +158,7 @@ class RelevanceGate:
         cosine with the question; the passage's own when it has no answer sentence)."""
         document = hit.stored.document
         text = f"{document.title} {hit.stored.passage.text}"
-        if hit.term_idf:
-            # The question's stems as the lexical index counts them, found among the passage's:
-            # one stemming pass per passage serves both shares.
-            stems = _passage_stems(text)
-            found = [weight for stem, weight in hit.term_idf.items() if stem in stems]
-            total = sum(hit.term_idf.values())
-            idf_share = sum(found) / total if total else 0.0
-            term_share = len(found) / len(hit.term_idf)
-        else:  # dense-only retrieval: no document frequencies, every term weighs the same
-            terms = _passage_terms(text)
-            term_share = len(self.terms & terms) / len(self.terms) if self.terms else 0.0
-            idf_share = term_share
+        term_share, idf_share = term_shares(text, hit.term_idf, self.terms)
         padded = _padded_words(text) if self.phrases else ""
         phrase = any(f" {p} " in padded for p in self.phrases)
         return {
