@@ -19,6 +19,7 @@ import numpy as np
 from knowledge.crash_test_hook import crash_test_point
 from knowledge.documents import DocumentInfo, Kind, Passage, StoredPassage
 from knowledge.errors import StoreError
+from knowledge.multilingual_store import TABLE_SCHEMA, MultilingualVectorTable
 from knowledge.sql_bounds import sql_count
 from knowledge.store_interface import NewDocument, WriteResult
 
@@ -51,7 +52,7 @@ CREATE TABLE IF NOT EXISTS passages (
     UNIQUE (document_id, ordinal)
 );
 CREATE INDEX IF NOT EXISTS passages_document ON passages(document_id);
-"""
+""" + TABLE_SCHEMA
 
 _INFO_COLUMNS = (
     "d.id, d.title, d.url, d.publisher, d.kind, d.published, d.language, d.added_by, d.added_at"
@@ -75,7 +76,7 @@ def _info(row: sqlite3.Row | tuple, passage_count: int = 0) -> DocumentInfo:
     )
 
 
-class SqliteStore:
+class SqliteStore(MultilingualVectorTable):
     """One SQLite database in WAL mode; safe to share between threads of one process."""
 
     def __init__(self, path: Path) -> None:
@@ -161,6 +162,7 @@ class SqliteStore:
             for item in items:
                 self._write_one(db, item, now, result)
             result.generation = self._bump(db)
+            self._multilingual_write(db, result)
         return result
 
     @staticmethod
@@ -200,13 +202,20 @@ class SqliteStore:
              doc.language, doc.added_by, doc.added_at or now, doc.sha256, doc.text),
         )
         vectors = np.ascontiguousarray(item.vectors, dtype=np.float32)
-        for passage, vector in zip(item.passages, vectors):
+        second = item.multilingual_vectors
+        if second is not None and len(second) != len(vectors):
+            raise ValueError("one multilingual vector per passage is required")
+        for row, (passage, vector) in enumerate(zip(item.passages, vectors)):
             cursor = db.execute(
                 'INSERT INTO passages (document_id, ordinal, start, "end", text, embedding)'
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (doc.id, passage.ordinal, passage.start, passage.end, passage.text, vector.tobytes()),
             )
-            result.new_vectors[int(cursor.lastrowid or 0)] = vector
+            passage_id = int(cursor.lastrowid or 0)
+            result.new_vectors[passage_id] = vector
+            if second is not None:
+                self._insert_multilingual(db, item.multilingual_model, passage_id, second[row])
+                result.new_multilingual_vectors[passage_id] = second[row]
         if not replaced_stored:
             result.added.append(doc.id)
 
@@ -225,6 +234,7 @@ class SqliteStore:
             result.removed_passage_ids = self._delete(db, document_id)
             result.replaced.append(document_id)
             result.generation = self._bump(db)
+            self._multilingual_write(db, result)
         return result
 
     def set_kind(self, document_id: str, kind: Kind) -> WriteResult:
@@ -238,6 +248,7 @@ class SqliteStore:
             if cursor.rowcount == 0:
                 raise StoreError(f"no document with id {document_id!r} (see 'crisisbot sources')")
             result.generation = self._bump(db)
+            self._multilingual_write(db, result)
         return result
 
     def replace_embeddings(self, model: str, batches: Iterator[tuple[list[int], np.ndarray]]) -> int:

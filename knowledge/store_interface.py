@@ -18,11 +18,15 @@ from knowledge.documents import Document, DocumentInfo, Kind, Passage, StoredPas
 
 @dataclass(frozen=True)
 class NewDocument:
-    """A document ready to be written: its passages and one vector per passage."""
+    """A document ready to be written: its passages and one vector per passage, and with
+    multilingual retrieval on, one vector per passage of the multilingual model too (written in
+    the same transaction, so a passage never lacks it because of a crash)."""
 
     document: Document
     passages: list[Passage]
     vectors: np.ndarray
+    multilingual_vectors: np.ndarray | None = None
+    multilingual_model: str = ""
 
 
 @dataclass
@@ -35,6 +39,10 @@ class WriteResult:
     removed_passage_ids: list[int] = field(default_factory=list)
     new_vectors: dict[int, np.ndarray] = field(default_factory=dict)  # passage id -> vector
     generation: int = 0
+    # The multilingual vectors written beside (passage id -> vector), and the generation of
+    # the multilingual table after this write (see knowledge.multilingual_store).
+    new_multilingual_vectors: dict[int, np.ndarray] = field(default_factory=dict)
+    multilingual_generation: int = 0
 
     @property
     def added_passage_ids(self) -> list[int]:
@@ -47,8 +55,26 @@ class WriteResult:
     def forget_passages(self, passage_ids: list[int]) -> None:
         """Passages deleted by this write: ones it added itself simply vanish from the result."""
         for passage_id in passage_ids:
+            self.new_multilingual_vectors.pop(passage_id, None)
             if self.new_vectors.pop(passage_id, None) is None:
                 self.removed_passage_ids.append(passage_id)
+
+    def multilingual_part(self) -> WriteResult:
+        """The same write as the multilingual index sees it: its vectors, its generation."""
+        return WriteResult(removed_passage_ids=list(self.removed_passage_ids),
+                           new_vectors=dict(self.new_multilingual_vectors),
+                           generation=self.multilingual_generation)
+
+
+class VectorSource(Protocol):
+    """Stored vectors that a FAISS copy is built and mended from: the passages' own, or the
+    multilingual table's (`knowledge.multilingual_store.MultilingualVectors`)."""
+
+    def generation(self) -> int: ...
+    def passage_count(self) -> int: ...
+    def passage_ids(self) -> np.ndarray: ...
+    def existing_vectors(self, ids: Sequence[int], dimension: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def embedding_model(self) -> str | None: ...
 
 
 class KnowledgeStore(Protocol):
