@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.vectors import FLOAT32, FaissVectorStore, scalar_quantizer_type
-from knowledge.store import SqliteStore
+from knowledge.store_interface import VectorSource
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def choose_nlist(count: int, training: int) -> int:
 
 
 def build_ivf(
-    store: SqliteStore, model: str, dimension: int, ids: np.ndarray | None = None,
+    store: VectorSource, model: str, dimension: int, ids: np.ndarray | None = None,
     progress: Callable[[str], None] | None = None, storage: str = FLOAT32,
 ) -> tuple[FaissVectorStore, BuildReport]:
     """An IVF copy of the passages `ids` (default: all stored), with nprobe chosen by recall.
@@ -124,7 +124,7 @@ def build_ivf(
     return built, report
 
 
-def _held_out_queries(store: SqliteStore, ids: np.ndarray, sample_ids: np.ndarray, dimension: int,
+def _held_out_queries(store: VectorSource, ids: np.ndarray, sample_ids: np.ndarray, dimension: int,
                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """QUERIES stored vectors (seeded) to search with, outside the training sample when there
     are enough (centroids fitted to a point flatter its recall); each query's own id is left

@@ -35,8 +35,7 @@ from index.interfaces import RepairReport
 from index.vectors import (AUTO, EXACT, FLOAT32, IVF, SQ8, TRAINED_STORAGES, CorruptIndexError,
                            FaissVectorStore, exact_index)
 from knowledge.errors import StoreError
-from knowledge.store import SqliteStore
-from knowledge.store_interface import WriteResult
+from knowledge.store_interface import VectorSource, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class SearchIndex:
     """The vector index of one store, loaded lazily and mended against it."""
 
     def __init__(
-        self, store: SqliteStore, path: Path, model: str, dimension: int,
+        self, store: VectorSource, path: Path, model: str, dimension: int,
         approximate_above: int = 200_000, before_swap: Callable[[], None] | None = None,
         storage: str = FLOAT32, auto_sq8_above: int = AUTO_SQ8_ABOVE,
     ) -> None:

@@ -76,6 +76,15 @@ WriteLock = Callable[[], AbstractContextManager[None]]
 """Makes the context that holds the one writer's lock (a file lock, or PostgreSQL's advisory lock)."""
 
 
+@dataclass(frozen=True)
+class MultilingualPart:
+    """With multilingual retrieval on: the passage embedder of the multilingual model (through
+    the embedding cache) and the FAISS copy of its vectors, written beside the passages'."""
+
+    embedder: Embedder
+    index: VectorIndex
+
+
 @contextmanager
 def write_lock(path: Path) -> Iterator[None]:
     """Exclusive across processes; released by the OS if the holder dies."""
@@ -99,12 +108,39 @@ class KnowledgeWriter:
         embedder: Embedder,
         lock: Path | WriteLock,
         policy: ChunkingPolicy = ChunkingPolicy(),
+        multilingual: MultilingualPart | None = None,
     ) -> None:
         self.store = store
         self.index = index
         self.embedder = embedder
         self._lock = lock
         self.policy = policy
+        self.multilingual = multilingual
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Both copies (MiniLM's, and the multilingual one when on) hold still for a write."""
+        with self.index.writing():
+            if self.multilingual is None:
+                yield
+            else:
+                with self.multilingual.index.writing():
+                    yield
+
+    def _apply(self, result: WriteResult, save: bool) -> None:
+        self.index.apply(result, save=save)
+        if self.multilingual is not None:
+            self.multilingual.index.apply(result.multilingual_part(), save=save)
+
+    def _save(self) -> None:
+        self.index.save()
+        if self.multilingual is not None:
+            self.multilingual.index.save()
+
+    def _refresh_if_stale(self) -> None:
+        self.index.refresh_if_stale()
+        if self.multilingual is not None:
+            self.multilingual.index.refresh_if_stale()
 
     def lock(self) -> AbstractContextManager[None]:
         """The one writer's lock: held by whoever changes the knowledge, in any process."""
@@ -116,7 +152,7 @@ class KnowledgeWriter:
         next start from the stored vectors)."""
         report = IngestReport()
         with self.lock():
-            self.index.refresh_if_stale()
+            self._refresh_if_stale()
             known = self.store.known_hashes([d.sha256 for d in documents])
             pending: list[Document] = []
             pending_chars = done = 0
@@ -139,7 +175,7 @@ class KnowledgeWriter:
                 progress(len(documents), len(documents))
             if report.added or report.replaced:
                 crash_test_point("writer.save.before")
-                self.index.save()
+                self._save()
                 crash_test_point("writer.save.after")
         return report
 
@@ -147,11 +183,16 @@ class KnowledgeWriter:
         chunked = [chunk_document(d, self.embedder.count_tokens, self.policy) for d in documents]
         texts = [p.text for passages in chunked for p in passages]
         vectors = self.embedder.embed(texts)
+        second, model = None, ""
+        if self.multilingual is not None:
+            second, model = self.multilingual.embedder.embed(texts), self.multilingual.embedder.name
         crash_test_point("writer.embedded")
         items, row = [], 0
         for document, passages in zip(documents, chunked):
-            items.append(NewDocument(document, passages, vectors[row : row + len(passages)]))
-            row += len(passages)
+            end = row + len(passages)
+            items.append(NewDocument(document, passages, vectors[row:end],
+                                     None if second is None else second[row:end], model))
+            row = end
         return items
 
     def _write_new(self, items: list[NewDocument], report: IngestReport) -> None:
@@ -202,19 +243,19 @@ class KnowledgeWriter:
         return _most_matched(matched, len(item.passages))
 
     def _write(self, items: list[NewDocument]) -> WriteResult:
-        with self.index.writing():
+        with self._writing():
             result = self.store.write_documents(items, self.embedder.name)
-            self.index.apply(result, save=False)
+            self._apply(result, save=False)
         crash_test_point("writer.applied")
         return result
 
     def remove(self, document_id: str) -> int:
         """Remove a document with its passages and vectors; returns the passage count."""
         with self.lock():
-            self.index.refresh_if_stale()
-            with self.index.writing():
+            self._refresh_if_stale()
+            with self._writing():
                 result = self.store.remove_document(document_id)
-                self.index.apply(result, save=True)
+                self._apply(result, save=True)
         return len(result.removed_passage_ids)
 
     def set_kind(self, document_id: str, kind: Kind) -> WriteResult:
@@ -223,10 +264,10 @@ class KnowledgeWriter:
         any write: the index then keeps up with the store instead of taking the moved
         generation for another process's write and comparing every id at the next search."""
         with self.lock():
-            self.index.refresh_if_stale()
-            with self.index.writing():
+            self._refresh_if_stale()
+            with self._writing():
                 result = self.store.set_kind(document_id, kind)
-                self.index.apply(result, save=True)  # only the generation moves
+                self._apply(result, save=True)  # only the generation moves
         return result
 
     def reindex(self, progress: Progress | None = None) -> RepairReport:
