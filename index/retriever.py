@@ -7,9 +7,16 @@ dev sets this beats either half and reciprocal-rank fusion (README, "Evaluation"
 z-score is exact without scoring every passage: the mean and variance of q.p over passages are
 q.mean and q'Cq, from the passages' mean vector and covariance.
 
-`ScoredPassage.score` stays the cosine, and `lexical_z` the BM25 half's z-score, with the IDF of
-the question's stems (`term_idf`): the relevance gate reads them (bot.core.gate). The fused
-`rank` only orders the passages.
+With multilingual retrieval on and every passage's e5 vector stored (index.multilingual), a
+third half joins: the z-score of the e5 cosine of the question ("query: ") and the passage, so
+that Ukrainian and Russian questions find English passages. For a question that is not English,
+MiniLM's half gets no weight (its cosines are noise outside English). Candidates come from all
+three halves, and each half scores every candidate.
+
+`ScoredPassage.score` stays the MiniLM cosine, and `lexical_z` the BM25 half's z-score, with the
+IDF of the question's stems (`term_idf`): the relevance gate reads them (bot.core.gate);
+`multilingual_score` is the e5 cosine and `language` the question's, for a gate that learns
+them. The fused `rank` only orders the passages.
 """
 
 from __future__ import annotations
@@ -21,13 +28,14 @@ from datetime import date
 import numpy as np
 
 from index.background import Refresher
+from index.dense_scale import DenseScale
 from index.embedder import Embedder
 from index.interfaces import LexicalScores, TextIndex, VectorIndex
+from index.multilingual import MultilingualRetrieval
 from index.recency import mentions_recency, recency_bonus
 from knowledge.documents import StoredPassage
+from knowledge.language import Language, detect_language
 from knowledge.store_interface import KnowledgeStore
-
-_STATS_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class ScoredPassage:
     rank: float | None = None
     lexical_z: float | None = None
     term_idf: Mapping[str, float] | None = None
+    multilingual_score: float | None = None  # the e5 cosine, when that half ran
+    language: str | None = None  # the question's ("en", "uk", "ru"), when that half ran
 
     @property
     def rank_score(self) -> float:
@@ -54,35 +64,20 @@ class RetrievalPolicy:
 
     lexical_weight: float = 0.3
     candidates: int = 100  # from each half, before fusion
+    dense_weight: float = 1.0  # MiniLM's half, for English questions (0 for others)
+    multilingual_weight: float = 1.0  # e5's half, when it runs
+    multilingual_lexical_weight: float = 0.3  # BM25's weight when e5's half runs
     recency_weight: float = 1.0
     recency_days: float = 30.0
 
 
-@dataclass(frozen=True)
-class _DenseScale:
-    """Mean vector and covariance of the stored passage vectors (a sample of at most 20,000)."""
+@dataclass
+class _Multilingual:
+    """The e5 half of one question: its vector, the cosines found so far, the language."""
 
-    mean: np.ndarray
-    covariance: np.ndarray
-
-    @classmethod
-    def measure(cls, store: KnowledgeStore, generation: int, dimension: int) -> _DenseScale:
-        """Reading the sample takes about 0.5-1 s at 100,000 passages and 2-3 s at a million
-        (most of it listing the ids), so the retriever recomputes it in the background once
-        it is slow."""
-        ids = store.passage_ids()
-        if len(ids) > _STATS_SAMPLE:
-            ids = np.random.default_rng(generation).choice(ids, _STATS_SAMPLE, replace=False)
-        _, vectors = store.existing_vectors(ids.tolist(), dimension)
-        vectors = vectors.astype(np.float64)
-        if len(vectors) < 2:
-            return cls(np.zeros(dimension), np.eye(dimension))
-        return cls(vectors.mean(axis=0), np.cov(vectors, rowvar=False))
-
-    def z(self, query: np.ndarray, cosines: np.ndarray) -> np.ndarray:
-        q = query.astype(np.float64)
-        spread = float(np.sqrt(max(float(q @ self.covariance @ q), 1e-12)))
-        return (cosines - float(q @ self.mean)) / spread
+    vector: np.ndarray
+    cosines: dict[int, float]
+    language: str | None
 
 
 class Retriever:
@@ -95,70 +90,137 @@ class Retriever:
         embedder: Embedder,
         lexical: TextIndex | None = None,
         policy: RetrievalPolicy = RetrievalPolicy(),
+        multilingual: MultilingualRetrieval | None = None,
     ) -> None:
         self.store = store
         self.index = index
         self.embedder = embedder
         self.lexical = lexical
         self.policy = policy
+        self.multilingual = multilingual
         self._scale = Refresher(self._measure_scale, "vector statistics")
 
-    def _measure_scale(self, generation: int) -> _DenseScale:
-        return _DenseScale.measure(self.store, generation, self.index.dimension)
+    def _measure_scale(self, generation: int) -> DenseScale:
+        return DenseScale.measure(self.store, generation, self.index.dimension)
 
     def wait_for_builds(self, timeout: float | None = None) -> bool:
         """Wait for the background rebuilds (vector statistics, BM25) still running; True if
         none is. The owner calls it before closing the store they read."""
         done = self._scale.wait_for_build(timeout)
+        if self.multilingual is not None:
+            done = self.multilingual.wait_for_builds(timeout) and done
         return (self.lexical is None or self.lexical.wait_for_build(timeout)) and done
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed([text])[0]
 
+    def multilingual_ready(self) -> bool:
+        """Whether the e5 half runs now: on, and every passage has its e5 vector."""
+        return self.multilingual is not None and self.multilingual.complete()
+
     def search(self, text: str, k: int, asked_at: date | None = None) -> list[ScoredPassage]:
         return self.search_vector(self.embed_query(text), k, text, asked_at)
 
     def search_vector(
-        self, vector: np.ndarray, k: int, text: str = "", asked_at: date | None = None
+        self, vector: np.ndarray, k: int, text: str = "", asked_at: date | None = None,
+        multilingual_vector: np.ndarray | None = None,
     ) -> list[ScoredPassage]:
         """The best `k` passages for a question already embedded as `vector`. Without `text`
-        only the dense half runs; `asked_at` (default today) anchors the recency preference."""
+        only the dense half runs; `asked_at` (default today) anchors the recency preference.
+        `multilingual_vector`: the question's e5 vector if already embedded (a batch of
+        evaluation queries), else it is embedded here when the e5 half runs."""
         policy = self.policy
         pool = max(k, policy.candidates)
         cosines = dict(self.index.search(vector, pool))
-        lexical_part = bool(text) and self.lexical is not None and policy.lexical_weight > 0
+        second = self._multilingual_half(text, multilingual_vector, pool)
+        lexical_weight = policy.lexical_weight if second is None else policy.multilingual_lexical_weight
+        lexical_part = bool(text) and self.lexical is not None and lexical_weight > 0
         recency = bool(text) and policy.recency_weight > 0 and mentions_recency(text)
-        if not lexical_part and not recency:
+        if not lexical_part and not recency and second is None:
             return self._dense_only(cosines, k)
         fused = {i: 0.0 for i in cosines}
+        if second is not None:
+            fused.update((i, 0.0) for i in second.cosines)
         lexical_z: dict[int, float] = {}
         term_idf: Mapping[str, float] | None = None
+        lexical: LexicalScores | None = None
         if lexical_part:
             assert self.lexical is not None
             lexical = self.lexical.scores(text)
-            lexical_z = self._add_lexical(fused, cosines, vector, lexical, pool)
+            fused.update((int(i), 0.0) for i in lexical.top(pool))
             term_idf = lexical.idf
-        ids = list(fused)
-        scale = self._scale.get(self.store.generation())
-        dense_z = scale.z(vector, np.array([cosines[i] for i in ids]))
-        ranks = {i: float(z) + fused[i] for i, z in zip(ids, dense_z)}
+        self._add_cosines(fused, cosines, vector)
+        if lexical is not None:
+            lexical_z = self._add_lexical(fused, lexical, lexical_weight)
+        ranks = self._dense_ranks(fused, cosines, vector, second)
         stored: dict[int, StoredPassage] = {}
         if recency:  # the bonus needs every candidate's date
-            stored = self.store.stored_passages(ids)
+            stored = self.store.stored_passages(list(ranks))
             today = asked_at or date.today()
             for passage_id, passage in stored.items():
                 ranks[passage_id] += recency_bonus(passage.document.published, today,
                                                    policy.recency_weight, policy.recency_days)
         order = sorted(ranks, key=lambda i: -ranks[i])
-        return self._take(order, k, cosines, ranks, stored, lexical_z, term_idf)
+        return self._take(order, k, cosines, ranks, stored, lexical_z, term_idf, second)
+
+    def _multilingual_half(self, text: str, vector: np.ndarray | None, pool: int) -> _Multilingual | None:
+        """The e5 half of this question, or None when it does not run (off, incomplete, or no
+        text to embed)."""
+        if not text or self.multilingual is None or self.policy.multilingual_weight <= 0:
+            return None
+        if not self.multilingual.complete():
+            return None
+        if vector is None:
+            vector = self.multilingual.embed_questions([text])[0]
+        language = detect_language(text)
+        return _Multilingual(vector, self.multilingual.search(vector, pool),
+                             None if language is None else language.value)
+
+    def _add_cosines(self, fused: dict[int, float], cosines: dict[int, float], vector: np.ndarray) -> None:
+        """MiniLM cosines of the candidates another half found, from the stored vectors, so
+        that every half scores every candidate; a passage removed meanwhile is dropped."""
+        missing = [i for i in fused if i not in cosines]
+        if not missing:
+            return
+        found, vectors = self.store.existing_vectors(missing, len(vector))
+        cosines.update(zip(found.tolist(), (vectors @ vector).tolist()))
+        for passage_id in missing:
+            if passage_id not in cosines:
+                del fused[passage_id]
+
+    def _dense_ranks(self, fused: dict[int, float], cosines: dict[int, float], vector: np.ndarray,
+                     second: _Multilingual | None) -> dict[int, float]:
+        """Each candidate's fused rank: the lexical part in `fused`, plus the weighted dense
+        z-scores (MiniLM's weight 0 for a question the e5 half found not to be English)."""
+        ids = list(fused)
+        weight = self.policy.dense_weight
+        if second is not None and second.language not in (None, Language.EN.value):
+            weight = 0.0
+        ranks = dict(fused)
+        if weight > 0 or second is None:
+            scale = self._scale.get(self.store.generation())
+            dense_z = scale.z(vector, np.array([cosines[i] for i in ids]))
+            scaled = weight if second is not None else 1.0
+            for passage_id, z in zip(ids, dense_z.tolist()):
+                ranks[passage_id] += scaled * z
+        if second is not None:
+            assert self.multilingual is not None
+            self.multilingual.add_cosines(second.cosines, ids, second.vector)
+            known = [i for i in ids if i in second.cosines]  # a passage without one adds 0
+            e5_z = self.multilingual.z(second.vector, np.array([second.cosines[i] for i in known]))
+            for passage_id, z in zip(known, e5_z.tolist()):
+                ranks[passage_id] += self.policy.multilingual_weight * z
+        return ranks
 
     def _take(self, order: list[int], k: int, cosines: dict[int, float], ranks: dict[int, float],
               stored: dict[int, StoredPassage], lexical_z: dict[int, float] | None = None,
-              term_idf: Mapping[str, float] | None = None) -> list[ScoredPassage]:
+              term_idf: Mapping[str, float] | None = None,
+              second: _Multilingual | None = None) -> list[ScoredPassage]:
         """The first `k` of `order` that still exist, reading from the store only as many
         passages as needed (a passage removed by another process meanwhile is skipped)."""
         results: list[ScoredPassage] = []
         start = 0
+        language = None if second is None else second.language
         while len(results) < k and start < len(order):
             chunk = order[start : start + k - len(results)]
             start += len(chunk)
@@ -166,21 +228,15 @@ class Retriever:
             if missing:
                 stored.update(self.store.stored_passages(missing))
             results += [ScoredPassage(stored[i], cosines[i], ranks[i],
-                                      lexical_z.get(i) if lexical_z else None, term_idf)
+                                      lexical_z.get(i) if lexical_z else None, term_idf,
+                                      None if second is None else second.cosines.get(i), language)
                         for i in chunk if i in stored]
         return results
 
-    def _add_lexical(self, fused: dict[int, float], cosines: dict[int, float], vector: np.ndarray,
-                     lexical: LexicalScores, pool: int) -> dict[int, float]:
-        """Add BM25's weighted z-score to every candidate, and return the z-scores; lexical-only
-        candidates get their cosine from the stored vectors so both halves score every candidate."""
+    def _add_lexical(self, fused: dict[int, float], lexical: LexicalScores,
+                     weight: float) -> dict[int, float]:
+        """Add BM25's weighted z-score to every candidate, and return the z-scores."""
         ids, scores = lexical.ids, lexical.scores
-        missing = [int(i) for i in lexical.top(pool) if int(i) not in cosines]
-        if missing:
-            found, vectors = self.store.existing_vectors(missing, len(vector))
-            for passage_id, similarity in zip(found.tolist(), vectors @ vector):
-                cosines[int(passage_id)] = float(similarity)
-                fused[int(passage_id)] = 0.0
         if len(scores) == 0:
             return {}
         mean, spread = lexical.mean_and_spread()
@@ -188,7 +244,6 @@ class Retriever:
         at = np.clip(np.searchsorted(ids, candidates), 0, len(ids) - 1)
         found_here = ids[at] == candidates
         values = np.where(found_here, scores[at], 0.0)
-        weight = self.policy.lexical_weight
         z_scores = {}
         for passage_id, value in zip(candidates.tolist(), values):
             z = z_scores[passage_id] = (float(value) - mean) / spread
