@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bot.runtime.settings import Settings
 from index.interfaces import TextIndex, VectorIndex
 from index.writer import WriteLock
+from knowledge.errors import ConfigError
 from knowledge.store_interface import KnowledgeStore
 
 if TYPE_CHECKING:
@@ -64,6 +65,16 @@ class EmbeddedBackend:
 
         assert isinstance(store, SqliteStore)
         return SearchIndex(store, self.settings.index_path, model, dimension,
+                           approximate_above=self.settings.approximate_index_above,
+                           storage=self.settings.vector_storage)
+
+    def open_multilingual_index(self, store: KnowledgeStore, model: str, dimension: int) -> VectorIndex:
+        """The FAISS copy of the multilingual vectors (knowledge.multilingual_store)."""
+        from index.search_index import SearchIndex
+        from knowledge.store import SqliteStore
+
+        assert isinstance(store, SqliteStore)
+        return SearchIndex(store.multilingual(), self.settings.multilingual_index_path, model, dimension,
                            approximate_above=self.settings.approximate_index_above,
                            storage=self.settings.vector_storage)
 
@@ -129,6 +140,10 @@ class PostgresBackend:
 
         assert isinstance(store, PostgresStore)
         return PgVectorIndex(store, model, dimension)
+
+    def open_multilingual_index(self, store: KnowledgeStore, model: str, dimension: int) -> VectorIndex:
+        """Not yet: the settings refuse multilingual retrieval with a database URL."""
+        raise ConfigError("multilingual retrieval is embedded-only for now (CRISISBOT_DATABASE_URL is set)")
 
     def open_lexical(self, store: KnowledgeStore) -> TextIndex:
         from index.pg_lexical import PostgresLexicalIndex

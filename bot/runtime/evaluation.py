@@ -262,6 +262,8 @@ def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | 
         update, close = bar("ingesting")
         with _closing(close):
             report = bot.ingest(dataset.documents, update)
+        if bot.multilingual is not None:  # a --keep folder built without it: fill it first
+            bot.multilingual.fill_now()
         aliases: dict[str, list[str]] = defaultdict(list)
         for new_id, stored_id in report.unchanged:
             aliases[stored_id].append(new_id)
@@ -272,11 +274,17 @@ def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | 
         update, close = bar("embedding queries")
         with _closing(close):
             vectors = _embed_in_batches(bot.embedder, [q.text for q in queries], update)
+            # The same path as a question's: e5's "query: " vectors when its half runs.
+            second: list[np.ndarray | None] = [None] * len(queries)
+            if bot.multilingual is not None and bot.retriever.multilingual_ready():
+                second = list(_embed_in_batches(bot.multilingual.retrieval.questions,
+                                                [q.text for q in queries], update))
         update, close = bar("querying")
         with _closing(close):
             for done, (query, vector) in enumerate(zip(queries, vectors), start=1):
                 asked_at = query.asked_at if dated else None
-                hits = bot.retriever.search_vector(vector, 3 * k, query.text, asked_at)
+                hits = bot.retriever.search_vector(vector, 3 * k, query.text, asked_at,
+                                                   multilingual_vector=second[done - 1])
                 ranking = rank_documents([(h.stored.document.id, h.rank_score) for h in hits],
                                          aliases, k)
                 metrics = query_metrics(ranking, dataset.qrels[query.id], k)

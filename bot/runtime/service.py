@@ -34,6 +34,7 @@ from bot.core.questions import QuestionLimits, Questions
 from bot.core.conversation import Conversation, ConversationLimits
 from bot.core.summaries import Summaries, SummaryLimits
 from bot.core.summary import Digest, Summarizer, Summary
+from bot.runtime.multilingual import MultilingualParts
 from index.embedder import Embedder, bundled_model_path
 from index.embedder_choice import make_embedder
 from index.embedding_cache import CachedEmbedder, EmbeddingCache
@@ -80,6 +81,7 @@ class CrisisBot:
         self.embedding_cache_path = embedding_cache_path or settings.embedding_cache_path
         self._embedding_cache: EmbeddingCache | None = None
         self._open_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
         self._opened = False
 
     @cached_property
@@ -105,14 +107,31 @@ class CrisisBot:
     def knowledge_embedder(self) -> Embedder:
         """The embedder for texts of the knowledge base (passages, the sentences answers quote),
         cached in the data folder. Never for questions: the cache must hold no user text."""
+        cache = self._cache()
+        return self.embedder if cache is None else CachedEmbedder(self.embedder, cache)
+
+    def _cache(self) -> EmbeddingCache | None:
+        """The embedding cache of passage vectors (MiniLM's and e5's), if on; opened once."""
         if not self.settings.embedding_cache:
-            return self.embedder
-        self._embedding_cache = EmbeddingCache(self.embedding_cache_path)
-        return CachedEmbedder(self.embedder, self._embedding_cache)
+            return None
+        with self._cache_lock:  # the fill's thread and this one may both ask first
+            if self._embedding_cache is None:
+                self._embedding_cache = EmbeddingCache(self.embedding_cache_path)
+        return self._embedding_cache
+
+    @cached_property
+    def multilingual(self) -> MultilingualParts | None:
+        """e5 beside MiniLM (bot.runtime.multilingual), when the settings turn it on."""
+        if not self.settings.multilingual_retrieval:
+            return None
+        return MultilingualParts(self.settings, self.backend, self.store, self.embedding_cache_path.parent / "onnx",
+                                 self._cache, self.backend.write_lock())
 
     @cached_property
     def writer(self) -> KnowledgeWriter:
-        return KnowledgeWriter(self.store, self.index, self.knowledge_embedder, self.backend.write_lock())
+        second = None if self.multilingual is None else self.multilingual.writing()
+        return KnowledgeWriter(self.store, self.index, self.knowledge_embedder, self.backend.write_lock(),
+                               multilingual=second)
 
     @cached_property
     def answer_sentences(self) -> AnswerSentences:
@@ -126,8 +145,12 @@ class CrisisBot:
             candidates=s.retrieval_candidates,
             recency_weight=s.recency_weight,
             recency_days=s.recency_days,
+            multilingual_weight=s.multilingual_weight,
+            multilingual_lexical_weight=s.multilingual_lexical_weight,
         )
-        return Retriever(self.store, self.index, self.embedder, self.backend.open_lexical(self.store), policy)
+        second = None if self.multilingual is None else self.multilingual.retrieval
+        return Retriever(self.store, self.index, self.embedder, self.backend.open_lexical(self.store), policy,
+                         multilingual=second)
 
     @cached_property
     def feedback(self) -> Feedback:
@@ -222,6 +245,8 @@ class CrisisBot:
         with self._open_lock:
             self._seed_if_new()  # may already have opened the index
             report = self.index.refresh_if_stale()
+            if self.multilingual is not None:  # fills missing e5 vectors in the background
+                self.multilingual.open()
             self._opened = True
             return report
 
@@ -344,14 +369,18 @@ class CrisisBot:
     def close(self) -> None:
         """Stop and join the background work first: a thread still inside torch, onnxruntime
         or faiss when the interpreter exits aborts the process (SIGABRT, exit 134)."""
+        multilingual = self.__dict__.get("multilingual")
+        if multilingual is not None and not multilingual.close(timeout=120):
+            log.warning("closing while the multilingual vectors are still being filled")
         if "answer_sentences" in self.__dict__:
             self.answer_sentences.close()
         if "retriever" in self.__dict__ and not self.retriever.wait_for_builds(timeout=120):
             log.warning("closing while a background rebuild still runs; it will stop with an error")
         # The embedded index trains and saves an approximate copy in a thread (PostgreSQL's has none).
-        index_build = getattr(self.__dict__.get("index"), "wait_for_build", None)
-        if index_build is not None and not index_build(timeout=600):
-            log.warning("closing while the search index is still built in the background")
+        for index in (self.__dict__.get("index"), multilingual and multilingual.__dict__.get("index")):
+            index_build = getattr(index, "wait_for_build", None)
+            if index_build is not None and not index_build(timeout=600):
+                log.warning("closing while the search index is still built in the background")
         if "store" in self.__dict__:
             self.store.close()
         if "feedback" in self.__dict__:

@@ -6,6 +6,7 @@ the environment themselves.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import tomllib
@@ -71,6 +72,15 @@ class Settings(BaseSettings):
     # quarter; used from 1,000 passages, trained on them). The store keeps float32 whatever
     # this says; changing it rebuilds the copy in the background. PostgreSQL ignores it.
     vector_storage: Literal["auto", "float32", "float16", "sq8"] = "auto"
+    # multilingual-e5-small beside MiniLM (issue 20): a second vector per passage, so that
+    # Ukrainian and Russian questions find English passages. Turning it on for an existing
+    # knowledge base embeds its passages in the background (answers use MiniLM and BM25 until
+    # every passage has one); turning it off ignores them. Embedded backend only for now.
+    # Off by default until its import cost is settled (e5 embeds 10-25 passages a second here).
+    multilingual_retrieval: bool = False
+    multilingual_quantize: bool = True  # int8 e5 (falls back to fp32 if rejected at export)
+    multilingual_weight: float = Field(default=1.0, ge=0.0, le=10.0)  # e5's half in fusion
+    multilingual_lexical_weight: float = Field(default=0.3, ge=0.0, le=10.0)  # BM25's, beside e5
     embedding_cache: bool = True  # keep passage vectors in the data folder (never questions)
     # After each import, embed in a background thread the sentences answers may quote from the
     # new passages (into the embedding cache), so the first answers from them are quick.
@@ -167,6 +177,21 @@ class Settings(BaseSettings):
             raise ValueError("int8 needs CRISISBOT_EMBEDDING_BACKEND auto or onnx")
         return value
 
+    @field_validator("multilingual_retrieval")
+    @classmethod
+    def _multilingual_is_embedded(cls, value: bool, info: ValidationInfo) -> bool:
+        """Refused rather than half done: the PostgreSQL store has no table for the second
+        vector yet, and the e5 model needs onnxruntime and tokenizers (the `onnx` extra)."""
+        if not value:
+            return value
+        if info.data.get("database_url") is not None:
+            raise ValueError("multilingual retrieval is embedded-only for now: unset "
+                             "CRISISBOT_DATABASE_URL, or CRISISBOT_MULTILINGUAL_RETRIEVAL")
+        missing = [name for name in ("onnxruntime", "tokenizers") if importlib.util.find_spec(name) is None]
+        if missing:
+            raise ValueError(f"multilingual retrieval needs {' and '.join(missing)} (install the onnx extra)")
+        return value
+
     @field_validator("digest_schedule")
     @classmethod
     def _schedule_is_readable(cls, value: str) -> str:
@@ -232,6 +257,10 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.data_dir / "passages.faiss"
+
+    @property
+    def multilingual_index_path(self) -> Path:
+        return self.data_dir / "passages-multilingual.faiss"
 
     @property
     def lock_path(self) -> Path:
