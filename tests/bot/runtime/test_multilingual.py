@@ -132,3 +132,32 @@ def test_turning_it_on_fills_the_vectors_in_the_background(tmp_path: Path, e5_ca
         assert (data_dir / "passages-multilingual.faiss").exists()
     finally:
         bot.close()
+
+
+def beir_folder(root: Path) -> Path:
+    """FACTS as a BEIR corpus, and the Cyrillic questions judged against their passages."""
+    import json
+
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": key, "title": title, "text": text}) + "\n" for key, (title, text) in FACTS.items()))
+    (root / "queries.jsonl").write_text("".join(
+        json.dumps({"_id": language, "text": question}, ensure_ascii=False) + "\n"
+        for language, (question, _) in QUESTIONS.items()))
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"{language}\t{expected}\t1\n" for language, (_, expected) in QUESTIONS.items()))
+    return root
+
+
+@pytest.mark.slow
+def test_crisisbot_eval_takes_the_setting_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, e5_cache: Path) -> None:
+    """`crisisbot eval` measures what a question goes through: with the variable set, its queries
+    are embedded by e5 too and both Cyrillic questions rank their passage first."""
+    from bot.runtime.evaluation import evaluate
+
+    folder = beir_folder(tmp_path / "beir")
+    off = evaluate(folder, k=10, embedding_cache=e5_cache)
+    monkeypatch.setenv("CRISISBOT_MULTILINGUAL_RETRIEVAL", "true")
+    on = evaluate(folder, k=10, embedding_cache=e5_cache)
+    assert on["metrics"]["MRR@10"] == 1.0 > off["metrics"]["MRR@10"]
