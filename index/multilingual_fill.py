@@ -31,6 +31,9 @@ FILL_BATCH = 32
 write a batch, is never held long, and a stop request is honoured within seconds."""
 
 
+_LOG_EVERY = 50  # batches between progress lines in the log
+
+
 class MultilingualFill:
     """Embeds the passages without a multilingual vector, in one background thread."""
 
@@ -88,6 +91,9 @@ class MultilingualFill:
                     self.before_write(ids)
                 written += self._write(embedder.name, ids, vectors)
                 after = ids[-1]
+                if written % (self.batch * _LOG_EVERY) < len(ids):
+                    log.info("multilingual vectors: %d embedded, %d to go", written,
+                             self.table.multilingual_missing_count())
         finally:
             if written:
                 self.index.save()
