@@ -39,17 +39,21 @@ class MultilingualFill:
 
     def __init__(self, table: MultilingualVectorTable, index: VectorIndex,
                  embedder: Callable[[], Embedder], lock: Callable[[], AbstractContextManager[None]],
-                 batch: int = FILL_BATCH, before_write: Callable[[list[int]], None] | None = None) -> None:
+                 batch: int = FILL_BATCH, before_write: Callable[[list[int]], None] | None = None,
+                 exclusive: Callable[[], AbstractContextManager[bool]] | None = None) -> None:
         """`embedder` gives the passage embedder (e5's `embed`, through the embedding cache),
         called in the fill's thread: loading the model (or exporting it, the first time) is part
         of the background work. `lock` is the one writer's lock. `before_write` is called with
-        each batch's ids before it is written (tests raise there to stand for a kill)."""
+        each batch's ids before it is written (tests raise there to stand for a kill).
+        `exclusive`: a lock tried without waiting (True if taken), so that of several processes
+        on one data folder (the bot, a worker, a CLI import) only one embeds the same passages."""
         self.table = table
         self.index = index
         self.embedder = embedder
         self.lock = lock
         self.batch = batch
         self.before_write = before_write
+        self.exclusive = exclusive
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -75,7 +79,17 @@ class MultilingualFill:
             log.exception("filling the multilingual vectors failed; retried at the next write or start")
 
     def run(self) -> int:
-        """Fill until no passage lacks a vector (or `stop`); returns how many were written."""
+        """Fill until no passage lacks a vector (or `stop`); returns how many were written, 0
+        if another process is filling."""
+        if self.exclusive is None:
+            return self._fill()
+        with self.exclusive() as mine:
+            if not mine:
+                log.info("multilingual vectors: another process is filling them")
+                return 0
+            return self._fill()
+
+    def _fill(self) -> int:
         written = 0
         after = 0
         embedder: Embedder | None = None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.runtime.backends import Backend
+from bot.runtime.backends import Backend, try_file_lock
 from bot.runtime.settings import Settings
 from index.embedder import Embedder
 from index.embedding_cache import CachedEmbedder, EmbeddingCache
@@ -78,7 +78,9 @@ class MultilingualParts:
 
     @cached_property
     def fill(self) -> MultilingualFill:
-        return MultilingualFill(self.store, self.index, self.passages, self._lock)
+        folder = self.settings.data_dir
+        return MultilingualFill(self.store, self.index, self.passages, self._lock,
+                                exclusive=lambda: try_file_lock(folder / "multilingual-fill.lock"))
 
     @cached_property
     def retrieval(self) -> MultilingualRetrieval:

@@ -109,3 +109,15 @@ def test_the_writer_writes_both_vectors_together(folder: Folder) -> None:
     assert set(report.passage_ids) <= set(index.vectors.ids().tolist())
     writer.remove("new")
     assert sorted(index.vectors.ids().tolist()) == store.passage_ids().tolist()
+
+
+def test_only_one_process_fills(folder: Folder) -> None:
+    from contextlib import contextmanager
+    from collections.abc import Iterator as Iter
+
+    @contextmanager
+    def taken() -> Iter[bool]:
+        yield False
+
+    fill = make_fill(folder, second_index(folder), exclusive=taken)
+    assert fill.run() == 0 and folder.store.multilingual_missing_count() == len(TEXTS)  # type: ignore[attr-defined]
