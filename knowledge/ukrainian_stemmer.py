@@ -9,7 +9,7 @@ does that in microseconds with no data files.
 
 The word is read after its first vowel (Snowball's RV region): an ending is removed only
 when it lies wholly there and leaves a stem of at least `MIN_STEM` letters, so short words
-and acronyms ("ЗСУ", "бій") keep their letters. Groups are tried in Snowball's order:
+and acronyms ("ЗСУ", "ООН") keep their letters. Groups are tried in Snowball's order:
 reflexive particle, then adjective, verb and noun endings (the first group that matches
 wins, the longest ending within it), then a soft sign. Finally the і/о (е) alternation of
 a closed last syllable is undone for the place names and nouns that alternate in every
