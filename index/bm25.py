@@ -31,7 +31,7 @@ from knowledge.stemming import (
     cyrillic_stemmer,
     cyrillic_stop_words,
     english_stemmer,
-    has_cyrillic,
+    is_cyrillic_word,
     joined_apostrophes,
 )
 
@@ -100,7 +100,7 @@ class QuestionTokenizer:
         cyrillic_stop = cyrillic_stop_words(language)
         stems = []
         for word in _WORDS(joined_apostrophes(text).lower()):
-            if has_cyrillic(word):
+            if is_cyrillic_word(word):
                 if word not in cyrillic_stop:
                     stems.append(cyrillic(word))
             elif word not in self._stop:
@@ -125,7 +125,7 @@ class _TermIds(dict[str | bytes, int]):
 
     def __missing__(self, word: str | bytes) -> int:
         text = word.decode() if isinstance(word, bytes) else word
-        stem = self._cyrillic(text) if has_cyrillic(text) else self._stem(text)
+        stem = self._cyrillic(text) if is_cyrillic_word(text) else self._stem(text)
         term = self._terms.setdefault(stem, len(self._terms))
         self[word] = term
         return term

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import Stemmer
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z]")
 _CYRILLIC_WORDS = re.compile(r"\w*[\u0400-\u04ff]\w*")
 # An apostrophe inside a Ukrainian word ("об'єкт", "п’ять", "Придністров'я") is part of it:
 # without this the word would be read as two.
@@ -56,6 +57,13 @@ def has_cyrillic(text: str) -> bool:
     return _CYRILLIC.search(text) is not None
 
 
+def is_cyrillic_word(word: str) -> bool:
+    """A word for the Cyrillic stemmer: Cyrillic letters and no Latin one. An English word with
+    a Cyrillic look-alike letter in it ("Defenсe" with a Cyrillic "с", as found in official
+    statements) stays English."""
+    return _CYRILLIC.search(word) is not None and _LATIN.search(word) is None
+
+
 def cyrillic_language(text: str) -> Language | None:
     """Which stemmer `text`'s Cyrillic words get: Ukrainian, Russian, or None without any.
 
@@ -63,9 +71,12 @@ def cyrillic_language(text: str) -> Language | None:
     quoting «Слава Україні» is judged by its Cyrillic words alone."""
     if not has_cyrillic(text):
         return None
+    words = [word for word in _CYRILLIC_WORDS.findall(text) if is_cyrillic_word(word)]
+    if not words:
+        return None
     language = detect_language(text)
     if language not in (Language.UK, Language.RU):
-        language = detect_language(" ".join(_CYRILLIC_WORDS.findall(text)))
+        language = detect_language(" ".join(words))
     return language if language in (Language.UK, Language.RU) else Language.RU
 
 

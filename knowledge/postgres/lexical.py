@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import psycopg
 
 DONE_KEY = "lexical_languages"
-_CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
+_CYRILLIC_WORD = re.compile(r"(?<!\w)[\u0400-\u04ff]+(?!\w)")  # not "Defenсe" (a Cyrillic "с")
 _BATCH = 1000
 
 

@@ -8,6 +8,7 @@ from knowledge.stemming import (
     UKRAINIAN_STOP_WORDS,
     cyrillic_language,
     cyrillic_stemmer,
+    is_cyrillic_word,
     joined_apostrophes,
 )
 
@@ -37,3 +38,9 @@ def test_stop_lists_hold_function_words_only() -> None:
     assert {"и", "в", "на", "что", "сколько"} <= RUSSIAN_STOP_WORDS
     assert not {"буча", "війна", "ракета", "люди"} & UKRAINIAN_STOP_WORDS
     assert not {"буча", "война", "ракета", "люди"} & RUSSIAN_STOP_WORDS
+
+
+def test_a_latin_word_with_a_cyrillic_look_alike_stays_english() -> None:
+    assert is_cyrillic_word("Бучі") and is_cyrillic_word("обєкт")
+    assert not is_cyrillic_word("Defenсe") and not is_cyrillic_word("HIMARS")
+    assert cyrillic_language("Ministry of Defenсe statement") is None  # English throughout, as before
