@@ -3,7 +3,9 @@
 bm25s builds from every text and every token list at once: at a million passages its build
 peaked near 5 GB for a matrix of 0.6 GB, and the process kept most of that afterwards. Here each
 chunk of texts is tokenized as bm25s tokenizes (lower case, words of two or more word
-characters, bm25s's English stop words, then Snowball English stems) and reduced at once to
+characters, bm25s's English stop words, then Snowball English stems; Cyrillic words of a
+Ukrainian or Russian text get that language's stemmer and stop words, knowledge.stemming) and
+reduced at once to
 compact postings (a 16-bit row and a small term frequency each); the column-major matrix of
 BM25 weights is filled in once the document frequencies and the mean length are known. The
 weights are computed with the same float operations as bm25s's "lucene" method, and a question
@@ -16,15 +18,22 @@ import logging
 import math
 import mmap
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-if TYPE_CHECKING:
-    import Stemmer
+from knowledge.language import Language
+from knowledge.stemming import (
+    cyrillic_language,
+    cyrillic_stemmer,
+    cyrillic_stop_words,
+    english_stemmer,
+    is_cyrillic_word,
+    joined_apostrophes,
+)
 
 _WORDS = re.compile(r"(?u)\b\w\w+\b").findall  # bm25s's (and scikit-learn's) token pattern
 
@@ -56,11 +65,10 @@ def _words(text: str) -> Sequence[str | bytes]:
     return text.encode().translate(_ASCII_WORDS).split()
 
 
-def _stemmer() -> Stemmer.Stemmer:
-    """A new stemmer: PyStemmer's are not thread-safe, so each thread has its own."""
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
+def text_language(text: str) -> Language | None:
+    """The language whose stemmer a text's Cyrillic words get, decided once for the text; None
+    (every word English, as before Cyrillic was known) for a text without Cyrillic."""
+    return None if text.isascii() else cyrillic_language(text)
 
 
 def _stop_words() -> frozenset[str]:
@@ -78,26 +86,46 @@ class QuestionTokenizer:
     One per thread."""
 
     def __init__(self) -> None:
-        self._stem = _stemmer().stemWords
+        english = english_stemmer()
+        self._stem = english.stemWords
+        self._stem_word = english.stemWord
         self._stop = _stop_words()
+        self._cyrillic: dict[Language, Callable[[str], str]] = {}
 
     def stems(self, text: str) -> list[str]:
-        return list(self._stem([w for w in _WORDS(text.lower()) if w not in self._stop]))
+        language = text_language(text)
+        if language is None:
+            return list(self._stem([w for w in _WORDS(text.lower()) if w not in self._stop]))
+        cyrillic = self._cyrillic.get(language) or self._cyrillic.setdefault(language, cyrillic_stemmer(language))
+        cyrillic_stop = cyrillic_stop_words(language)
+        stems = []
+        for word in _WORDS(joined_apostrophes(text).lower()):
+            if is_cyrillic_word(word):
+                if word not in cyrillic_stop:
+                    stems.append(cyrillic(word))
+            elif word not in self._stop:
+                stems.append(self._stem_word(word))
+        return stems
 
 
 class _TermIds(dict[str | bytes, int]):
     """Word (str, or bytes if ASCII) -> term id, -1 for a word to skip. A new word is stemmed
-    once and gets its stem's id, so the hot path is one C-level dict lookup per word."""
+    once and gets its stem's id, so the hot path is one C-level dict lookup per word. One table
+    per `language` of the texts' Cyrillic words (None: English only); all share `terms`."""
 
-    def __init__(self, terms: dict[str, int]) -> None:
+    def __init__(self, terms: dict[str, int], language: Language | None = None) -> None:
         stop = _stop_words()
         skipped: list[str | bytes] = [*stop, *(word.encode() for word in stop), *_LETTERS]
+        if language is not None:
+            skipped.extend(cyrillic_stop_words(language))
         super().__init__(dict.fromkeys(skipped, -1))
         self._terms = terms
-        self._stem = _stemmer().stemWord
+        self._stem = english_stemmer().stemWord
+        self._cyrillic = cyrillic_stemmer(language) if language is not None else self._stem
 
     def __missing__(self, word: str | bytes) -> int:
-        stem = self._stem(word.decode() if isinstance(word, bytes) else word)
+        text = word.decode() if isinstance(word, bytes) else word
+        stem = self._cyrillic(text) if is_cyrillic_word(text) else self._stem(text)
         term = self._terms.setdefault(stem, len(self._terms))
         self[word] = term
         return term
@@ -186,7 +214,7 @@ class Bm25Builder:
         self.k1 = k1
         self.b = b
         self._terms: dict[str, int] = {}
-        self._term_ids = _TermIds(self._terms)
+        self._term_ids: dict[Language | None, _TermIds] = {None: _TermIds(self._terms)}
         self._ids: list[np.ndarray] = []
         self._lengths: list[np.ndarray] = []
         self._chunks: list[_Chunk] = []
@@ -197,9 +225,12 @@ class Bm25Builder:
         n = len(texts)
         if n > MAX_CHUNK or n != len(ids):
             raise ValueError(f"a chunk holds one id per text and at most {MAX_CHUNK} texts")
-        words = [_words(text) for text in texts]
+        languages = [text_language(text) for text in texts]
+        words = [_words(joined_apostrophes(text) if language else text)
+                 for text, language in zip(texts, languages)]
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=n)
-        terms = np.concatenate([self._term_ids_of(words[first : first + _GIL_SLICE])
+        terms = np.concatenate([self._term_ids_of(words[first : first + _GIL_SLICE],
+                                                  languages[first : first + _GIL_SLICE])
                                 for first in range(0, n, _GIL_SLICE)] or [np.zeros(0, np.int64)])
         del words
         rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
@@ -215,11 +246,22 @@ class Bm25Builder:
                                    _outside_the_heap(frequencies.astype(small))))
         self._rows += n
 
-    def _term_ids_of(self, words: Sequence[Sequence[str | bytes]]) -> np.ndarray:
+    def _term_ids_of(self, words: Sequence[Sequence[str | bytes]],
+                     languages: Sequence[Language | None]) -> np.ndarray:
         """One C-level pass over the words of a few texts. It holds the GIL throughout, and a
         background build runs beside questions: a slice of 256 texts keeps their wait for the
-        GIL to a few milliseconds."""
-        return np.fromiter(map(self._term_ids.__getitem__, chain.from_iterable(words)), dtype=np.int64)
+        GIL to a few milliseconds. Texts with Cyrillic words go through their language's table."""
+        if not any(languages):
+            return np.fromiter(map(self._term_ids[None].__getitem__, chain.from_iterable(words)), dtype=np.int64)
+        tables = [self._table(language) for language in languages]
+        return np.fromiter(chain.from_iterable(map(table.__getitem__, text_words)
+                                               for table, text_words in zip(tables, words)), dtype=np.int64)
+
+    def _table(self, language: Language | None) -> _TermIds:
+        table = self._term_ids.get(language)
+        if table is None:
+            table = self._term_ids[language] = _TermIds(self._terms, language)
+        return table
 
     def finish(self) -> Bm25Matrix:
         """The weight matrix; the chunks are released one by one as they are copied in."""

@@ -2,7 +2,8 @@
 
 The embedded backend ranks with BM25 over an in-memory index it rebuilds when the knowledge
 changes; here the `tsvector` column (title and text, read by `lexical_vector`: English stems
-and stop words, split at punctuation as BM25's tokenizer splits; migrations 0001 and 0005) is
+and stop words, split at punctuation as BM25's tokenizer splits; migrations 0001 and 0005;
+Russian and Ukrainian stemmed by their own rules, 0007 and knowledge.postgres.lexical) is
 kept by the database itself, so every process searches the current knowledge with no rebuild.
 
 The lexical half is there for rare terms ("ATACMS", "Zaporizhzhia"), so a passage's score sums,
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index.interfaces import LexicalScores
+from knowledge.postgres.lexical import lexical_input
 from knowledge.postgres.store import PostgresStore
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 # again); `lexical_vector` leaves no quote or operator character in a lexeme.
 _POSTINGS = (
     "SELECT t.term, array_agg(p.id), array_agg(ts_rank(p.lexical, quote_literal(t.term)::tsquery, 1))"
-    " FROM unnest(tsvector_to_array(lexical_vector(%(q)s))) AS t(term)"
+    " FROM unnest(tsvector_to_array(lexical_vector(%(q)s, %(language)s))) AS t(term)"
     " JOIN passages p ON p.lexical @@ quote_literal(t.term)::tsquery GROUP BY t.term"
 )
 
@@ -64,7 +66,9 @@ class PostgresLexicalIndex:
 
     def scores(self, question: str) -> LexicalScores:
         def work(db: psycopg.Connection) -> tuple[list[tuple[str, list[int], list[float]]], int]:
-            return db.execute(_POSTINGS, {"q": question}).fetchall(), self._passages(db)
+            return db.execute(_POSTINGS, {"q": body, "language": language}).fetchall(), self._passages(db)
+
+        body, language = lexical_input(question)  # stemmed as the passages were (migration 0007)
 
         postings, total = self.store.database.read(work)
         summed: dict[int, float] = {}

@@ -9,6 +9,7 @@ from datetime import date
 from enum import Enum
 
 from knowledge.errors import SourceError
+from knowledge.language import DEFAULT_LANGUAGE, detect_language
 from knowledge.text import check_unicode, strip_invisible
 
 
@@ -33,6 +34,7 @@ class Kind(str, Enum):
             raise SourceError(f"unknown kind {_shown(value)} (allowed: {allowed})") from None
 
 
+_LANGUAGE_SAMPLE = 2000  # characters of the text read to tell its language
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -104,7 +106,7 @@ class Document:
     publisher: str | None = None
     kind: Kind = Kind.OTHER
     published: str | None = None
-    language: str = "en"
+    language: str = ""  # ISO 639-1; empty: read from the text (knowledge.language)
     added_by: str = "unknown"
     added_at: str = ""
     sha256: str = field(default="")
@@ -123,6 +125,11 @@ class Document:
         if self.publisher is not None:
             object.__setattr__(self, "publisher", " ".join(strip_invisible(self.publisher).split()) or None)
         check_link(self.url)
+        if not self.language.strip():
+            # A page an admin adds by URL says nothing of its language: read it from the text,
+            # so a Ukrainian article is not filed as English.
+            found = detect_language(f"{self.title}\n{self.text[:_LANGUAGE_SAMPLE]}") or DEFAULT_LANGUAGE
+            object.__setattr__(self, "language", found.value)
         if not self.sha256:
             object.__setattr__(self, "sha256", content_hash(self.text))
 

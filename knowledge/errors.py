@@ -8,7 +8,19 @@ from __future__ import annotations
 
 
 class CrisisbotError(Exception):
-    """A problem the user can understand and fix; the message is shown as it is."""
+    """A problem the user can understand and fix; the message is shown as it is.
+
+    `template` and `fields`, when set, are the English sentence the message was made from and
+    what filled it in, so that a chat adapter can say it in the asker's language instead
+    (`bot.core.translation.error_text`)."""
+
+    template: str | None = None
+    fields: dict[str, object] = {}
+
+    def worded(self, template: str, **fields: object) -> CrisisbotError:
+        """This error, remembering the sentence and fields its message was made from."""
+        self.template, self.fields = template, fields
+        return self
 
 
 class SourceError(CrisisbotError):

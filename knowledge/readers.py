@@ -116,7 +116,7 @@ def _document(
             publisher=clean_line(meta.get("publisher"), "the publisher", MAX_PUBLISHER_CHARS),
             kind=Kind.parse(meta.get("kind")),
             published=parse_published(meta.get("published")),
-            language=clean_line(meta.get("language"), "the language", MAX_LANGUAGE_CHARS) or "en",
+            language=clean_line(meta.get("language"), "the language", MAX_LANGUAGE_CHARS) or "",
             added_by=added_by,
         )
     except SourceError as exc:

@@ -161,9 +161,12 @@ class FakeTelegram(StandIn[Recorded]):
                 "from": user, **{k: v for k, v in fields.items() if v is not None}}
 
     @staticmethod
-    def _user(user_id: int, first_name: str | None = None) -> JSON:
-        return {"id": user_id, "is_bot": False, "first_name": first_name or f"User{user_id}",
-                "language_code": "uk"}
+    def _user(user_id: int, first_name: str | None = None, language_code: str | None = "en") -> JSON:
+        """A sender; `language_code` is the language of their Telegram app (None: not sent).
+        English unless a test says otherwise: the bot answers a textless request (/help, a
+        button) in it (tests/bot/adapters/telegram/test_languages.py)."""
+        user = {"id": user_id, "is_bot": False, "first_name": first_name or f"User{user_id}"}
+        return {**user, "language_code": language_code} if language_code else user
 
     @staticmethod
     def _chat(chat_id: int, first_name: str | None = None) -> JSON:
@@ -172,10 +175,10 @@ class FakeTelegram(StandIn[Recorded]):
         return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
 
     def private_message(self, text: str, user_id: int = 501, first_name: str = "Olena",
-                        entities: list | None = None) -> JSON:
+                        entities: list | None = None, language_code: str | None = "en") -> JSON:
         ents = auto_entities(text) if entities is None else entities
         return {"message": self._message(self._chat(user_id, first_name),
-                                         self._user(user_id, first_name),
+                                         self._user(user_id, first_name, language_code),
                                          text=text, entities=ents or None)}
 
     def group_message(self, text: str, chat_id: int = -100777, user_id: int = 502,

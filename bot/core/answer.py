@@ -14,8 +14,20 @@ from datetime import date
 from bot.core.explanation import Explanation
 from bot.core.messages import GAP_MARK as GAP_MARK  # re-exported: renderers put it between spans
 from bot.core.messages import NO_ANSWER as NO_ANSWER  # re-exported: answers carry it
-from bot.core.messages import UNKNOWN_DATE
+from bot.core.messages import (
+    AGE_FUTURE,
+    AGE_THIS_MONTH,
+    AGE_THIS_YEAR,
+    AGE_TODAY,
+    AS_OF,
+    DAYS_AGO,
+    MONTHS_AGO,
+    UNKNOWN_DATE,
+    YEARS_AGO,
+)
+from bot.core.translation import Phrases, phrases
 from knowledge.documents import DocumentInfo
+from knowledge.language import DEFAULT_LANGUAGE, Language
 
 
 
@@ -27,8 +39,8 @@ class Source:
     document: DocumentInfo
     score: float  # the best passage score of this document for the question
 
-    def as_of(self, today: date | None = None) -> str:
-        return describe_date(self.document.published, today)
+    def as_of(self, today: date | None = None, words: Phrases | None = None) -> str:
+        return describe_date(self.document.published, today, words)
 
 
 @dataclass(frozen=True)
@@ -60,10 +72,17 @@ class Answer:
     best_passage_score: float = 0.0  # cosine of the best retrieved passage, accepted or not
     id: int | None = None  # set when the answer is logged for an actor; votes refer to it
     explanation: Explanation = field(default_factory=Explanation)  # `ask --explain` prints it
+    # The asker's language: the bot's own words around the quotes are in it, never the quotes.
+    language: Language = DEFAULT_LANGUAGE
 
     @property
     def found(self) -> bool:
         return bool(self.quotes)
+
+    @property
+    def words(self) -> Phrases:
+        """The bot's own sentences in the asker's language, for renderers."""
+        return phrases(self.language)
 
     def source(self, number: int) -> Source:
         return self.sources[number - 1]
@@ -87,7 +106,7 @@ class Answer:
         """
         if not self.dates_differ:
             return None
-        return self.source(quote.source).document.published or UNKNOWN_DATE
+        return self.source(quote.source).document.published or self.words.text(UNKNOWN_DATE)
 
     def marker(self, quote: Quote) -> str:
         """The citation after `quote`: "[1]", or "[1, 2024-10-20]" when dates differ.
@@ -98,23 +117,28 @@ class Answer:
         return f"[{quote.source}, {label}]" if label else f"[{quote.source}]"
 
 
-def describe_date(published: str | None, today: date | None = None) -> str:
-    """'as of 2024-11 (2 years ago)': precision kept, age spelled out for readers in a hurry."""
+def describe_date(published: str | None, today: date | None = None, words: Phrases | None = None) -> str:
+    """'as of 2024-11 (2 years ago)': precision kept, age spelled out for readers in a hurry.
+
+    `words` is the reader's language (English by default); the date itself stays ISO, which
+    reads the same in every language and sorts."""
+    words = words or phrases()
     if not published:
-        return UNKNOWN_DATE
-    today = today or date.today()
+        return words.text(UNKNOWN_DATE)
+    return words.text(AS_OF, date=published, age=_age(published, today or date.today(), words))
+
+
+def _age(published: str, today: date, words: Phrases) -> str:
     parts = [int(p) for p in published.split("-")]
     year, month = parts[0], parts[1] if len(parts) > 1 else 1
     months = (today.year - year) * 12 + (today.month - month)
     if months < 0:
-        age = "in the future"
-    elif len(parts) == 3 and (today - date(*parts)).days < 31:
+        return words.text(AGE_FUTURE)
+    if len(parts) == 3 and (today - date(*parts)).days < 31:
         days = (today - date(*parts)).days
-        age = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
-    elif months < 1:
-        age = "this month" if len(parts) > 1 else "this year"
-    elif months < 24:
-        age = f"{months} month{'s' if months != 1 else ''} ago"
-    else:
-        age = f"{months // 12} years ago"
-    return f"as of {published} ({age})"
+        return words.text(AGE_TODAY) if days == 0 else words.plural(*DAYS_AGO, days)
+    if months < 1:
+        return words.text(AGE_THIS_MONTH if len(parts) > 1 else AGE_THIS_YEAR)
+    if months < 24:
+        return words.plural(*MONTHS_AGO, months)
+    return words.plural(*YEARS_AGO, months // 12)

@@ -41,6 +41,8 @@ from bot.core.followups import (
 )
 from bot.core.messages import MORE_EXPIRED, NOTHING_MORE, NOTHING_TO_CONTINUE, THANKS_REPLY
 from bot.core.questions import Questions
+from bot.core.translation import phrases
+from knowledge.language import DEFAULT_LANGUAGE, Language, language_from_hint, reply_language
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Notice:
 
     kind: str
     text: str = ""
+    language: Language = DEFAULT_LANGUAGE  # of the message it replies to: the help text's too
 
     @property
     def wants_help(self) -> bool:
@@ -99,7 +102,7 @@ class AnswerTrails:
         return found[1]
 
 
-def small_talk_reply(text: str) -> Notice | None:
+def small_talk_reply(text: str, language: Language | None = None) -> Notice | None:
     """The reply to a message that is only a greeting, thanks or a call for help, else None.
 
     Cheap and pure: adapters (and `crisisbot ask`) call it before admitting a question, in
@@ -107,7 +110,9 @@ def small_talk_reply(text: str) -> Notice | None:
     kind = small_talk(text)
     if kind is None:
         return None
-    return Notice(kind.value, THANKS_REPLY if kind is SmallTalk.THANKS else "")
+    language = language or reply_language(text)
+    thanks = phrases(language).text(THANKS_REPLY) if kind is SmallTalk.THANKS else ""
+    return Notice(kind.value, thanks, language)
 
 
 class Conversation:
@@ -124,26 +129,31 @@ class Conversation:
         self.trails = AnswerTrails(limits.max_keys, limits.button_hours * 3600, clock)
 
     def reply(self, text: str, actor: Actor | None = None, key: ConversationKey | None = None,
-              asked_at: date | None = None, admitted: bool = False, follow_up: bool = True) -> Reply:
+              asked_at: date | None = None, admitted: bool = False, follow_up: bool = True,
+              locale: str | None = None) -> Reply:
         """Small talk, a continuation, or the answer to `text` read against `key`'s previous
         question. With `follow_up` False (a group message that does not reply to the bot) the
         question stands on its own, but is remembered, so a reply to its answer can lean on it;
-        with no key, nothing is read or remembered. Raises what `Questions.ask` raises."""
-        notice = small_talk_reply(text)
+        with no key, nothing is read or remembered. Raises what `Questions.ask` raises.
+
+        The reply is in the language `text` is written in (`locale`, the platform's setting,
+        breaks a tie), not the language of the question it was resolved into."""
+        language = reply_language(text, locale)
+        notice = small_talk_reply(text, language)
         if notice is not None:
             return notice
         written, text = text, without_greeting(text)
         previous = self.memory.last(key) if key is not None and follow_up else None
         if asks_for_more(text):
             if previous is None:
-                return Notice("nothing to continue", NOTHING_TO_CONTINUE)
-            return self._continue(previous, actor, key, asked_at, admitted)
+                return Notice("nothing to continue", phrases(language).text(NOTHING_TO_CONTINUE), language)
+            return self._continue(previous, actor, key, asked_at, admitted, language)
         self.questions.clean(text)  # an empty or over-long message is refused as it was sent
         reading = resolve(text, previous.topic) if previous is not None else None
         if reading is not None and len(reading.question) > self.questions.limits.max_question_chars:
             reading = None  # joined, it would be refused as too long: ask what was written
         question = reading.question if reading is not None else text
-        answer = self._ask(question, actor, asked_at, admitted, frozenset())
+        answer = replace(self._ask(question, actor, asked_at, admitted, frozenset()), language=language)
         if question != written:
             answer = _with_resolved(answer, question)
         turn = Turn(answer.question, reading.topic if reading is not None else text,
@@ -154,19 +164,21 @@ class Conversation:
         return answer
 
     def more(self, answer_id: int, actor: Actor | None = None, key: ConversationKey | None = None,
-             asked_at: date | None = None, admitted: bool = False) -> Reply:
-        """The continuation of answer `answer_id` for whoever pressed its More button."""
+             asked_at: date | None = None, admitted: bool = False, locale: str | None = None) -> Reply:
+        """The continuation of answer `answer_id` for whoever pressed its More button, in the
+        language of the question it continues (the presser's `locale` when that is lost)."""
         trail = self.trails.find(answer_id, _place(key))
         if trail is None:
-            return Notice("expired", MORE_EXPIRED)
-        return self._continue(trail, actor, key, asked_at, admitted)
+            language = language_from_hint(locale) or DEFAULT_LANGUAGE
+            return Notice("expired", phrases(language).text(MORE_EXPIRED), language)
+        return self._continue(trail, actor, key, asked_at, admitted, reply_language(trail.question, locale))
 
     def _continue(self, previous: Turn, actor: Actor | None, key: ConversationKey | None,
-                  asked_at: date | None, admitted: bool) -> Reply:
+                  asked_at: date | None, admitted: bool, language: Language) -> Reply:
         answer = self._ask(previous.question, actor, asked_at, admitted, previous.passages)
         if not answer.found:
-            return Notice("nothing more", NOTHING_MORE)
-        answer = _with_resolved(answer, previous.question)
+            return Notice("nothing more", phrases(language).text(NOTHING_MORE), language)
+        answer = _with_resolved(replace(answer, language=language), previous.question)
         self._remember(key, Turn(previous.question, previous.topic, previous.passages | _quoted(answer), answer.id))
         return answer
 

@@ -1,7 +1,9 @@
 """Every sentence the bot says to people in its own words, in one place.
 
 One wording for every platform (a Telegram and a Discord user are told the same thing in the
-same words), and one module to translate when the bot learns the community's languages.
+same words). The English here is also the gettext message id: `bot.core.translation` looks
+each sentence up in the Ukrainian and Russian catalogues (`bot/core/locale/`) for people who
+write in those languages.
 Quotes from sources are never here: they are the sources' words. Placeholders are
 `str.format` fields; the code that fills them names each one.
 
@@ -39,6 +41,18 @@ NO_ANSWER = (
     "dates, or ask an admin to add a source that covers it."
 )
 UNKNOWN_DATE = "date unknown"
+PUBLISHER_UNKNOWN = "publisher unknown"
+SOURCES = "Sources"  # the heading of an answer's source list
+AS_OF = "as of {date} ({age})"  # a source's date and how old it is
+AGE_FUTURE = "in the future"
+AGE_TODAY = "today"
+AGE_THIS_MONTH = "this month"
+AGE_THIS_YEAR = "this year"
+DAYS_AGO = ("{count} day ago", "{count} days ago")  # singular and plural message ids
+MONTHS_AGO = ("{count} month ago", "{count} months ago")
+YEARS_AGO = ("{count} year ago", "{count} years ago")
+# Under an answer whose quotes are in another language than the question (never translated).
+QUOTES_IN_LANGUAGE = "The quotes are given as their sources wrote them, in {languages}."
 UNKNOWN_ANSWER = "That answer is no longer on record; your vote was not counted."
 VOTE_RECORDED = "Thanks, your feedback was recorded."
 VOTE_FLAGGED = "Thanks, the maintainers will look at this answer."
@@ -214,7 +228,24 @@ KB_STATS_TITLE = "Knowledge base statistics"
 KB_FIRST_PASSAGE = "First passage"
 SOURCES_FOOTER = "Page {page} of {pages} · {documents}"
 QUOTED_FOOTER = "Quoted verbatim from the sources below · {sources}"
+SOURCE_COUNT = ("{count} source", "{count} sources")  # QUOTED_FOOTER's {sources}
+READ_LINK = "Read"  # the link to a source under an answer
 MORE_LINES = "… {count} more lines"
 # A server that is not one of the community's (`discord_guild_ids`): the bot works there for no one.
 DISCORD_UNLISTED_GUILD = ("I only work in this community's own servers, and this is not one of them. "
                           "You can ask me in a direct message instead.")
+
+# -- translations --------------------------------------------------------------------------------
+# The sentences each catalogue in bot/core/locale must translate (its test checks it): what a
+# member reads. Plural sentences are (singular, plural) pairs. Moderators' and admins' own
+# sentences are still English only.
+
+TRANSLATED: tuple[str | tuple[str, str], ...] = (
+    APOLOGY, PREVIOUS, NEXT, RATE_LIMITED, READS_LIMITED, MODERATOR_LIMITED, SUMMARY_BUSY,
+    EMPTY_QUESTION, LONG_QUESTION, NOT_TEXT, NO_ANSWER, UNKNOWN_DATE, PUBLISHER_UNKNOWN, SOURCES,
+    AS_OF, AGE_FUTURE, AGE_TODAY, AGE_THIS_MONTH, AGE_THIS_YEAR, DAYS_AGO, MONTHS_AGO, YEARS_AGO,
+    QUOTES_IN_LANGUAGE, UNKNOWN_ANSWER, VOTE_RECORDED, VOTE_FLAGGED, EMPTY_KNOWLEDGE, NOTHING_MORE,
+    NOTHING_TO_CONTINUE, MORE_EXPIRED, MORE_BUTTON, THANKS_REPLY, READ_AS, HELP, NO_SUMMARY, NO_DIGEST,
+    TELEGRAM_HELP, TELEGRAM_ASK_USAGE, TELEGRAM_UNKNOWN_COMMAND, MENTION_HINT, QUOTED_FOOTER, SOURCE_COUNT,
+    READ_LINK,
+)

@@ -17,6 +17,7 @@ from bot.core.composer import AnswerComposer
 from bot.core.errors import QuestionError
 from bot.core.feedback import Feedback, Vote
 from bot.core.messages import EMPTY_QUESTION, LONG_QUESTION
+from knowledge.language import reply_language
 from bot.core.question_types import searchable_question
 from bot.core.rate_limit import RateLimited, RateLimiter
 from bot.core.refusals import RefusalLog
@@ -32,9 +33,10 @@ def clean_question(text: str, limit: int) -> str:
     """Collapse white space and refuse empty or over-long questions before any work."""
     question = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
     if not question:
-        raise QuestionError(EMPTY_QUESTION)
+        raise QuestionError(EMPTY_QUESTION).worded(EMPTY_QUESTION)
     if len(question) > limit:
-        raise QuestionError(LONG_QUESTION.format(length=len(question), limit=limit))
+        raise QuestionError(LONG_QUESTION.format(length=len(question), limit=limit)).worded(
+            LONG_QUESTION, length=len(question), limit=limit)
     return question
 
 
@@ -111,6 +113,7 @@ class Questions:
         if exclude_passages:
             hits = [h for h in hits if h.stored.passage.id not in exclude_passages][: self.limits.retrieve_k]
         answer = ports.composer.compose(text, query, hits, asked_at)
+        answer = replace(answer, language=reply_language(text))  # the words around the quotes
         if actor is not None:
             answer = replace(answer, id=ports.feedback.record_answer(actor, answer))
         return answer

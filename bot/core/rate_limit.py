@@ -28,8 +28,10 @@ class RateLimited(Refusal):
                  template: str = RATE_LIMITED) -> None:
         self.retry_after = retry_after
         seconds = max(1, round(retry_after))
-        super().__init__(template.format(limit=limit, window=window, seconds=seconds,
-                                         plural="s" if seconds != 1 else ""), tell)
+        fields: dict[str, object] = {"limit": limit, "window": window, "seconds": seconds,
+                                     "plural": "s" if seconds != 1 else ""}
+        super().__init__(template.format(**fields), tell)
+        self.worded(template, **fields)
 
 
 def silent(exc: BaseException) -> bool:

@@ -17,11 +17,12 @@ from datetime import date
 from bot.core.answer import GAP_MARK, NO_ANSWER, Answer, Quote, Source, describe_date
 from bot.core.audit import AuditEntry
 from bot.core.coverage import GapCluster, KnowledgeStats
-from bot.core.messages import NO_DIGEST, NO_SUMMARY
+from bot.core.messages import NO_DIGEST, NO_SUMMARY, PUBLISHER_UNKNOWN, QUOTES_IN_LANGUAGE, SOURCES
 from bot.core.summary import Digest, Summary
 from bot.core.text_split import one_line
 from knowledge.documents import DocumentInfo
 from knowledge.feeds import PollReport, Subscription
+from knowledge.language import detect_language
 from knowledge.text import strip_invisible
 
 
@@ -49,18 +50,46 @@ def display_line(text: str | None, missing: str = "") -> str:
     return one_line(strip_invisible(text or "")) or missing
 
 
-def source_line(source: Source, today: date | None = None) -> str:
-    """'[1] Title — Publisher, analysis, as of 2024-11 (2 years ago)'."""
+def source_meta(answer: Answer, source: Source, today: date | None = None) -> list[str]:
+    """A citation's publisher, kind and age, in the asker's language (raw: callers escape)."""
+    words = answer.words
     doc = source.document
-    parts = [display_line(doc.publisher, "publisher unknown"), doc.kind.value, source.as_of(today)]
-    return f"[{source.number}] {display_line(doc.title)} — " + ", ".join(parts)
+    return [display_line(doc.publisher, words.text(PUBLISHER_UNKNOWN)), words.kind(doc.kind),
+            source.as_of(today, words)]
+
+
+def source_line(source: Source, today: date | None = None, answer: Answer | None = None) -> str:
+    """'[1] Title — Publisher, analysis, as of 2024-11 (2 years ago)'."""
+    parts = source_meta(answer or Answer(""), source, today)
+    return f"[{source.number}] {display_line(source.document.title)} — " + ", ".join(parts)
+
+
+def language_note(answer: Answer) -> str | None:
+    """One line saying the quotes are in another language than the question, else None.
+
+    Quotes are never translated (a translation is the bot's words, not the source's); a
+    reader who asked in Ukrainian is told plainly why the answer is in English."""
+    languages = []
+    for quote in answer.quotes:
+        language = detect_language(quote.text)
+        if language is not None and language is not answer.language and language not in languages:
+            languages.append(language)
+    if not languages:
+        return None
+    words = answer.words
+    return words.text(QUOTES_IN_LANGUAGE, languages=", ".join(words.language_name(x) for x in languages))
+
+
+def no_answer_text(answer: Answer) -> str:
+    return answer.words.text(NO_ANSWER)
 
 
 def render_plain(answer: Answer, today: date | None = None) -> str:
     if not answer.found:
-        return NO_ANSWER
+        return no_answer_text(answer)
     body = " ".join(f"{gap_prefix(quote)}{quote.text} {answer.marker(quote)}" for quote in answer.quotes)
-    return "\n".join([body, "", *_sources_block(answer, today)])
+    note = language_note(answer)
+    return "\n".join([body, *([note] if note else []), "", *_sources_block(answer, today)])
 
 
 def gap_prefix(quote: Quote) -> str:
@@ -70,9 +99,9 @@ def gap_prefix(quote: Quote) -> str:
 
 def _sources_block(answer: Answer, today: date | None) -> list[str]:
     """'Sources:', then each source's line with its URL indented below it."""
-    lines = ["Sources:"]
+    lines = [answer.words.text(SOURCES) + ":"]
     for source in answer.sources:
-        lines.append(source_line(source, today))
+        lines.append(source_line(source, today, answer))
         url = link_url(source.document.url)
         if url:
             lines.append(f"    {url}")
@@ -87,16 +116,16 @@ def _escape_markdown(text: str) -> str:
 
 def render_markdown(answer: Answer, today: date | None = None) -> str:
     if not answer.found:
-        return NO_ANSWER
+        return no_answer_text(answer)
     body = " ".join(f"{gap_prefix(q)}{_escape_markdown(q.text)} {answer.marker(q)}" for q in answer.quotes)
-    lines = [body, "", "**Sources**", ""]
+    note = language_note(answer)
+    lines = [body, *(["", f"*{_escape_markdown(note)}*"] if note else []), "", f"**{answer.words.text(SOURCES)}**", ""]
     for source in answer.sources:
         doc = source.document
         title = _escape_markdown(display_line(doc.title))
         url = link_url(doc.url)
         title = f"[{title}]({url})" if url else f"*{title}*"
-        meta = ", ".join([_escape_markdown(display_line(doc.publisher, "publisher unknown")), doc.kind.value,
-                          source.as_of(today)])
+        meta = ", ".join(_escape_markdown(part) for part in source_meta(answer, source, today))
         lines.append(f"{source.number}. {title} — {meta}")
     return "\n".join(lines)
 

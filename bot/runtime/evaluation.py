@@ -72,6 +72,7 @@ class Query:
     topic: str | None = None
     asked_at: date | None = None  # metadata.date: when the question was asked (a quiz's week)
     answers: list[str] = field(default_factory=list)  # metadata.answers: the correct answers
+    language: str | None = None  # metadata.language: the same questions asked in several languages
 
 
 @dataclass
@@ -161,9 +162,11 @@ def load_dataset(folder: Path) -> Dataset:
         topic = meta.get("topic")
         asked = _published(meta)
         answers = meta.get("answers")
+        language = meta.get("language")
         queries.append(Query(str(record["_id"]), str(record["text"]), str(topic) if topic else None,
                              published_date(asked),
-                             [str(a) for a in answers] if isinstance(answers, list) else []))
+                             [str(a) for a in answers] if isinstance(answers, list) else [],
+                             str(language) if language else None))
     qrels = read_qrels(folder / "qrels" / "test.tsv")
     query_ids = {q.id for q in queries}
     for query_id, judged in qrels.items():
@@ -295,9 +298,12 @@ def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | 
                 update(done, len(queries))
         passages = len(bot.store.passage_ids())
     by_topic: dict[str, list[dict[str, float]]] = defaultdict(list)
+    by_language: dict[str, list[dict[str, float]]] = defaultdict(list)
     for query, metrics in rows:
         if query.topic:
             by_topic[query.topic].append(metrics)
+        if query.language:
+            by_language[query.language].append(metrics)
     return {
         "dataset": dataset.name,
         "queries": len(rows),
@@ -305,14 +311,16 @@ def evaluate(folder: Path, k: int = 100, limit: int | None = None, keep: Path | 
         "passages": passages,
         "metrics": mean_metrics([m for _, m in rows]),
         "topics": {t: {"queries": len(ms), **mean_metrics(ms)} for t, ms in sorted(by_topic.items())},
+        "languages": {x: {"queries": len(ms), **mean_metrics(ms)} for x, ms in sorted(by_language.items())},
     }
 
 
 def format_table(result: Mapping[str, Any]) -> str:
-    """A small table: one row overall, one per topic."""
+    """A small table: one row overall, one per topic, one per language (`metadata.language`)."""
     names = list(result["metrics"])
     rows = [("all", result["queries"], result["metrics"])]
     rows += [(t, m["queries"], m) for t, m in result["topics"].items()]
+    rows += [(f"language {x}", m["queries"], m) for x, m in result.get("languages", {}).items()]
     width = max(len(str(r[0])) for r in rows) + 2
     lines = [(f"{result['dataset']}: {result['documents']:,} documents, {result['passages']:,} "
               f"passages, {result['queries']:,} queries"),

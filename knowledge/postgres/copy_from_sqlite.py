@@ -20,6 +20,7 @@ import numpy as np
 
 from knowledge.crash_test_hook import crash_test_point
 from knowledge.errors import StoreError
+from knowledge.postgres.lexical import restem_cyrillic
 from knowledge.postgres.migrations import migrate
 from knowledge.postgres.store import DIMENSION
 
@@ -155,13 +156,15 @@ def _copy_knowledge(sqlite: sqlite3.Connection, target: psycopg.Connection, repo
             if progress is not None and done % 1000 == 0:
                 progress(done, total)
     # The lexical vector reads the title with the text, as the embedded BM25 index does
-    # (`lexical_vector`, migration 0005).
+    # (`lexical_vector`, migration 0005); passages in Cyrillic are then stemmed by their language
+    # (migration 0007: Ukrainian stems come from Python), in this same transaction.
     target.execute(
         "INSERT INTO passages (id, document_id, ordinal, start_offset, end_offset, text, embedding, lexical)"
         " SELECT p.id, p.document_id, p.ordinal, p.start_offset, p.end_offset, p.text, p.embedding,"
         " lexical_vector(d.title || ' ' || p.text)"
         " FROM incoming_passages p JOIN documents d ON d.id = p.document_id"
     )
+    restem_cyrillic(target)
     if progress is not None:
         progress(total, total)
     report.rows["passages"] = total

@@ -94,17 +94,21 @@ class PostgresDatabase:
         from psycopg_pool import ConnectionPool, PoolTimeout
 
         if self.migrate_schema:
-            from knowledge.postgres.migrations import migrate
+            from knowledge.postgres.lexical import restem_pending
+            from knowledge.postgres.migrations import MIGRATION_LOCK, migrate
 
             try:
                 with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
                     applied = migrate(connection)
+                    restemmed = restem_pending(connection, MIGRATION_LOCK)
             except psycopg.OperationalError as exc:
                 raise DatabaseUnavailable(
                     f"cannot connect to PostgreSQL at {self.safe_url}: {_first_line(exc)}"
                 ) from None
             if applied:
                 log.info("PostgreSQL schema migrated: applied %s", applied)
+            if restemmed:
+                log.info("stemmed the lexical vectors of %d Cyrillic passages by language", restemmed)
         pool = ConnectionPool(
             self.url,
             min_size=1,

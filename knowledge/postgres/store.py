@@ -22,6 +22,7 @@ from knowledge.documents import DocumentInfo, Kind, Passage, StoredPassage
 from knowledge.errors import StoreError
 from knowledge.sql_bounds import sql_count
 from knowledge.postgres.database import PostgresDatabase
+from knowledge.postgres.lexical import lexical_input
 from knowledge.postgres.times import utc_text
 from knowledge.store import in_order_of
 from knowledge.store_interface import NewDocument, WriteResult
@@ -161,8 +162,8 @@ class PostgresStore:
         with db.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO passages (id, document_id, ordinal, start_offset, end_offset, text, embedding,"
-                " lexical) VALUES (%s, %s, %s, %s, %s, %s, %s, lexical_vector(%s::text || ' ' || %s::text))",
-                [(passage_id, doc.id, p.ordinal, p.start, p.end, p.text, vector, doc.title, p.text)
+                " lexical) VALUES (%s, %s, %s, %s, %s, %s, %s, lexical_vector(%s::text, %s::text))",
+                [(passage_id, doc.id, p.ordinal, p.start, p.end, p.text, vector, *lexical_input(f"{doc.title} {p.text}"))
                  for passage_id, p, vector in zip(ids, item.passages, vectors)],
             )
         for passage_id, vector in zip(ids, vectors):

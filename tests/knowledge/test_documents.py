@@ -121,3 +121,13 @@ def test_document_is_immutable() -> None:
     document = Document(id="a", title="T", text="x")
     with pytest.raises(FrozenInstanceError):
         document.text = "changed"  # type: ignore[misc]
+
+
+def test_a_document_without_a_stated_language_is_filed_under_the_language_of_its_text() -> None:
+    ukrainian = Document(id="u", title="Удари по Києву", text="Російські ракети влучили в енергетичні об'єкти Києва.")
+    russian = Document(id="r", title="Удары по Киеву", text="Российские ракеты попали в энергетические объекты Киева.")
+    english = Document(id="e", title="Strikes on Kyiv", text="Russian missiles hit energy facilities in Kyiv.")
+    assert (ukrainian.language, russian.language, english.language) == ("uk", "ru", "en")
+    assert Document(id="n", title="1", text="2024 — 2025").language == "en"  # nothing to read: the default
+    # What the source (or the admin) states is kept, even when the text disagrees.
+    assert Document(id="s", title="Удари", text="Текст українською.", language="ru").language == "ru"

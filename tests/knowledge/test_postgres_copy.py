@@ -184,3 +184,15 @@ def test_the_cli_copies_and_the_bot_answers_from_the_copy(
     code = main(["migrate", "--from-sqlite", str(source)])
     _, err = capsys.readouterr()
     assert code == 1 and "CRISISBOT_DATABASE_URL: " in err and "postgresql://" in err
+
+
+def test_cyrillic_passages_are_copied_stemmed_by_their_language(embedded: CrisisBot, postgres_url: str) -> None:
+    """Issue 20: a Ukrainian passage's lexical vector holds our Ukrainian stems, a Russian one
+    PostgreSQL's Russian ones, as passages the bot writes itself would."""
+    embedded.ingest([Document(id="uk", title="Буча", text="У Бучі загинули люди."),
+                     Document(id="ru", title="Буча", text="В Буче погибли люди.")])
+    with psycopg.connect(postgres_url) as target:
+        copy_from_sqlite(embedded.settings.database_path.parent, target)
+        lexemes = dict(target.execute("SELECT document_id, array_to_string(tsvector_to_array(lexical), ' ')"
+                                      " FROM passages WHERE document_id IN ('uk', 'ru')").fetchall())
+        assert lexemes == {"uk": "буч загин люд", "ru": "буч люд погибл"}

@@ -154,3 +154,50 @@ def test_0006_keeps_feed_entry_failures_with_their_feed(connection: psycopg.Conn
         connection.execute("INSERT INTO feed_entry_failures VALUES ('https://x.org/f', 'https://x.org/a', 2, '500', now())")
         connection.execute("DELETE FROM feeds")
     assert connection.execute("SELECT count(*) FROM feed_entry_failures").fetchone() == (0,)
+
+
+def _passage_before_0007(connection: psycopg.Connection, doc_id: str, text: str) -> None:
+    """A passage as crisisbot stored it before 0007: every text read as English."""
+    vector = "[" + ",".join(["0.1"] * 384) + "]"
+    connection.execute(
+        "INSERT INTO documents (id, title, kind, language, added_by, added_at, sha256, text)"
+        " VALUES (%s, 'T', 'news', 'en', 'test', now(), %s, %s)", (doc_id, doc_id, text))
+    connection.execute(
+        "INSERT INTO passages (document_id, ordinal, start_offset, end_offset, text, embedding, lexical)"
+        " VALUES (%s, 0, 0, %s, %s, %s, lexical_vector('T ' || %s))", (doc_id, len(text), text, vector, text))
+
+
+def test_0007_stems_cyrillic_passages_stored_before_it_once(connection: psycopg.Connection) -> None:
+    """Issue 20: Ukrainian and Russian passages stored with English stems are stemmed again by
+    their language, once, by the first process to start; English rows keep their vectors."""
+    from knowledge.postgres.lexical import DONE_KEY, restem_pending
+    from knowledge.postgres.migrations import MIGRATION_LOCK
+
+    migrate(connection, [m for m in bundled_migrations() if m.version <= 6])
+    with connection.transaction():
+        _passage_before_0007(connection, "uk", "У Бучі загинули люди.")
+        _passage_before_0007(connection, "ru", "В Буче погибли люди.")
+        _passage_before_0007(connection, "en", "Ships left Odesa https://x.org/a-b.")
+    english = connection.execute("SELECT lexical FROM passages WHERE document_id = 'en'").fetchone()
+    lexemes = "SELECT array_to_string(tsvector_to_array(lexical), ' ') FROM passages WHERE document_id = %s"
+    assert connection.execute(lexemes, ("uk",)).fetchone() == ("бучі загинули люди у",)
+    connection.commit()
+    assert migrate(connection) == [7]
+    assert connection.execute("SELECT 1 FROM meta WHERE key = %s", (DONE_KEY,)).fetchone() is None
+    connection.commit()
+    assert restem_pending(connection, MIGRATION_LOCK) == 2
+    assert connection.execute(lexemes, ("uk",)).fetchone() == ("буч загин люд",)
+    assert connection.execute(lexemes, ("ru",)).fetchone() == ("буч люд погибл",)
+    assert connection.execute("SELECT lexical FROM passages WHERE document_id = 'en'").fetchone() == english
+    connection.commit()
+    assert restem_pending(connection, MIGRATION_LOCK) == 0  # done once: the key says so
+
+
+def test_0007_marks_a_knowledge_base_without_cyrillic_done(connection: psycopg.Connection) -> None:
+    from knowledge.postgres.lexical import DONE_KEY
+
+    migrate(connection, [m for m in bundled_migrations() if m.version <= 6])
+    with connection.transaction():
+        _passage_before_0007(connection, "en", "Ships left Odesa.")
+    migrate(connection)
+    assert connection.execute("SELECT value FROM meta WHERE key = %s", (DONE_KEY,)).fetchone() == ("1",)

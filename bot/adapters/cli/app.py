@@ -254,10 +254,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def _notice_text(bot: CrisisBot, notice: Notice) -> str:
     from bot.core.messages import HELP
+    from bot.core.translation import phrases
 
-    if notice.wants_help:
-        return HELP.format(sources=bot.questions.source_count(),
-                           minutes=f"{bot.settings.conversation_minutes:g}")
+    if notice.wants_help:  # in the language the greeting or "help" was written in
+        return phrases(notice.language).text(HELP, sources=bot.questions.source_count(),
+                                             minutes=f"{bot.settings.conversation_minutes:g}")
     return notice.text
 
 
@@ -269,6 +270,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.answer import Answer
     from bot.core.conversation_memory import ConversationKey
     from bot.core.messages import READ_AS
+    from bot.core.translation import phrases
 
     bot = _bot(settings)
     key = ConversationKey("terminal", str(os.getpid()), getpass.getuser())
@@ -289,7 +291,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             reply = bot.conversation.reply(line, None, key)
             resolved = reply.explanation.resolved_question if isinstance(reply, Answer) else ""
             if resolved and resolved != line.strip():
-                print(READ_AS.format(question=resolved))
+                print(phrases(reply.language).text(READ_AS, question=resolved))
             print(_render(reply, "text") if isinstance(reply, Answer) else _notice_text(bot, reply))
         except CrisisbotError as exc:  # one bad question does not end the session
             print(f"error: {exc}")

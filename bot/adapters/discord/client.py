@@ -24,7 +24,7 @@ from discord.ext import commands
 
 from bot.adapters.discord import admins, members, moderators
 from bot.adapters.discord.admins import Admins
-from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, say_error, tell
+from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, interaction_words, say_error, tell
 from bot.adapters.discord.members import Members
 from bot.adapters.discord.moderators import Moderators, Previews
 from bot.core.messages import APOLOGY
@@ -46,7 +46,7 @@ class PoliteTree(app_commands.CommandTree[Any]):
             await say_error(interaction, cause)
             return
         log.error("slash command %s failed", interaction.command and interaction.command.name, exc_info=cause)
-        await tell(interaction, APOLOGY)
+        await tell(interaction, interaction_words(interaction).text(APOLOGY))
 
 
 class CrisisDiscordClient(commands.Bot):

@@ -20,10 +20,12 @@ from bot.core.actors import Actor
 from bot.core.errors import Refusal
 from bot.core.messages import DISCORD_UNLISTED_GUILD
 from bot.core.rate_limit import silent
+from bot.core.translation import Phrases, error_text, phrases
 from bot.runtime.executors import CoreExecutors
 from bot.runtime.sections import DiscordSection
 from bot.runtime.service import CrisisBot
 from knowledge.errors import CrisisbotError
+from knowledge.language import reply_language
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +127,20 @@ async def tell(interaction: discord.Interaction[Any], text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
+def interaction_words(interaction: discord.Interaction[Any], text: str | None = None) -> Phrases:
+    """The bot's words for a reply to `interaction`: the language `text` (a question) is in,
+    else the person's Discord language (`locale`, a hint), else English."""
+    locale = str(interaction.locale.value) if interaction.locale is not None else None
+    return phrases(reply_language(text, locale) if text else locale)
+
+
 async def say_error(interaction: discord.Interaction[Any], error: CrisisbotError) -> None:
     """A user error told privately; a repeated refusal (`silent`) is not told: a button press
     is acknowledged without a word (else Discord shows "This interaction failed"), a slash
     command is left unanswered."""
     if not silent(error):
-        await tell(interaction, str(error))
+        question = getattr(interaction.namespace, "question", None)  # /ask's: its language
+        await tell(interaction, error_text(error, interaction_words(interaction, question if isinstance(question, str) else None)))
     elif interaction.type == discord.InteractionType.component and not interaction.response.is_done():
         await interaction.response.defer()
 

@@ -17,9 +17,9 @@ from urllib.parse import quote as percent_encode
 
 import discord
 
-from bot.core.answer import GAP_MARK, NO_ANSWER, Answer, Source, describe_date
-from bot.core.messages import KB_TITLE, QUOTED_FOOTER, EMPTY_KNOWLEDGE, SOURCES_FOOTER
-from bot.core.render import display_line
+from bot.core.answer import GAP_MARK, Answer, Source, describe_date
+from bot.core.messages import EMPTY_KNOWLEDGE, KB_TITLE, QUOTED_FOOTER, READ_LINK, SOURCE_COUNT, SOURCES_FOOTER
+from bot.core.render import display_line, language_note, no_answer_text, source_meta
 from bot.core.text_split import SENTENCE, Fragment, one_line, take, words
 from knowledge.documents import DocumentInfo
 
@@ -127,15 +127,16 @@ def _quote_fragments(answer: Answer) -> list[Fragment[str]]:
     return fragments
 
 
-def _source_field(source: Source, today: date | None) -> tuple[str, str]:
-    """("[1] Title", "[Read](url) — Publisher, news, as of …"): both within their limits."""
+def _source_field(answer: Answer, source: Source, today: date | None) -> tuple[str, str]:
+    """("[1] Title", "[Read](url) — Publisher, news, as of …"): both within their limits,
+    the bot's words in the asker's language."""
     doc = source.document
     prefix = f"[{source.number}] "
     name = prefix + _fit(display_line(doc.title, "Untitled"), FIELD_NAME_LIMIT - len(prefix))
-    publisher = _fit(display_line(doc.publisher, "publisher unknown"), PUBLISHER_MAX)
-    meta = ", ".join([publisher, doc.kind.value, source.as_of(today)])
+    publisher, kind, age = source_meta(answer, source, today)
+    meta = ", ".join([_fit(publisher, PUBLISHER_MAX), kind, age])
     url = _link_target(doc.url)
-    value = f"[Read]({url}) — {meta}" if url else meta
+    value = f"[{answer.words.text(READ_LINK)}]({url}) — {meta}" if url else meta
     return name, value if len(value) <= FIELD_VALUE_LIMIT else meta
 
 
@@ -209,14 +210,17 @@ def answer_messages(answer: Answer, today: date | None = None) -> list[list[disc
     sources' dates differ, see `Answer.marker`), in the descriptions; the sources follow as
     fields, numbered, once each and in order.
     """
+    said = answer.words
     if not answer.found:
-        return [[discord.Embed(description=NO_ANSWER, colour=COLOUR)]]
-    footer = QUOTED_FOOTER.format(sources=_plural(len(answer.sources), "source"))
+        return [[discord.Embed(description=no_answer_text(answer), colour=COLOUR)]]
+    footer = said.text(QUOTED_FOOTER, sources=said.plural(*SOURCE_COUNT, len(answer.sources)))
+    note = language_note(answer)  # the quotes' language, when it is not the asker's
+    footer = f"{note}\n{footer}" if note else footer
     layout = _Layout(reserve=len(footer))
     layout.title(_fit(one_line(answer.question), TITLE_LIMIT) or "Answer")
     layout.describe(_quote_fragments(answer))
     for source in answer.sources:
-        layout.field(*_source_field(source, today))
+        layout.field(*_source_field(answer, source, today))
     layout.embed.set_footer(text=footer)
     return layout.messages
 

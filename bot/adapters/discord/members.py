@@ -27,7 +27,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, cog_of, refused_privately
+from bot.adapters.discord.core_calls import NO_MENTIONS, CoreCalls, cog_of, interaction_words, refused_privately
 from bot.adapters.discord.formatting import answer_messages, sources_page
 from bot.adapters.discord.limits import admitted
 from bot.core.answer import Answer
@@ -44,8 +44,10 @@ from bot.core.messages import (
     VOTE_RECORDED,
 )
 from bot.core.rate_limit import silent
+from bot.core.translation import Phrases, error_text, phrases
 from bot.runtime.sections import DiscordSection
 from knowledge.errors import CrisisbotError
+from knowledge.language import reply_language
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class Members(commands.Cog):
         service = self.core.service
         service.questions.clean(question)  # refused privately
         actor = await self.core.actor_of(interaction)
-        notice = small_talk_reply(question)
+        notice = small_talk_reply(question, interaction_words(interaction, question).language)
         if notice is not None:
             if await admitted(interaction, service.questions.admit_read, actor, "help"):
                 text = await self.core.run_core(self.notice_text, notice)
@@ -80,7 +82,8 @@ class Members(commands.Cog):
         channel = interaction.channel
         follow_up = interaction.guild_id is None or isinstance(channel, discord.Thread)
         key = _key(interaction.channel_id, interaction.user.id)
-        reply = await self.core.run_core(service.conversation.reply, question, actor, key, None, True, follow_up)
+        reply = await self.core.run_core(service.conversation.reply, question, actor, key, None, True, follow_up,
+                                         _locale(interaction))
         for embeds, content, view in await self._messages(reply):
             await interaction.followup.send(content or discord.utils.MISSING, embeds=embeds,
                                             allowed_mentions=NO_MENTIONS, **_view_kwargs(view))
@@ -89,8 +92,9 @@ class Members(commands.Cog):
         """A notice in words: the help (with the number of sources) or its own sentence.
         Blocking (the help counts the sources): run it on the question pool."""
         if notice.wants_help:
-            return HELP.format(sources=self.core.service.questions.source_count(),
-                               minutes=f"{self.core.service.conversation.limits.minutes:g}")
+            return phrases(notice.language).text(
+                HELP, sources=self.core.service.questions.source_count(),
+                minutes=f"{self.core.service.conversation.limits.minutes:g}")
         return notice.text
 
     async def _messages(self, reply: Reply) -> list[tuple[list[discord.Embed], str, discord.ui.View | None]]:
@@ -126,10 +130,12 @@ class Members(commands.Cog):
             await self._answer_message(message, question)
         except CrisisbotError as exc:
             if not silent(exc):  # a repeated refusal of the limit is dropped
-                await message.reply(str(exc), allowed_mentions=NO_MENTIONS, mention_author=False)
+                await message.reply(error_text(exc, phrases(reply_language(question))),
+                                    allowed_mentions=NO_MENTIONS, mention_author=False)
         except Exception:
             log.exception("failed to answer message %s in channel %s", message.id, message.channel.id)
-            await message.reply(APOLOGY, allowed_mentions=NO_MENTIONS, mention_author=False)
+            await message.reply(phrases(reply_language(question)).text(APOLOGY),
+                                allowed_mentions=NO_MENTIONS, mention_author=False)
 
     async def _answer_message(self, message: discord.Message, question: str) -> None:
         actor = await self.core.actor_of(message)  # first: nothing is done in a server not the community's
@@ -137,7 +143,7 @@ class Members(commands.Cog):
             await message.reply(MENTION_HINT, allowed_mentions=NO_MENTIONS, mention_author=False)
             return
         service = self.core.service
-        notice = small_talk_reply(question)
+        notice = small_talk_reply(question)  # a message has no locale: its own language decides
         if notice is not None:  # "hello", "help", "thanks": never searched, never refused
             service.questions.admit_read(actor, "help")
             text = await self.core.run_core(self.notice_text, notice)
@@ -171,14 +177,16 @@ class Members(commands.Cog):
             return
         await interaction.response.defer(thinking=True)
         key = _key(interaction.channel_id, interaction.user.id)
-        reply = await self.core.run_core(service.conversation.more, answer_id, actor, key, None, True)
+        reply = await self.core.run_core(service.conversation.more, answer_id, actor, key, None, True,
+                                         _locale(interaction))
         for embeds, content, view in await self._messages(reply):
             await interaction.followup.send(content or discord.utils.MISSING, embeds=embeds,
                                             allowed_mentions=NO_MENTIONS, **_view_kwargs(view))
 
     async def record_vote(self, interaction: discord.Interaction[Any], answer_id: int, value: int) -> None:
         await self.core.run_core(self.core.service.vote, await self.core.actor_of(interaction), answer_id, value)
-        await interaction.response.send_message(VOTE_RECORDED if value > 0 else VOTE_FLAGGED, ephemeral=True)
+        words = interaction_words(interaction)
+        await interaction.response.send_message(words.text(VOTE_RECORDED if value > 0 else VOTE_FLAGGED), ephemeral=True)
 
     async def show_sources_page(self, interaction: discord.Interaction[Any], page: int) -> None:
         actor = await self.core.actor_of(interaction)
@@ -240,9 +248,9 @@ class MoreButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     into the core's memory of answers given (`Conversation.more`): a forged or stale one
     continues nothing and says so."""
 
-    def __init__(self, answer_id: int) -> None:
+    def __init__(self, answer_id: int, label: str = MORE_BUTTON) -> None:
         super().__init__(discord.ui.Button(
-            label=MORE_BUTTON, style=discord.ButtonStyle.secondary, custom_id=f"crisisbot:more:{answer_id}",
+            label=label, style=discord.ButtonStyle.secondary, custom_id=f"crisisbot:more:{answer_id}",
         ))
         self.answer_id = answer_id
 
@@ -258,12 +266,12 @@ class MoreButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 BUTTONS = (VoteButton, SourcesPageButton, MoreButton)
 
 
-def vote_view(answer_id: int) -> discord.ui.View:
-    """👍 / 👎 and More under an answer."""
+def vote_view(answer_id: int, words: Phrases | None = None) -> discord.ui.View:
+    """👍 / 👎 and More (in the asker's language) under an answer."""
     view = discord.ui.View(timeout=None)
     view.add_item(VoteButton(answer_id, 1))
     view.add_item(VoteButton(answer_id, -1))
-    view.add_item(MoreButton(answer_id))
+    view.add_item(MoreButton(answer_id, (words or phrases()).text(MORE_BUTTON)))
     return view
 
 
@@ -281,8 +289,13 @@ def pager_view(page: int, pages: int) -> discord.ui.View | None:
 def _messages_with_view(answer: Answer) -> Messages:
     """The embeds of each message; vote buttons under the last one of a found answer."""
     messages = answer_messages(answer)
-    votes = vote_view(answer.id) if answer.found and answer.id is not None else None
+    votes = vote_view(answer.id, answer.words) if answer.found and answer.id is not None else None
     return [(embeds, votes if number == len(messages) - 1 else None) for number, embeds in enumerate(messages)]
+
+
+def _locale(interaction: discord.Interaction[Any]) -> str | None:
+    """The person's Discord language: a hint for a question whose words leave it open."""
+    return str(interaction.locale.value) if interaction.locale is not None else None
 
 
 def _key(channel_id: int | None, user_id: int) -> ConversationKey:

@@ -22,6 +22,7 @@ from telegram.ext import InvalidCallbackData
 
 from bot.core.kb_requests import BUTTON_EXPIRED
 from bot.core.messages import MORE_BUTTON, TELEGRAM_PREVIEW_GONE
+from bot.core.translation import Phrases, phrases
 from bot.core.previews import EXPIRED, POST_BUTTON, Kind
 
 BUTTON_CACHE = 10_000  # keyboards kept (every answer has one): about 10 MB, days of a busy bot
@@ -59,11 +60,12 @@ class PostPreview:
     token: str
 
 
-def vote_keyboard(answer_id: int) -> InlineKeyboardMarkup:
+def vote_keyboard(answer_id: int, words: Phrases | None = None) -> InlineKeyboardMarkup:
+    """👍, 👎 and More under an answer; More in the asker's language (`words`)."""
     return InlineKeyboardMarkup([[
         InlineKeyboardButton("👍", callback_data=Vote(answer_id, 1)),
         InlineKeyboardButton("👎", callback_data=Vote(answer_id, -1)),
-        InlineKeyboardButton(MORE_BUTTON, callback_data=MoreAnswer(answer_id)),
+        InlineKeyboardButton((words or phrases()).text(MORE_BUTTON), callback_data=MoreAnswer(answer_id)),
     ]])
 
 

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.core.answer import GAP_MARK, NO_ANSWER, Answer, describe_date
-from bot.core.messages import EMPTY_KNOWLEDGE, TELEGRAM_LISTING
-from bot.core.render import display_line, link_url
+from bot.core.answer import GAP_MARK, Answer, describe_date
+from bot.core.messages import EMPTY_KNOWLEDGE, SOURCES, TELEGRAM_LISTING
+from bot.core.render import display_line, language_note, link_url, no_answer_text, source_meta
 from bot.core.text_split import LINE, PARAGRAPH, SENTENCE, SPACE, Fragment, split, words
 from knowledge.documents import DocumentInfo
 
@@ -91,7 +91,7 @@ class _Builder:
 def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
     build = _Builder()
     if not answer.found:
-        build.text(NO_ANSWER, "", None)
+        build.text(no_answer_text(answer), "", None)
         return build.fragments
     for n, quote in enumerate(answer.quotes):
         if quote.gap_before:  # "[…]": this quote does not continue the one before it
@@ -106,15 +106,16 @@ def _answer_fragments(answer: Answer, today: date | None) -> list[_Fragment]:
         # shorter than it) then drops its space instead of leaving a part of only whitespace.
         for word in answer.marker(quote).split(" "):
             build.add(word, " ", None, link)
-    build.add("Sources", "\n\n", PARAGRAPH, build.wrap("b"))
+    note = language_note(answer)  # the quotes' language, when it is not the asker's
+    if note:
+        build.text(note, "\n\n", PARAGRAPH, build.wrap("i"))
+    build.add(answer.words.text(SOURCES), "\n\n", PARAGRAPH, build.wrap("b"))
     for n, source in enumerate(answer.sources):
         doc = source.document  # the heading stays with its first line: no cut between them
         build.add(f"[{source.number}]", "\n", LINE if n else None, build.wrap("b"))
         url = link_url(doc.url)
         build.text(display_line(doc.title), " ", SPACE, build.wrap("a", url) if url else None)
-        meta = [display_line(doc.publisher, "publisher unknown"), doc.kind.value,
-                source.as_of(today)]
-        build.text("— " + ", ".join(meta), " ", SPACE)
+        build.text("— " + ", ".join(source_meta(answer, source, today)), " ", SPACE)
     return build.fragments
 
 

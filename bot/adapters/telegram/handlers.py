@@ -29,6 +29,9 @@ from telegram.ext import ContextTypes
 
 from bot.core.actors import Action, Actor, may
 from bot.core import messages as phrases
+from bot.core.translation import Phrases, error_text
+from bot.core.translation import phrases as words_for
+from knowledge.language import Language, reply_language
 from bot.core.conversation import Notice, Reply, small_talk_reply
 from bot.core.conversation_memory import ConversationKey
 from bot.core.rate_limit import RateLimited
@@ -126,7 +129,9 @@ class TelegramHandlers(CoreCalls):
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.help(update, context)
 
-    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
+                   language: Language | None = None) -> None:
+        """The help text, in `language` (a greeting's) or the language of the person's Telegram."""
         message = update.effective_message
         if message is None:
             return
@@ -134,8 +139,9 @@ class TelegramHandlers(CoreCalls):
                 message, self.service.questions.admit_read, self._actor(update), "help"):
             return
         count = await self._run(self.service.questions.source_count)
-        text = phrases.TELEGRAM_HELP.format(sources=count, bot=html.escape(self._username()),
-                                            maintainer=html.escape(self.maintainer))
+        words = words_for(language) if language is not None else _words(message)
+        text = words.text(phrases.TELEGRAM_HELP, sources=count, bot=html.escape(self._username()),
+                          maintainer=html.escape(self.maintainer))
         actor = await self._helped_actor(update)
         if actor is not None and may(actor, Action.SUMMARIZE):
             # Hints, not gates: moderator and admin commands stay out of the public command
@@ -162,7 +168,7 @@ class TelegramHandlers(CoreCalls):
         if not question.strip() and message.reply_to_message is not None:
             question = message.reply_to_message.text or ""
         if not question.strip():
-            await message.reply_text(phrases.TELEGRAM_ASK_USAGE)
+            await message.reply_text(_words(message).text(phrases.TELEGRAM_ASK_USAGE))
             return
         await self._answer(update, context, question)
 
@@ -187,7 +193,7 @@ class TelegramHandlers(CoreCalls):
         command = message.text.split()[0]
         addressed = message.chat.type == ChatType.PRIVATE or command.lower().endswith(f"@{self._username().lower()}")
         if addressed:
-            await message.reply_text(phrases.TELEGRAM_UNKNOWN_COMMAND.format(command=command))
+            await message.reply_text(_words(message).text(phrases.TELEGRAM_UNKNOWN_COMMAND, command=command))
 
     # -- questions ----------------------------------------------------------------------------
 
@@ -203,9 +209,10 @@ class TelegramHandlers(CoreCalls):
         """Stickers, photos without caption, voice...: a hint in private, silence in groups."""
         message = update.effective_message
         if message is not None and message.chat.type == ChatType.PRIVATE:
-            await message.reply_text(phrases.NOT_TEXT)
+            await message.reply_text(_words(message).text(phrases.NOT_TEXT))
 
-    async def _admitted(self, message: Message, admit: Callable[..., None], *args: object) -> bool:
+    async def _admitted(self, message: Message, admit: Callable[..., None], *args: object,
+                        question: str | None = None) -> bool:
         """Whether the core's limit lets this request through. Checked here on the event loop,
         before any reply, "typing…" or queued job: a refused person is told once per wait and
         then ignored, so one person's flood costs neither threads nor replies."""
@@ -213,7 +220,8 @@ class TelegramHandlers(CoreCalls):
             admit(*args)
         except RateLimited as exc:
             if exc.tell:
-                await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
+                await message.reply_text(error_text(exc, _words(message, question)),
+                                         do_quote=message.chat.type != ChatType.PRIVATE)
             return False
         return True
 
@@ -223,21 +231,23 @@ class TelegramHandlers(CoreCalls):
         notice = small_talk_reply(question)
         if notice is not None:  # "hello", "help", "thanks": never searched, never refused
             if notice.wants_help:
-                await self.help(update, context)  # counted against the read limit there
-            elif await self._admitted(message, self.service.questions.admit_read, self._actor(update), "small talk"):
+                await self.help(update, context, notice.language)  # counted against the read limit there
+            elif await self._admitted(message, self.service.questions.admit_read, self._actor(update), "small talk",
+                                      question=question):
                 await self._say(update, context, message, notice)
             return
         actor = self._actor(update)
         key = self.conversation_key(update)
         follow_up = self.follows_up(message)
         try:
-            if not await self._admitted(message, self.service.questions.admit, actor):
+            if not await self._admitted(message, self.service.questions.admit, actor, question=question):
                 return
             async with _typing(message):
                 reply = await self._run(self.service.conversation.reply, question, actor, key, None, True,
-                                        follow_up)
+                                        follow_up, _locale(message))
         except CrisisbotError as exc:
-            await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
+            await message.reply_text(error_text(exc, _words(message, question)),
+                                     do_quote=message.chat.type != ChatType.PRIVATE)
             return
         await self._send_reply(update, context, message, reply)
 
@@ -248,7 +258,7 @@ class TelegramHandlers(CoreCalls):
             await self._say(update, context, message, reply)
             return
         parts = answer_messages(reply, limit=self.message_limit)
-        keyboard = vote_keyboard(reply.id) if reply.found and reply.id is not None else None
+        keyboard = vote_keyboard(reply.id, reply.words) if reply.found and reply.id is not None else None
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
             await message.reply_text(
@@ -259,7 +269,7 @@ class TelegramHandlers(CoreCalls):
     async def _say(self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
                    notice: Notice) -> None:
         if notice.wants_help:
-            await self.help(update, context)
+            await self.help(update, context, notice.language)
         else:
             await message.reply_text(notice.text, do_quote=message.chat.type != ChatType.PRIVATE)
 
@@ -273,9 +283,9 @@ class TelegramHandlers(CoreCalls):
         try:
             await self._run(self.service.vote, self._actor(update), vote.answer_id, vote.value)
         except CrisisbotError as exc:
-            await query.answer(str(exc)[:200])
+            await query.answer(error_text(exc, _user_words(update))[:200])
             return
-        await query.answer(phrases.VOTE_RECORDED if vote.value > 0 else phrases.VOTE_FLAGGED)
+        await query.answer(_user_words(update).text(phrases.VOTE_RECORDED if vote.value > 0 else phrases.VOTE_FLAGGED))
 
     async def more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """"More" under an answer: its continuation, for whoever pressed it, as a reply to
@@ -289,7 +299,7 @@ class TelegramHandlers(CoreCalls):
         try:
             self.service.questions.admit(actor)
         except RateLimited as exc:
-            await query.answer(str(exc)[:200] if exc.tell else None)
+            await query.answer(error_text(exc, _user_words(update))[:200] if exc.tell else None)
             return
         await query.answer()  # at once: "query is too old" otherwise
         if not isinstance(message, Message):
@@ -297,9 +307,9 @@ class TelegramHandlers(CoreCalls):
         try:
             async with _typing(message):
                 reply = await self._run(self.service.conversation.more, query.data.answer_id, actor,
-                                        self.conversation_key(update), None, True)
+                                        self.conversation_key(update), None, True, _user_locale(update))
         except CrisisbotError as exc:
-            await message.reply_text(str(exc), do_quote=message.chat.type != ChatType.PRIVATE)
+            await message.reply_text(error_text(exc, _user_words(update)), do_quote=message.chat.type != ChatType.PRIVATE)
             return
         await self._send_reply(update, context, message, reply)
 
@@ -311,7 +321,7 @@ class TelegramHandlers(CoreCalls):
         try:
             self.service.questions.admit_read(actor, "sources page")
         except RateLimited as exc:
-            await query.answer(str(exc)[:200] if exc.tell else None)  # answered, or it spins
+            await query.answer(error_text(exc, _user_words(update))[:200] if exc.tell else None)  # or it spins
             return
         await query.answer()
         documents = await self._run(self.service.sources, actor)
@@ -337,7 +347,28 @@ class TelegramHandlers(CoreCalls):
         log.error("error while handling %s", update_ids(update), exc_info=context.error)  # ids, no text
         if isinstance(update, Update) and update.effective_message is not None:
             with contextlib.suppress(Exception):
-                await update.effective_message.reply_text(phrases.APOLOGY)
+                await update.effective_message.reply_text(_words(update.effective_message).text(phrases.APOLOGY))
+
+
+def _locale(message: Message) -> str | None:
+    """The sender's Telegram language: a hint, since people write in other languages too."""
+    return message.from_user.language_code if message.from_user is not None else None
+
+
+def _words(message: Message, text: str | None = None) -> Phrases:
+    """The bot's words for a reply to `message`: the language `text` (the question) is in,
+    else the sender's Telegram language, else English."""
+    locale = _locale(message)
+    return words_for(reply_language(text, locale) if text else locale)
+
+
+def _user_locale(update: Update) -> str | None:
+    return update.effective_user.language_code if update.effective_user is not None else None
+
+
+def _user_words(update: Update) -> Phrases:
+    """For a button press: it carries no text, only the presser's Telegram language."""
+    return words_for(_user_locale(update))
 
 
 @contextlib.asynccontextmanager

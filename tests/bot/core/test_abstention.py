@@ -87,3 +87,20 @@ def test_off_topic_questions_on_general_news_are_mostly_declined(realtimeqa_bot:
     questions meet a related passage. docs/evaluation.md reports the measured rate; this keeps it."""
     answered = [q for q in OFF_TOPIC if realtimeqa_bot.ask(q).found]
     assert len(answered) <= 18, answered  # 17 measured (15 with the cosine threshold of 0.45)
+
+
+def test_ukrainian_and_russian_questions_are_declined_until_the_gate_reads_them(seeded_bot: CrisisBot) -> None:
+    """The gate's cosines are all-MiniLM-L6-v2's, English only: on the 1,796 statements it let
+    through 81% of Ukrainian off-topic questions (benchmarks/results/crosslingual.md). So a
+    question in another language is declined, and says why under --explain."""
+    from tests.questions import read_questions
+
+    ukrainian = read_questions("crosslingual/off_topic.uk.txt")[:10]
+    answerable = "Скільки північнокорейських військових прибуло до Росії?"  # the seed article has it in English
+    for question in [*ukrainian, answerable, "Сколько северокорейских военных прибыло в Россию?"]:
+        answer = seeded_bot.ask(question)
+        assert not answer.found, question
+        assert all(not c.accepted and "the gate reads English questions only" in c.reason
+                   for c in answer.explanation.candidates)
+    english = seeded_bot.ask("How many North Korean troops arrived in Russia?")
+    assert english.found and "10,000" in " ".join(q.text for q in english.quotes)

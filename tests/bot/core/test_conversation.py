@@ -4,6 +4,8 @@ slow test on the seed article with the real model."""
 
 from __future__ import annotations
 
+from knowledge.language import Language
+
 from datetime import date
 from typing import cast
 
@@ -143,7 +145,11 @@ def test_small_talk_is_answered_without_asking() -> None:
     knowledge = Knowledge()
     talk = conversation(knowledge)
     assert talk.reply("hello", key=ALICE) == Notice("greeting")
-    assert talk.reply("дякую", key=ALICE) == Notice("thanks", THANKS_REPLY)
+    assert talk.reply("thanks!", key=ALICE) == Notice("thanks", THANKS_REPLY)
+    # Thanks in Ukrainian are answered in Ukrainian; help asked in Russian is given in Russian.
+    assert talk.reply("дякую", key=ALICE) == Notice("thanks", "Будь ласка. Ставте нові запитання будь-коли.",
+                                                      Language.UK)
+    assert cast(Notice, small_talk_reply("помощь")).language is Language.RU
     assert cast(Notice, small_talk_reply("help")).wants_help
     assert knowledge.asked == []
 

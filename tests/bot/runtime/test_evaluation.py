@@ -75,8 +75,8 @@ CORPUS = [
 ]
 QUERIES = [
     {"_id": "q1", "text": "Which ships exported wheat from Odesa across the Black Sea?",
-     "metadata": {"date": "2024/05/08", "answers": ["Odesa"]}},
-    {"_id": "q2", "text": "Why were there blackouts in Kyiv?", "metadata": {"topic": "ukraine-russia"}},
+     "metadata": {"date": "2024/05/08", "answers": ["Odesa"], "language": "en"}},
+    {"_id": "q2", "text": "Why were there blackouts in Kyiv?", "metadata": {"topic": "ukraine-russia", "language": "en"}},
     {"_id": "q3", "text": "Where did refugees from Ukraine find shelter?", "metadata": {"answers": ["Spain"]}},
     {"_id": "q4", "text": "How do I bake sourdough bread?"},
 ]
@@ -108,7 +108,7 @@ def test_eval_end_to_end_through_the_cli(tmp_path: Path, capsys: pytest.CaptureF
     dataset = write_dataset(tmp_path / "tiny")
     assert main(["eval", str(dataset), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"dataset", "queries", "documents", "passages", "metrics", "topics"}
+    assert set(result) == {"dataset", "queries", "documents", "passages", "metrics", "topics", "languages"}
     assert result["dataset"] == "tiny"
     assert (result["queries"], result["documents"]) == (4, 6)
     assert result["passages"] >= 6
@@ -118,6 +118,7 @@ def test_eval_end_to_end_through_the_cli(tmp_path: Path, capsys: pytest.CaptureF
     assert metrics["Recall@100"] == 1.0  # every document is ranked on a corpus this small
     assert set(result["topics"]) == {"ukraine-russia"}
     assert result["topics"]["ukraine-russia"]["queries"] == 1
+    assert {x: m["queries"] for x, m in result["languages"].items()} == {"en": 2}  # metadata.language
     # The user's knowledge base is not touched; only its embedding cache is used.
     assert not (tmp_path / "user-data" / "knowledge.sqlite3").exists()
     assert (tmp_path / "user-data" / "embeddings.sqlite3").exists()

@@ -126,7 +126,9 @@ async def test_hello_gets_the_help_and_thanks_a_polite_line(running: Running) ->
     assert hello.json["allowed_mentions"]["parse"] == []
     interaction = server.slash_interaction("ask", {"question": "привіт"})
     via_slash = await running.after("INTERACTION_CREATE", interaction, "POST", f"/interactions/{interaction['id']}/")
-    assert "I answer questions" in via_slash.json["data"]["content"]
+    # Greeted in Ukrainian: the help is in Ukrainian (and a Ukrainian help says "sources: 1").
+    assert "Я відповідаю на запитання" in via_slash.json["data"]["content"]
+    assert "(джерел: 1)" in via_slash.json["data"]["content"]
     thanks = await say(running, server.message_create("thanks!", user_id=705, guild=False))
     assert thanks.json["content"] == messages.THANKS_REPLY
     assert asked(running.service) == []
