@@ -119,6 +119,12 @@ def report(result: dict[str, Any], off_topic: dict[str, dict[str, tuple[int, int
     return "\n".join(lines)
 
 
+def _multilingual() -> bool:
+    from bot.runtime.settings import load_settings
+
+    return bool(load_settings().multilingual_retrieval)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_shared_option(parser)
@@ -145,8 +151,10 @@ def main() -> None:
         "Written by `python -m benchmarks.quality.crosslingual`: the 112 ukraine-russia questions of "
         "realtimeqa-dev, asked in English and in hand-written Ukrainian and Russian "
         "(tests/data/crosslingual/), over the realtimeqa-dev knowledge base (`crisisbot eval --answers`, "
-        "dated); then the off-topic questions of each language asked of the same knowledge base.\n\n"
-        f"- project {revision()}; {machine()}\n\n{body}\n", encoding="utf-8")
+        "dated); then the off-topic questions of each language asked of the seed article and of the "
+        "1,796 official statements.\n\n"
+        f"- project {revision()}; {machine()}\n"
+        f"- CRISISBOT_MULTILINGUAL_RETRIEVAL={'true' if _multilingual() else 'false'}\n\n{body}\n", encoding="utf-8")
     log(f"wrote {args.out}")
 
 
