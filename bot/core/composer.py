@@ -106,14 +106,17 @@ class AnswerComposer:
             if len(own):
                 best_sentence[id(hit)] = float(own.max())
             judged.append(gate.judge(hit, best_sentence.get(id(hit), hit.score)))
-        if (language := detect_language(searched)) not in (None, Language.EN):
-            judged = [_not_readable(verdict, language) for verdict in judged]
+        language = detect_language(searched)
+        unread = language if language not in (None, Language.EN) else None
+        if unread is not None:
+            judged = [_not_readable(verdict, unread) for verdict in judged]
         # A source dated after the day asked was not there to read on that day (questions replayed
         # on their date, `crisisbot eval`): it only answers when nothing older does.
         known_by = (asked_at or date.today()) + timedelta(days=FUTURE_SLACK_DAYS)
         if any(verdict.accepted for verdict in judged):
             judged = [_beside_accepted(v, self.policy.relevance.quote_floor) for v in judged]
-        explanation = Explanation(classify(question).value, searched, candidates=judged)
+        explanation = Explanation(classify(question).value, searched, candidates=judged,
+                                  unread_language=unread.value if unread is not None else "")
         accepted = [(rank, h, verdict) for rank, (h, verdict) in enumerate(zip(hits, judged)) if verdict.accepted]
         if not accepted:
             return Answer(question, best_passage_score=best, explanation=explanation)

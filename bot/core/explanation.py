@@ -39,3 +39,5 @@ class Explanation:
     resolved_question: str = ""  # the question actually searched (a follow-up resolved, a prefix stripped)
     candidates: list[CandidateExplanation] = field(default_factory=list)
     quotes: list[QuoteExplanation] = field(default_factory=list)
+    # The question's language when the gate cannot read it yet ("uk", "ru"): declined for that.
+    unread_language: str = ""

@@ -40,6 +40,9 @@ NO_ANSWER = (
     "The knowledge base has no answer to that. Try rephrasing with specific names, places or "
     "dates, or ask an admin to add a source that covers it."
 )
+# A question in Ukrainian or Russian, while the relevance gate reads English only (issue 20).
+NOT_READ_YET = ("I can't answer questions in this language yet: the check that keeps me from quoting "
+                "unrelated passages reads English questions only for now. Please ask in English.")
 UNKNOWN_DATE = "date unknown"
 PUBLISHER_UNKNOWN = "publisher unknown"
 SOURCES = "Sources"  # the heading of an answer's source list
@@ -242,7 +245,7 @@ DISCORD_UNLISTED_GUILD = ("I only work in this community's own servers, and this
 
 TRANSLATED: tuple[str | tuple[str, str], ...] = (
     APOLOGY, PREVIOUS, NEXT, RATE_LIMITED, READS_LIMITED, MODERATOR_LIMITED, SUMMARY_BUSY,
-    EMPTY_QUESTION, LONG_QUESTION, NOT_TEXT, NO_ANSWER, UNKNOWN_DATE, PUBLISHER_UNKNOWN, SOURCES,
+    EMPTY_QUESTION, LONG_QUESTION, NOT_TEXT, NO_ANSWER, NOT_READ_YET, UNKNOWN_DATE, PUBLISHER_UNKNOWN, SOURCES,
     AS_OF, AGE_FUTURE, AGE_TODAY, AGE_THIS_MONTH, AGE_THIS_YEAR, DAYS_AGO, MONTHS_AGO, YEARS_AGO,
     QUOTES_IN_LANGUAGE, UNKNOWN_ANSWER, VOTE_RECORDED, VOTE_FLAGGED, EMPTY_KNOWLEDGE, NOTHING_MORE,
     NOTHING_TO_CONTINUE, MORE_EXPIRED, MORE_BUTTON, THANKS_REPLY, READ_AS, HELP, NO_SUMMARY, NO_DIGEST,

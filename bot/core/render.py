@@ -17,7 +17,7 @@ from datetime import date
 from bot.core.answer import GAP_MARK, NO_ANSWER, Answer, Quote, Source, describe_date
 from bot.core.audit import AuditEntry
 from bot.core.coverage import GapCluster, KnowledgeStats
-from bot.core.messages import NO_DIGEST, NO_SUMMARY, PUBLISHER_UNKNOWN, QUOTES_IN_LANGUAGE, SOURCES
+from bot.core.messages import NO_DIGEST, NO_SUMMARY, NOT_READ_YET, PUBLISHER_UNKNOWN, QUOTES_IN_LANGUAGE, SOURCES
 from bot.core.summary import Digest, Summary
 from bot.core.text_split import one_line
 from knowledge.documents import DocumentInfo
@@ -81,6 +81,10 @@ def language_note(answer: Answer) -> str | None:
 
 
 def no_answer_text(answer: Answer) -> str:
+    """The refusal; for a question declined for its language, that reason instead of the
+    advice to rephrase, which would not help."""
+    if answer.explanation.unread_language:
+        return answer.words.text(NOT_READ_YET)
     return answer.words.text(NO_ANSWER)
 
 

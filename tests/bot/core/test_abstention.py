@@ -100,6 +100,7 @@ def test_ukrainian_and_russian_questions_are_declined_until_the_gate_reads_them(
     for question in [*ukrainian, answerable, "Сколько северокорейских военных прибыло в Россию?"]:
         answer = seeded_bot.ask(question)
         assert not answer.found, question
+        assert answer.explanation.unread_language in ("uk", "ru")
         assert all(not c.accepted and "the gate reads English questions only" in c.reason
                    for c in answer.explanation.candidates)
     english = seeded_bot.ask("How many North Korean troops arrived in Russia?")

@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 
 from bot.core import messages
 from bot.core.answer import Answer, Quote, Source, describe_date
+from bot.core.explanation import Explanation
 from bot.core.rate_limit import RateLimited
 from bot.core.render import language_note, render_markdown, render_plain
 from bot.core.translation import KIND_NAMES, LANGUAGE_NAMES, catalogue_path, error_text, phrases
@@ -130,3 +131,10 @@ def test_no_language_line_when_the_quotes_are_in_the_askers_language() -> None:
 def test_no_answer_is_said_in_the_askers_language() -> None:
     assert render_plain(Answer("Що?", language=Language.UK)).startswith("У базі знань немає відповіді")
     assert render_plain(Answer("What?")) == messages.NO_ANSWER
+
+
+def test_a_question_declined_for_its_language_is_told_so_not_to_rephrase() -> None:
+    unread = Explanation(unread_language="ru")
+    assert render_plain(Answer("Что?", language=Language.RU, explanation=unread)).startswith(
+        "Пока я не могу отвечать на вопросы на русском")
+    assert "Please ask in English" in render_plain(Answer("Что?", explanation=unread))

@@ -60,7 +60,9 @@ def test_json_carries_the_explanation_rounded() -> None:
                                      "accepted": True, "reason": "p 0.81 >= 0.50"}
     assert data["quotes"] == [{"quote": 0, "reasons": ["best sentence (cosine 0.70)", "has a quantity"]}]
     assert explanation_json(Explanation()) == {"question_type": "", "resolved_question": "",
-                                               "candidates": [], "quotes": []}
+                                               "candidates": [], "quotes": [], "unread_language": ""}
+    # A question declined for its language says which (issue 20).
+    assert explanation_json(Explanation(unread_language="uk"))["unread_language"] == "uk"
 
 
 @pytest.mark.slow
