@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index.onnx_export import current_umask
 from index import e5_embedder as e5
 from index.e5_weights import (E5Weights, Q4Tensor, Vocabulary, bundled_weights_path, precompiled_charsmap,
                               read_weights)
@@ -356,7 +357,7 @@ def _install(temporary: Path, folder: Path) -> None:
     for path in temporary.iterdir():
         with path.open("rb") as file:
             os.fsync(file.fileno())
-    os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes 0700
+    os.chmod(temporary, 0o777 & ~current_umask())  # mkdtemp makes 0700
     old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
     if folder.exists():
         os.replace(folder, old)
@@ -371,12 +372,6 @@ def _fsync_directory(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @contextmanager

@@ -147,7 +147,7 @@ def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
     tmp = Path(name)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual permissions
         with tmp.open("rb+") as file:
             os.fsync(file.fileno())
         os.replace(tmp, target)
@@ -160,7 +160,8 @@ def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
         os.close(directory)
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (reading it means setting it; it is set straight back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
